@@ -1,0 +1,32 @@
+"""PassThroughCalculator: forwards each input to the output at the same index."""
+
+from __future__ import annotations
+
+from mediagraph import Calculator, CalculatorContext, Inputs, Outputs
+
+
+class PassThroughCalculator(Calculator):
+    """Forward packets unchanged: input i goes to output i (MediaPipe's name and wiring).
+
+    Inputs:  any number, untagged or tagged (each tag's index i maps to the same tag's i)
+    Outputs: one per input, same tag and index
+    Options: none
+
+    Example config:
+        node { calculator: "PassThroughCalculator" input_stream: "in" output_stream: "out" }
+    """
+
+    inputs = Inputs(tag="")
+    outputs = Outputs(tag="")
+
+    def open(self, cc: CalculatorContext) -> None:
+        if cc.count(self.inputs) != cc.count(self.outputs):
+            raise ValueError(f"{cc.count(self.inputs)} inputs but {cc.count(self.outputs)} "
+                             "outputs; PassThroughCalculator needs one output per input")
+        self._pairs = [(self.inputs[i], self.outputs[i]) for i in range(cc.count(self.inputs))]
+
+    def process(self, cc: CalculatorContext) -> None:
+        for src, dst in self._pairs:
+            packet = cc.packet(src)
+            if packet is not None:
+                cc.send(dst, packet[0])

@@ -1,0 +1,65 @@
+"""mediagraph: MediaPipe's graph model in Python.
+
+Write calculators as small Python classes, wire them with MediaPipe's graph configs
+(`.pbtxt`/`.binarypb`, unchanged) or the Python builder, and run them on a threaded
+scheduler with bounded queues, deterministic synchronization and back-pressure.
+"""
+
+from mediagraph.calculator import Calculator, CalculatorContext, Stop, calculator
+from mediagraph.config.builder import GraphBuilder
+from mediagraph.config.loader import load_config, parse_config, to_binary, to_text
+from mediagraph.errors import (CalculatorError, ConfigSyntaxError, DeadlockError,
+                               GraphCancelled, GraphConfigError, GraphRunError, MediaGraphError,
+                               MissingDependencyError, OptionsError, QueueFullError,
+                               SubgraphError, TimestampError, UnknownCalculatorError)
+from mediagraph.graph import Graph
+from mediagraph.observers import OutputStreamPoller
+from mediagraph.options import Options, option
+from mediagraph.packet import Packet
+from mediagraph.port import (Input, Inputs, Output, Outputs, SideInput, SideInputs, SideOutput,
+                             SideOutputs)
+from mediagraph.registry import add_search_path, register_subgraph
+from mediagraph.timestamp import Timestamp
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Calculator",
+    "CalculatorContext",
+    "CalculatorError",
+    "ConfigSyntaxError",
+    "DeadlockError",
+    "Graph",
+    "GraphBuilder",
+    "GraphCancelled",
+    "GraphConfigError",
+    "GraphRunError",
+    "Input",
+    "Inputs",
+    "MediaGraphError",
+    "MissingDependencyError",
+    "Options",
+    "OptionsError",
+    "Output",
+    "OutputStreamPoller",
+    "Outputs",
+    "Packet",
+    "QueueFullError",
+    "SideInput",
+    "SideInputs",
+    "SideOutput",
+    "SideOutputs",
+    "Stop",
+    "SubgraphError",
+    "Timestamp",
+    "TimestampError",
+    "UnknownCalculatorError",
+    "add_search_path",
+    "calculator",
+    "load_config",
+    "option",
+    "parse_config",
+    "register_subgraph",
+    "to_binary",
+    "to_text",
+]

@@ -1,0 +1,339 @@
+"""The calculator API: a small class with typed ports and open/process/close.
+
+Guarantees a calculator can rely on (MediaPipe's `calculator_base.h`):
+
+- one instance per run: it is built when the run starts and dropped after `close`;
+- `self.options` is set before `open`;
+- `open(cc)` runs once, after every input side packet it declares is available;
+- `process(cc)` sees strictly increasing input timestamps (the default and sync-set
+  input stream handlers), and never runs on two threads at once unless the node's
+  `max_in_flight` is above 1;
+- `close(cc)` runs once if `open` returned, even when the run fails or is cancelled;
+- outputs go out at the input timestamp unless `cc.send(..., timestamp=)` says otherwise.
+  With the default `timestamp_offset = 0`, processing timestamp T also tells consumers
+  "nothing more below T+1" on every output, so a node that sends nothing at T never
+  stalls its consumers. A calculator that sends below its input timestamp (a delay
+  line, a buffer flushed later) sets `timestamp_offset = None` and manages its own bounds.
+
+A source (no input streams) has `process` called again and again until it raises
+`Stop` or returns `Stop`; it must pass `timestamp=` to `send`.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from typing import Any, Callable, ClassVar
+
+from mediagraph.options import Options
+from mediagraph.packet import Packet, _make
+from mediagraph.port import (INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, IndexedPort, Input, Output,
+                             Port)
+from mediagraph.timestamp import Timestamp
+
+
+class Stop(Exception):
+    """Raised (or returned) by a source's `process` to end its output streams.
+
+    Raised by a non-source node, it asks the graph to close every source and
+    graph input, ending the run gracefully (MediaPipe's `StatusStop`).
+    """
+
+
+class Calculator:
+    """Base class of every calculator; subclasses are registered by class name.
+
+    Class attributes a subclass may set:
+      Options                  an `Options` subclass (None: takes no options)
+      timestamp_offset         0 (default): outputs are never below the input timestamp;
+                               None: the calculator manages its own output bounds
+      process_timestamp_bounds True: `process` is also called when only input bounds
+                               moved (all inputs absent), MediaPipe's SetProcessTimestampBounds
+      input_stream_handler     the handler this calculator needs ("ImmediateInputStreamHandler"),
+                               unless the node config names one
+    """
+
+    Options: ClassVar[type[Options] | None] = None
+    timestamp_offset: ClassVar[int | None] = 0
+    process_timestamp_bounds: ClassVar[bool] = False
+    input_stream_handler: ClassVar[str | None] = None
+    ports: ClassVar[dict[str, Port]] = {}
+    registered_name: ClassVar[str] = ""
+
+    options: Any
+
+    def __init_subclass__(cls, *, register: bool = True, name: str | None = None,
+                          **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ports: dict[str, Port] = {}
+        for klass in reversed(cls.__mro__):
+            for attr, value in vars(klass).items():
+                if isinstance(value, Port):
+                    ports[attr] = value
+        cls.ports = ports
+        _check_ports(cls)
+        if register:
+            from mediagraph import registry
+
+            cls.registered_name = name or cls.__name__
+            registry.register_calculator(cls.registered_name, cls)
+
+    def open(self, cc: CalculatorContext) -> None:
+        """Prepare for the run: load models, read side packets, set side outputs."""
+
+    def process(self, cc: CalculatorContext) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define process(self, cc)")
+
+    def close(self, cc: CalculatorContext) -> None:
+        """Release resources; may still send packets (at timestamps above the bound)."""
+
+    @classmethod
+    def is_source(cls) -> bool:
+        return not any(p.kind == INPUT for p in cls.ports.values())
+
+
+def _check_ports(cls: type[Calculator]) -> None:
+    by_tag: dict[tuple[str, str | None], list[tuple[str, Port]]] = {}
+    for attr, port in cls.ports.items():
+        if port.tag and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", port.tag):
+            raise TypeError(f"{cls.__name__}.{attr}: tag {port.tag!r} must match [A-Z_][A-Z0-9_]*")
+        entries = by_tag.setdefault((port.kind, port.tag), [])
+        for other_attr, other in entries:
+            if port.multiple or other.multiple or other.index == port.index:
+                raise TypeError(f"{cls.__name__}: ports '{other_attr}' and '{attr}' both claim "
+                                f"{port.kind} {port.spec()}")
+        entries.append((attr, port))
+
+
+class CalculatorContext:
+    """What a calculator sees during open/process/close.
+
+    `get(port)` is the value at the current timestamp, or None when the input has no
+    packet there; `packet(port)` the Packet itself; `send(port, value, timestamp=None)`
+    emits at the input timestamp unless one is given. Multiple ports (`Inputs`) read as a
+    list, and `port[i]` names one index.
+    """
+
+    __slots__ = ("node_name", "calculator", "options", "input_timestamp", "_inputs", "_in_slot",
+                 "_out_slot", "_outbuf", "_bounds", "_side_in", "_side_out", "_side_out_slot",
+                 "_closed_outputs", "_stop_requested", "_seq", "_queues")
+
+    def __init__(self, node_name: str, calculator: Calculator, in_slot: dict[Any, Any],
+                 out_slot: dict[Any, Any], side_in: dict[Any, Any],
+                 side_out_slot: dict[Any, Any]) -> None:
+        self.node_name = node_name
+        self.calculator = calculator
+        self.options = getattr(calculator, "options", None)
+        self.input_timestamp: Timestamp = Timestamp.UNSTARTED
+        self._inputs: list[Packet | None] = []
+        self._in_slot = in_slot
+        self._out_slot = out_slot
+        self._outbuf: list[tuple[int, Packet]] = []
+        self._bounds: list[tuple[int, Timestamp]] = []
+        self._side_in = side_in
+        self._side_out: list[tuple[int, Any]] = []
+        self._side_out_slot = side_out_slot
+        self._closed_outputs: list[int] = []
+        self._stop_requested = False
+        self._seq = 0
+        self._queues: list[Any] = []  # the node's InputQueues, set by the scheduler
+
+    # -- inputs -------------------------------------------------------------------------
+
+    def get(self, port: Port | IndexedPort, default: Any = None) -> Any:
+        """The input's value at this timestamp, `default` when absent (list for multiple)."""
+        try:
+            slot = self._in_slot[port]
+        except KeyError:
+            raise self._unknown(port, "input") from None
+        if slot.__class__ is int:
+            p = self._inputs[slot]
+            return default if p is None else p[0]
+        inputs = self._inputs
+        return [default if inputs[s] is None else inputs[s][0] for s in slot]
+
+    def packet(self, port: Port | IndexedPort) -> Any:
+        """The input's Packet at this timestamp, or None (a list for multiple ports)."""
+        try:
+            slot = self._in_slot[port]
+        except KeyError:
+            raise self._unknown(port, "input") from None
+        if slot.__class__ is int:
+            return self._inputs[slot]
+        return [self._inputs[s] for s in slot]
+
+    def has(self, port: Port | IndexedPort) -> bool:
+        """True when the input has a packet at this timestamp."""
+        value = self.packet(port)
+        return any(p is not None for p in value) if isinstance(value, list) else value is not None
+
+    def count(self, port: Port) -> int:
+        """How many streams the config connected to `port` (0 or 1 for single ports)."""
+        for table in (self._in_slot, self._out_slot, self._side_in, self._side_out_slot):
+            if port in table:
+                slot = table[port]
+                if isinstance(port, Port) and port.multiple:
+                    return len(slot)
+                return 1
+        return 0
+
+    def connected(self, port: Port | IndexedPort) -> bool:
+        return self.count(port) > 0 if isinstance(port, Port) else (
+            port in self._in_slot or port in self._out_slot or port in self._side_in
+            or port in self._side_out_slot)
+
+    def bound(self, port: Port | IndexedPort) -> Timestamp:
+        """The input's timestamp bound: no packet below it can still arrive."""
+        try:
+            slot = self._in_slot[port]
+        except KeyError:
+            raise self._unknown(port, "input") from None
+        queue = self._queues[slot if slot.__class__ is int else slot[0]]
+        return Timestamp(queue.bound)
+
+    def side(self, port: Port | IndexedPort, default: Any = None) -> Any:
+        """An input side packet's value (`default` when an optional one is not connected)."""
+        try:
+            value = self._side_in[port]
+        except KeyError:
+            if isinstance(port, Port) and port.optional:
+                return [] if port.multiple else default
+            raise self._unknown(port, "input side packet") from None
+        return value
+
+    # -- outputs ------------------------------------------------------------------------
+
+    def send(self, port: Port | IndexedPort, value: Any, timestamp: int | None = None) -> None:
+        """Emit `value` on `port` at `timestamp` (default: the input timestamp)."""
+        try:
+            slot = self._out_slot[port]
+        except KeyError:
+            if isinstance(port, Port) and port.optional and port.kind == OUTPUT:
+                return  # an optional output the config left unconnected
+            raise self._unknown(port, "output") from None
+        if slot.__class__ is not int:
+            raise TypeError(f"node '{self.node_name}': send to one index of multiple port "
+                            f"'{port.attr}' (e.g. self.{port.attr}[0])")
+        if timestamp is None:
+            ts = self.input_timestamp
+            if not (Timestamp.MIN <= ts <= Timestamp.MAX):
+                raise ValueError(f"node '{self.node_name}': send() needs timestamp= here "
+                                 f"(the input timestamp is {ts})")
+        else:
+            ts = timestamp if timestamp.__class__ is Timestamp else Timestamp(timestamp)
+        self._outbuf.append((slot, _make(value, ts)))
+
+    def send_packet(self, port: Port | IndexedPort, packet: Packet) -> None:
+        self.send(port, packet[0], packet[1])
+
+    def set_next_timestamp_bound(self, port: Port | IndexedPort, timestamp: int) -> None:
+        """Promise consumers that `port` will carry nothing below `timestamp`."""
+        slot = self._out_slot.get(port)
+        if slot is None:
+            return
+        ts = Timestamp(timestamp)
+        for s in (slot,) if slot.__class__ is int else slot:
+            self._bounds.append((s, ts))
+
+    def close_output(self, port: Port | IndexedPort) -> None:
+        """End `port`'s stream now: consumers see it done."""
+        slot = self._out_slot.get(port)
+        if slot is not None:
+            self._closed_outputs.extend((slot,) if slot.__class__ is int else slot)
+
+    def set_side(self, port: Port | IndexedPort, value: Any) -> None:
+        """Set an output side packet (from open, or later for late consumers)."""
+        try:
+            slot = self._side_out_slot[port]
+        except KeyError:
+            if isinstance(port, Port) and port.optional:
+                return
+            raise self._unknown(port, "output side packet") from None
+        self._side_out.append((slot, value))
+
+    def request_stop(self) -> None:
+        """Ask the graph to close all sources and graph inputs (graceful early end)."""
+        self._stop_requested = True
+
+    def _unknown(self, port: Any, what: str) -> Exception:
+        name = repr(port.attr if isinstance(port, Port) else port)
+        return KeyError(f"node '{self.node_name}' has no connected {what} port {name}")
+
+
+def calculator(fn: Callable[..., Any] | None = None, *, name: str | None = None,
+               output: str = "OUTPUT", outputs: tuple[str, ...] | None = None,
+               timestamp_offset: int | None = 0) -> Any:
+    """Turn a plain function into a registered calculator.
+
+    Positional parameters become inputs tagged by their upper-cased names; keyword-only
+    parameters with defaults become options; the return value is sent on `output`
+    (or, with `outputs=("A", "B")`, a returned tuple goes to those tags in order).
+    Returning None sends nothing. The class is named `name` or the CamelCase function name.
+
+        @calculator
+        def scale(image: np.ndarray, *, factor: float = 2.0) -> np.ndarray:
+            return image * factor
+        # node { calculator: "Scale" input_stream: "IMAGE:in" output_stream: "OUTPUT:out" }
+    """
+    if fn is None:
+        return lambda f: calculator(f, name=name, output=output, outputs=outputs,
+                                    timestamp_offset=timestamp_offset)
+    sig = inspect.signature(fn)
+    hints = _annotations(fn)
+    attrs: dict[str, Any] = {"__doc__": fn.__doc__, "__module__": fn.__module__,
+                             "__qualname__": fn.__qualname__, "timestamp_offset": timestamp_offset}
+    input_names: list[str] = []
+    option_fields: dict[str, Any] = {}
+    for param in sig.parameters.values():
+        if param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD):
+            attrs[f"_in_{param.name}"] = Input(hints.get(param.name, Any), tag=param.name.upper(),
+                                              optional=param.default is not param.empty)
+            input_names.append(param.name)
+        elif param.kind == param.KEYWORD_ONLY:
+            if param.default is param.empty:
+                raise TypeError(f"@calculator {fn.__name__}: keyword-only parameter "
+                                f"'{param.name}' needs a default (it becomes an option)")
+            option_fields[param.name] = (hints.get(param.name, type(param.default)), param.default)
+        else:
+            raise TypeError(f"@calculator {fn.__name__}: *args/**kwargs are not supported")
+    out_tags = outputs or (output,)
+    out_type = hints.get("return", Any)
+    out_ports = [Output(out_type if len(out_tags) == 1 else Any, tag=t) for t in out_tags]
+    for tag, port in zip(out_tags, out_ports):
+        attrs[f"_out_{tag.lower()}"] = port
+    class_name = name or "".join(part.title() for part in fn.__name__.split("_"))
+    if option_fields:
+        attrs["Options"] = type(f"{class_name}Options", (Options,), {
+            "__annotations__": {k: t for k, (t, _) in option_fields.items()},
+            "__module__": fn.__module__,
+            **{k: d for k, (_, d) in option_fields.items()}})
+    in_ports = [attrs[f"_in_{n}"] for n in input_names]
+    multi = outputs is not None
+    option_names = tuple(option_fields)
+
+    def process(self: Calculator, cc: CalculatorContext) -> None:
+        args = [cc.get(p) for p in in_ports]
+        kwargs = {k: getattr(self.options, k) for k in option_names}
+        result = fn(*args, **kwargs)
+        if result is None:
+            return
+        if multi:
+            for port, value in zip(out_ports, result):
+                if value is not None:
+                    cc.send(port, value)
+        else:
+            cc.send(out_ports[0], result)
+
+    attrs["process"] = process
+    cls = type(class_name, (Calculator,), attrs, name=class_name)
+    cls.function = staticmethod(fn)
+    return cls
+
+
+def _annotations(fn: Callable[..., Any]) -> dict[str, Any]:
+    try:
+        import typing
+
+        return typing.get_type_hints(fn)
+    except Exception:  # unresolvable forward references: treat as Any
+        return {}

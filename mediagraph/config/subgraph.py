@@ -1,0 +1,381 @@
+"""Subgraph expansion and `option_value` copying, done once at load time.
+
+A node whose `calculator` names a subgraph is replaced by the subgraph's nodes:
+interface streams and side packets are renamed to the node's (matched by TAG:index),
+internal ones get a unique prefix (`<node>__<name>`), the subgraph's graph options are
+merged with the node's options, and inner nodes' `option_value: "dst:src"` copy fields
+from those merged options (`options/` and `OPTIONS` prefixes are optional, as in
+MediaPipe's own graphs). Expansion recurses; a cycle of subgraphs is an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable
+
+from google.protobuf.message import Message
+
+from mediagraph.config import pool
+from mediagraph.config.loader import source_info
+from mediagraph.config.names import assign_indexes, parse_spec
+from mediagraph.config.options_access import (find_node_options, graph_option_messages,
+                                              node_option_messages, set_node_options)
+from mediagraph.errors import GraphConfigError, SubgraphError
+
+log = logging.getLogger("mediagraph.config")
+MAX_DEPTH = 32
+
+
+@dataclass(frozen=True)
+class NodeOrigin:
+    """Where an expanded node was written: its file and line, and the subgraph path."""
+
+    source: str | None
+    line: int | None
+    path: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        where = self.source or ""
+        if self.line is not None:
+            where += f":{self.line}"
+        if self.path:
+            where += f" (in subgraph {' > '.join(self.path)})"
+        return where
+
+
+Resolver = Callable[[str, int], tuple[str, Any]]
+
+
+def expand(config: Any, resolve: Resolver) -> tuple[Any, list[NodeOrigin]]:
+    """Return a copy of `config` with every subgraph node expanded, and each node's origin.
+
+    `resolve(name, node_index)` returns ("calculator", cls) or ("subgraph", source).
+    """
+    result = pool.CalculatorGraphConfig()
+    result.CopyFrom(config)
+    info = source_info(config)
+    source = info.source if info else None
+    origins = [NodeOrigin(source, info.node_line(i) if info else None)
+               for i in range(len(config.node))]
+    apply_option_values(result, list(graph_option_messages(result)), origins)
+    nodes, origins = _expand_nodes(result, origins, resolve, stack=())
+    del result.node[:]
+    result.node.extend(nodes)
+    return result, origins
+
+
+def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
+                  stack: tuple[str, ...]) -> tuple[list[Any], list[NodeOrigin]]:
+    out_nodes: list[Any] = []
+    out_origins: list[NodeOrigin] = []
+    used_prefixes: set[str] = set()
+    for index, node in enumerate(config.node):
+        origin = origins[index]
+        kind, found = resolve(node.calculator, index)
+        if kind != "subgraph":
+            out_nodes.append(node)
+            out_origins.append(origin)
+            continue
+        name = node.calculator
+        if name in stack:
+            raise SubgraphError(f"subgraph recursion: {' -> '.join(stack + (name,))}",
+                                source=origin.source, line=origin.line,
+                                node=node.name or name)
+        if len(stack) >= MAX_DEPTH:
+            raise SubgraphError(f"subgraphs nested deeper than {MAX_DEPTH}",
+                                source=origin.source, line=origin.line, node=node.name or name)
+        sub = _instantiate(found, node)
+        sub_info = source_info(found) if not callable(found) else None
+        prefix = _unique_prefix(node.name or name, used_prefixes)
+        try:
+            inner = _inline(node, sub, prefix)
+        except GraphConfigError as exc:
+            raise exc.located(origin.source, origin.line) from None
+        sub_origins = [NodeOrigin(sub_info.source if sub_info else origin.source,
+                                  sub_info.node_line(i) if sub_info else origin.line,
+                                  origin.path + (f"{name} '{prefix}'",))
+                       for i in range(len(inner.node))]
+        nodes, inner_origins = _expand_nodes(inner, sub_origins, resolve, stack + (name,))
+        out_nodes.extend(nodes)
+        out_origins.extend(inner_origins)
+        for executor in inner.executor:
+            if not any(e.name == executor.name for e in config.executor):
+                config.executor.add().CopyFrom(executor)
+    return out_nodes, out_origins
+
+
+def _instantiate(found: Any, node: Any) -> Any:
+    if callable(found) and not isinstance(found, Message):
+        options = next(iter(node_option_messages(node)), None)
+        config = found(options)
+    else:
+        config = found
+    copy = pool.CalculatorGraphConfig()
+    copy.CopyFrom(config)
+    return copy
+
+
+def _inline(node: Any, sub: Any, prefix: str) -> Any:
+    """Rename the subgraph's streams for `node`, merge options, apply option_value."""
+    what = f"subgraph {node.calculator}"
+    stream_map = _interface_map(sub.input_stream, node.input_stream, what, "input stream", node)
+    stream_map.update(_interface_map(sub.output_stream, node.output_stream, what,
+                                     "output stream", node))
+    side_inputs = list(node.input_side_packet) + list(node.external_input)
+    side_map = _interface_map(sub.input_side_packet, side_inputs, what,
+                              "input side packet", node)
+    side_map.update(_interface_map(sub.output_side_packet, node.output_side_packet, what,
+                                   "output side packet", node))
+    unconnected = {parse_spec(s).name for s in sub.input_stream} - set(stream_map)
+    unconnected_sides = {parse_spec(s).name for s in sub.input_side_packet} - set(side_map)
+    back_edges = _back_edge_streams(node)
+
+    graph_options = _merged_graph_options(sub, node)
+    origins = [NodeOrigin(None, None)] * len(sub.node)
+    apply_option_values(sub, graph_options, origins)
+
+    for inner in sub.node:
+        inner.name = f"{prefix}__{inner.name or inner.calculator}"
+        if node.executor and not inner.executor:
+            inner.executor = node.executor
+        _rename_list(inner.input_stream, stream_map, prefix, drop=unconnected)
+        _rename_list(inner.output_stream, stream_map, prefix)
+        _rename_list(inner.input_side_packet, side_map, prefix, drop=unconnected_sides)
+        _rename_list(inner.external_input, side_map, prefix, drop=unconnected_sides)
+        _rename_list(inner.output_side_packet, side_map, prefix)
+        for spec_text in inner.input_stream:
+            spec = parse_spec(spec_text)
+            if spec.name in back_edges:
+                tag_index = f"{spec.tag}:{spec.index}" if spec.index is not None else spec.tag
+                if not any(i.tag_index == tag_index for i in inner.input_stream_info):
+                    inner.input_stream_info.add(tag_index=tag_index, back_edge=True)
+    return sub
+
+
+def _interface_map(inner_specs: Iterable[str], outer_specs: Iterable[str], what: str,
+                   kind: str, node: Any) -> dict[str, str]:
+    node_name = node.name or node.calculator
+    inner = [parse_spec(s, what=kind, node=node_name) for s in inner_specs]
+    outer = [parse_spec(s, what=kind, node=node_name) for s in outer_specs]
+    inner_keys = assign_indexes(inner, what=f"{what} {kind}", node=node_name)
+    outer_keys = assign_indexes(outer, what=f"{kind}", node=node_name)
+    by_key = {key: spec.name for key, spec in zip(inner_keys, inner)}
+    mapping: dict[str, str] = {}
+    for key, spec in zip(outer_keys, outer):
+        if key not in by_key:
+            tag, index = key
+            offered = ", ".join(sorted(f"{t}:{i}" if t else f":{i}" for t, i in by_key)) or "none"
+            label = f"{tag}:{index}" if tag else f"untagged index {index}"
+            raise SubgraphError(f"node '{node_name}': {what} has no {kind} {label} "
+                                f"(it offers: {offered})", node=node_name, stream=spec.name)
+        mapping[by_key[key]] = spec.name
+    return mapping
+
+
+def _back_edge_streams(node: Any) -> set[str]:
+    marked = {info.tag_index for info in node.input_stream_info if info.back_edge}
+    names: set[str] = set()
+    for spec_text in node.input_stream:
+        spec = parse_spec(spec_text)
+        candidates = {spec.tag, f"{spec.tag}:{spec.index or 0}"}
+        if spec.index is None and spec.tag:
+            candidates.add(f"{spec.tag}:0")
+        if candidates & marked:
+            names.add(spec.name)
+    return names
+
+
+def _rename_list(field: Any, mapping: dict[str, str], prefix: str,
+                 drop: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    renamed = []
+    for spec_text in field:
+        spec = parse_spec(spec_text)
+        if spec.name in drop:
+            continue
+        name = mapping.get(spec.name) or f"{prefix}__{spec.name}"
+        head = spec_text[: len(spec_text) - len(spec.name)]
+        renamed.append(head + name)
+    del field[:]
+    field.extend(renamed)
+
+
+def _merged_graph_options(sub: Any, node: Any) -> list[Message]:
+    """The subgraph's option defaults with the node's options of the same type on top."""
+    merged: list[Message] = []
+    for default in graph_option_messages(sub):
+        message = type(default)()
+        message.CopyFrom(default)
+        override = find_node_options(node, default.DESCRIPTOR.full_name)
+        if override is not None:
+            message.MergeFrom(override)
+        merged.append(message)
+    known = {m.DESCRIPTOR.full_name for m in merged}
+    for message in node_option_messages(node):
+        if message.DESCRIPTOR.full_name not in known:
+            merged.append(message)
+    return merged
+
+
+def apply_option_values(config: Any, graph_options: list[Message],
+                        origins: list[NodeOrigin]) -> None:
+    """Copy graph-option fields into node options for every `option_value` in `config`."""
+    for index, node in enumerate(config.node):
+        for rule in node.option_value:
+            try:
+                _apply_rule(node, rule, graph_options)
+            except GraphConfigError as exc:
+                origin = origins[index] if index < len(origins) else NodeOrigin(None, None)
+                raise exc.located(origin.source, origin.line) from None
+
+
+def _apply_rule(node: Any, rule: str, graph_options: list[Message]) -> None:
+    node_name = node.name or node.calculator
+    dst_text, sep, src_text = rule.partition(":")
+    if not sep:
+        raise SubgraphError(f"option_value '{rule}' must look like 'node_field:graph_field'",
+                            node=node_name)
+    dst = _strip_options_prefix(dst_text)
+    src = _strip_options_prefix(src_text)
+    if not graph_options:
+        log.warning("node %s: option_value '%s' skipped: the graph declares no known "
+                    "options type", node_name, rule)
+        return
+    source_message, value = _find_source(graph_options, src, rule, node_name)
+    if value is _UNSET:
+        return
+    target = _node_options_for(node, dst, source_message if not dst else None, node_name)
+    if target is None:
+        log.warning("node %s: option_value '%s' skipped: the node's options type is unknown",
+                    node_name, rule)
+        return
+    if not dst:
+        target.MergeFrom(value)
+    else:
+        _set_path(target, dst, value, rule, node_name)
+    set_node_options(node, target)
+
+
+_UNSET = object()
+
+
+def _strip_options_prefix(path: str) -> list[str]:
+    parts = [p for p in path.strip().split("/") if p]
+    if parts and parts[0] in ("options", "OPTIONS"):
+        parts = parts[1:]
+    return parts
+
+
+def _find_source(messages: list[Message], path: list[str], rule: str,
+                 node_name: str) -> tuple[Message, Any]:
+    if not path:
+        return messages[0], messages[0]
+    for message in messages:
+        if path[0] in message.DESCRIPTOR.fields_by_name:
+            return message, _get_path(message, path, rule, node_name)
+    names = ", ".join(m.DESCRIPTOR.full_name for m in messages)
+    raise SubgraphError(f"option_value '{rule}': graph options ({names}) have no field "
+                        f"'{path[0]}'", node=node_name)
+
+
+def _get_path(message: Message, path: list[str], rule: str, node_name: str) -> Any:
+    current: Any = message
+    for i, part in enumerate(path):
+        if re.fullmatch(r"\d+", part):
+            index = int(part)
+            if index >= len(current):
+                return _UNSET
+            current = current[index]
+            continue
+        fields = current.DESCRIPTOR.fields_by_name
+        if part not in fields:
+            raise SubgraphError(f"option_value '{rule}': {current.DESCRIPTOR.full_name} has no "
+                                f"field '{part}'", node=node_name)
+        field = fields[part]
+        is_repeated = getattr(field, "is_repeated", None)
+        repeated = is_repeated if is_repeated is not None else field.label == field.LABEL_REPEATED
+        if repeated:
+            value = getattr(current, part)
+            if not len(value):
+                return _UNSET
+            current = value
+        else:
+            if field.has_presence and not current.HasField(part):
+                return _UNSET
+            current = getattr(current, part)
+    return current
+
+
+def _node_options_for(node: Any, dst: list[str], whole: Message | None,
+                      node_name: str) -> Message | None:
+    """The node's options message that `dst` points into (created when absent)."""
+    if whole is not None:
+        existing = find_node_options(node, whole.DESCRIPTOR.full_name)
+        return existing if existing is not None else type(whole)()
+    for message in node_option_messages(node):
+        if dst[0] in message.DESCRIPTOR.fields_by_name:
+            return find_node_options(node, message.DESCRIPTOR.full_name)
+    options_type = _declared_options_type(node.calculator)
+    if options_type is None:
+        return None
+    return options_type()
+
+
+def _declared_options_type(calculator_name: str) -> type[Message] | None:
+    from mediagraph import registry
+
+    try:
+        kind, found = registry.resolve(calculator_name)
+    except GraphConfigError:
+        return None
+    if kind == "calculator":
+        options = getattr(found, "Options", None)
+        return options.message_class() if options is not None else None
+    if not callable(found) or isinstance(found, Message):
+        first = next(iter(graph_option_messages(found)), None)
+        return type(first) if first is not None else None
+    return None
+
+
+def _set_path(target: Message, path: list[str], value: Any, rule: str, node_name: str) -> None:
+    current: Any = target
+    for part in path[:-1]:
+        if part not in current.DESCRIPTOR.fields_by_name:
+            raise SubgraphError(f"option_value '{rule}': {current.DESCRIPTOR.full_name} has no "
+                                f"field '{part}'", node=node_name)
+        current = getattr(current, part)
+    last = path[-1]
+    fields = current.DESCRIPTOR.fields_by_name
+    if last not in fields:
+        raise SubgraphError(f"option_value '{rule}': {current.DESCRIPTOR.full_name} has no "
+                            f"field '{last}'", node=node_name)
+    try:
+        field = fields[last]
+        if isinstance(value, Message):
+            getattr(current, last).CopyFrom(value)
+        elif hasattr(value, "__len__") and not isinstance(value, (str, bytes)):
+            target_list = getattr(current, last)
+            del target_list[:]
+            target_list.extend(value)
+        else:
+            if field.type == field.TYPE_ENUM and isinstance(value, int):
+                pass
+            setattr(current, last, value)
+    except (TypeError, ValueError, AttributeError) as exc:
+        raise SubgraphError(f"option_value '{rule}': cannot copy into "
+                            f"{current.DESCRIPTOR.full_name}.{last}: {exc}",
+                            node=node_name) from None
+
+
+def _unique_prefix(name: str, used: set[str]) -> str:
+    base = re.sub(r"[^a-z0-9_]", "_", re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()) or "subgraph"
+    if base[0].isdigit():
+        base = "_" + base
+    prefix = base
+    counter = 1
+    while prefix in used:
+        prefix = f"{base}_{counter}"
+        counter += 1
+    used.add(prefix)
+    return prefix

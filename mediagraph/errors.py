@@ -1,0 +1,133 @@
+"""Every exception mediagraph raises on purpose.
+
+    MediaGraphError
+    ├── GraphConfigError (ValueError)          a config cannot be loaded or is invalid
+    │   ├── ConfigSyntaxError                  text/binary that does not parse (file:line:col)
+    │   ├── UnknownCalculatorError (LookupError)  no calculator or subgraph by that name
+    │   ├── OptionsError                       unknown option field or wrong option type
+    │   └── SubgraphError                      expansion failed (recursion, bad mapping)
+    ├── CalculatorError                        a calculator raised in open/process/close
+    ├── GraphRunError (RuntimeError)           the run could not go on
+    │   ├── DeadlockError                      throttling stalled every node
+    │   ├── TimestampError                     a stream's timestamps did not increase
+    │   ├── GraphCancelled                     cancel() ended the run
+    │   └── QueueFullError                     add-if-not-full found the queue full
+    └── MissingDependencyError (ImportError)   an optional package is not installed
+
+Config errors carry `source` (file name or "<string>"), `line`, `column`, `node` and `stream`
+where known, so tools can point at the spot; their message already names them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class MediaGraphError(Exception):
+    """Base class of every error mediagraph raises on purpose."""
+
+
+class GraphConfigError(MediaGraphError, ValueError):
+    """A graph config that cannot be loaded, expanded or validated."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        node: str | None = None,
+        stream: str | None = None,
+    ) -> None:
+        self.reason = message
+        self.source = source
+        self.line = line
+        self.column = column
+        self.node = node
+        self.stream = stream
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        where = ""
+        if self.source is not None:
+            where = self.source
+            if self.line is not None:
+                where += f":{self.line}"
+                if self.column is not None:
+                    where += f":{self.column}"
+            where += ": "
+        return where + self.reason
+
+    def located(self, source: str | None, line: int | None = None,
+                column: int | None = None) -> "GraphConfigError":
+        """Return this error with a location added where it had none."""
+        if self.source is None and source is not None:
+            self.source = source
+        if self.line is None and line is not None:
+            self.line, self.column = line, column
+        self.args = (self._render(),)
+        return self
+
+
+class ConfigSyntaxError(GraphConfigError):
+    """Text or binary that is not a valid CalculatorGraphConfig."""
+
+
+class UnknownCalculatorError(GraphConfigError, LookupError):
+    """A node names a calculator or subgraph that is not registered."""
+
+
+class OptionsError(GraphConfigError):
+    """A node's options name an unknown field or give a value of the wrong type."""
+
+
+class SubgraphError(GraphConfigError):
+    """A subgraph could not be expanded (recursion, bad stream mapping, bad option_value)."""
+
+
+class CalculatorError(MediaGraphError):
+    """A calculator raised; `__cause__` is the original exception.
+
+    `node` is the node's name, `calculator` its class name, `timestamp` the input
+    timestamp of the failing call and `method` one of open/process/close.
+    """
+
+    def __init__(self, node: str, calculator: str, method: str, timestamp: Any,
+                 cause: BaseException | None = None, detail: str | None = None) -> None:
+        self.node = node
+        self.calculator = calculator
+        self.method = method
+        self.timestamp = timestamp
+        what = detail if detail is not None else (
+            f"{type(cause).__name__}: {cause}" if cause is not None else "failed")
+        super().__init__(
+            f"node '{node}' ({calculator}) failed in {method}() at timestamp {timestamp}: {what}")
+
+
+class GraphRunError(MediaGraphError, RuntimeError):
+    """The run cannot go on for a reason outside any one calculator."""
+
+
+class DeadlockError(GraphRunError):
+    """Input throttling stalled every node (`report_deadlock: true`)."""
+
+
+class TimestampError(GraphRunError):
+    """A packet's timestamp is not above its stream's bound, or not allowed in a stream."""
+
+
+class GraphCancelled(GraphRunError):
+    """The run was ended by `Graph.cancel()`."""
+
+
+class QueueFullError(GraphRunError):
+    """`add_packet(..., mode="add_if_not_full")` found the stream's queue full."""
+
+
+class MissingDependencyError(MediaGraphError, ImportError):
+    """An optional package is missing; the message names the extra to install."""
+
+    def __init__(self, package: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs the '{package}' package: pip install 'mediagraph[{extra}]'")

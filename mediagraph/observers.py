@@ -1,0 +1,121 @@
+"""Output observers: callbacks and pollers, run as internal sink nodes.
+
+Like MediaPipe's CallbackCalculator, an observer is a node with one input on the
+observed stream, so callbacks run on a worker thread, one at a time per observer, in
+timestamp order, and their queue takes part in back-pressure.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from typing import Any, Callable
+
+from mediagraph.calculator import Calculator, CalculatorContext
+from mediagraph.errors import GraphRunError
+from mediagraph.packet import Packet
+from mediagraph.port import Input
+from mediagraph.timestamp import Timestamp
+
+
+class CallbackSink(Calculator, register=False):
+    """Calls `callback(packet)` for each packet on the observed stream."""
+
+    stream = Input(tag="")
+    timestamp_offset = None
+
+    def __init__(self, callback: Callable[[Packet], Any]) -> None:
+        self.callback = callback
+
+    def process(self, cc: CalculatorContext) -> None:
+        packet = cc.packet(self.stream)
+        if packet is None:  # a bound-only call (observe_timestamp_bounds)
+            packet = Packet(None, cc.input_timestamp)
+        self.callback(packet)
+
+
+class BoundsCallbackSink(CallbackSink, register=False):
+    process_timestamp_bounds = True
+
+
+class OutputStreamPoller:
+    """Pulls packets from an output stream: `next(timeout=...)`, or iterate until the end.
+
+    `next()` returns the next Packet, None once the stream has ended (or the run
+    stopped), and raises TimeoutError when `timeout` seconds pass first.
+    """
+
+    def __init__(self, stream: str) -> None:
+        self.stream = stream
+        self._items: deque[Packet] = deque()
+        self._cond = threading.Condition()
+        self._done = False
+        self._error: BaseException | None = None
+
+    def _reset(self) -> None:
+        with self._cond:
+            self._items.clear()
+            self._done = False
+            self._error = None
+
+    def _push(self, packet: Packet) -> None:
+        with self._cond:
+            self._items.append(packet)
+            self._cond.notify_all()
+
+    def _finish(self, error: BaseException | None = None) -> None:
+        with self._cond:
+            self._done = True
+            self._error = error
+            self._cond.notify_all()
+
+    def queue_size(self) -> int:
+        with self._cond:
+            return len(self._items)
+
+    def next(self, timeout: float | None = None) -> Packet | None:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._cond:
+            while not self._items:
+                if self._done:
+                    if self._error is not None:
+                        raise GraphRunError(f"the run stopped: {self._error}") from self._error
+                    return None
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise TimeoutError(f"no packet on '{self.stream}' within {timeout} s")
+                self._cond.wait(remaining)
+            return self._items.popleft()
+
+    def __iter__(self) -> OutputStreamPoller:
+        return self
+
+    def __next__(self) -> Packet:
+        packet = self.next()
+        if packet is None:
+            raise StopIteration
+        return packet
+
+
+class PollerSink(Calculator, register=False):
+    stream = Input(tag="")
+    timestamp_offset = None
+
+    def __init__(self, poller: OutputStreamPoller) -> None:
+        self.poller = poller
+
+    def process(self, cc: CalculatorContext) -> None:
+        packet = cc.packet(self.stream)
+        self.poller._push(packet if packet is not None else Packet(None, cc.input_timestamp))
+
+    def close(self, cc: CalculatorContext) -> None:
+        self.poller._finish()
+
+
+class BoundsPollerSink(PollerSink, register=False):
+    process_timestamp_bounds = True
+
+
+def bound_packet(ts: int) -> Packet:
+    return Packet(None, Timestamp(ts))

@@ -1,0 +1,993 @@
+"""The threaded scheduler: one `Run` per `Graph.start_run()`.
+
+Threading rules (the contract every other module relies on):
+
+- One lock per run guards all scheduling state: queues, bounds, node states, ready
+  heaps. Calculator code never runs under it. A node activation takes the lock twice:
+  once to take its input set, once to deliver its outputs and schedule consumers.
+- Each executor has a ready heap ordered by topological rank, sinks first, so work
+  drains instead of piling up; sources come last and are throttled by full queues.
+- A node is in its executor's heap at most once; `in_flight` counts running
+  activations (at most `max_in_flight`, outputs re-ordered by timestamp when above 1).
+- Worker threads that finish an activation go straight back to the heap; an idle
+  worker is woken only when there is more ready work than the waking thread will take
+  itself, which avoids handing the GIL between threads for nothing.
+- Errors stop the run: no new activations start, running ones finish, then every
+  opened node gets `close()` and the run ends with the errors. `cancel()` is the same
+  with `GraphCancelled`. Every thread a run starts is joined before the run reports done.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import threading
+import time
+import traceback
+from typing import Any, Callable
+
+from mediagraph.calculator import Calculator, CalculatorContext, Stop
+from mediagraph.errors import (CalculatorError, DeadlockError, GraphCancelled, GraphRunError,
+                               MediaGraphError, QueueFullError, TimestampError)
+from mediagraph.packet import Packet, _make
+from mediagraph.profiler import NodeStats, TraceRecorder
+from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bound
+from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
+from mediagraph.timestamp import Timestamp
+from mediagraph.validation import GraphSpec, NodeSpec
+
+log = logging.getLogger("mediagraph.scheduler")
+
+_MIN = int(Timestamp.MIN)
+_MAX = int(Timestamp.MAX)
+_PRE = int(Timestamp.PRE_STREAM)
+_POST = int(Timestamp.POST_STREAM)
+_OPEN, _PROCESS, _CLOSE = 0, 1, 2
+_METHOD = ("open", "process", "close")
+
+
+class _Node:
+    """Run-time state of one node (all fields guarded by the run lock)."""
+
+    __slots__ = ("spec", "name", "calc", "contexts", "queues", "forward", "outputs", "handler",
+                 "executor", "key", "opened", "opening", "closed", "closing", "scheduled",
+                 "in_flight", "max_in_flight", "is_source", "throttle", "source_done",
+                 "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
+                 "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
+                 "waits_back", "index", "n_inputs", "side_values", "stop_requested")
+
+    def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
+        self.spec = spec
+        self.name = spec.name
+        self.index = spec.index
+        self.calc = calc
+        self.contexts: list[CalculatorContext] = []
+        self.queues: list[InputQueue] = []
+        self.forward: list[InputQueue] = []
+        self.outputs: list[OutputStream] = []
+        self.handler: Any = None
+        self.executor = executor
+        self.key = -spec.priority
+        self.opened = False
+        self.opening = False
+        self.closed = False
+        self.closing = False
+        self.scheduled = False
+        self.in_flight = 0
+        self.max_in_flight = spec.max_in_flight
+        self.is_source = spec.is_source
+        self.throttle = 0
+        self.source_done = False
+        offset = getattr(type(calc), "timestamp_offset", 0)
+        self.offset0 = offset is not None and offset >= 0
+        self.process_bounds = bool(getattr(type(calc), "process_timestamp_bounds", False))
+        self.last_ts = _MIN - 1
+        self.layer = spec.source_layer
+        self.side_missing: set[str] = set()
+        self.single = False
+        self.stats = NodeStats(spec.name, spec.calculator_name)
+        self.side_out_names = [b.name for b in spec.side_outputs]
+        self.seq_next = 0
+        self.seq_deliver = 0
+        self.reorder: dict[int, tuple[Any, ...]] = {}
+        self.trims = False
+        self.waits_back = hasattr(calc, "has_pending_work")
+        self.n_inputs = len(spec.inputs)
+        self.side_values: dict[Any, Any] = {}
+        self.stop_requested = False
+
+    def __repr__(self) -> str:
+        return f"<node {self.name}>"
+
+
+class _Result:
+    """A finished activation's outputs, held back until earlier activations deliver."""
+
+    __slots__ = ("_outbuf", "_bounds", "_closed_outputs", "_side_out")
+
+    def __init__(self, cc: CalculatorContext) -> None:
+        self._outbuf, cc._outbuf = cc._outbuf, []
+        self._bounds, cc._bounds = cc._bounds, []
+        self._closed_outputs, cc._closed_outputs = cc._closed_outputs, []
+        self._side_out, cc._side_out = cc._side_out, []
+
+
+class _Executor:
+    __slots__ = ("name", "heap", "cond", "threads", "idle", "num_threads", "app", "prefix")
+
+    def __init__(self, name: str, num_threads: int, lock: threading.Lock, app: bool,
+                 prefix: str) -> None:
+        self.name = name
+        self.heap: list[tuple[int, int, _Node]] = []
+        self.cond = threading.Condition(lock)
+        self.threads: list[threading.Thread] = []
+        self.idle = 0
+        self.num_threads = num_threads
+        self.app = app
+        self.prefix = prefix or f"mediagraph-{name or 'default'}"
+
+
+class Run:
+    """One run of a validated graph. Created and driven by `mediagraph.Graph`."""
+
+    def __init__(self, spec: GraphSpec, side_packets: dict[str, Any], *,
+                 extra_sinks: list[tuple[NodeSpec, Calculator]],
+                 queue_overrides: dict[str, int], trace: TraceRecorder | None,
+                 error_callback: Callable[[BaseException], None] | None = None) -> None:
+        self.spec = spec
+        self.lock = threading.Lock()
+        self.done_cond = threading.Condition(self.lock)
+        self.input_cond = threading.Condition(self.lock)
+        self.idle_cond = threading.Condition(self.lock)
+        self.trace = trace
+        self.error_callback = error_callback
+        self.errors: list[BaseException] = []
+        self.cancelled = False
+        self.stopping = False
+        self.finished = False
+        self.cleanup_started = False
+        self.running = 0
+        self.closed_nodes = 0
+        self.seq = itertools.count()
+        self.side_packets: dict[str, Any] = dict(side_packets)
+        self.active_layer = 0
+        self.started_at = time.perf_counter()
+        self.ended_at: float | None = None
+        self.graph_inputs: dict[str, OutputStream] = {}
+        self.input_throttle: dict[str, int] = {}
+        self.input_waiting: dict[str, int] = {}
+        self.input_dropped: dict[str, int] = {}
+        self.deadlock_resolutions = 0
+        self.executors: dict[str, _Executor] = {}
+        for name, ex in spec.executors.items():
+            app = ex.type == "ApplicationThreadExecutor"
+            self.executors[name] = _Executor(name, 0 if app else max(1, ex.num_threads),
+                                             self.lock, app, ex.thread_name_prefix)
+        self.nodes: list[_Node] = []
+        for node_spec in spec.nodes:
+            self.nodes.append(self._make_node(node_spec, None))
+        for node_spec, calc in extra_sinks:
+            self.nodes.append(self._make_node(node_spec, calc))
+        self._wire(queue_overrides)
+        self.layers = sorted({n.layer for n in self.nodes if n.is_source}) or [0]
+        self.active_layer = self.layers[0]
+
+    # -- construction ---------------------------------------------------------------------
+
+    def _make_node(self, spec: NodeSpec, calc: Calculator | None) -> _Node:
+        if calc is None:
+            try:
+                calc = spec.calculator()
+            except Exception as exc:
+                raise CalculatorError(spec.name, spec.calculator_name, "__init__",
+                                      Timestamp.UNSTARTED, exc) from exc
+            calc.options = spec.options
+        executor = self.executors.get(spec.executor) or self.executors[""]
+        return _Node(spec, calc, executor)
+
+    def _wire(self, queue_overrides: dict[str, int]) -> None:
+        spec = self.spec
+        default_max = spec.max_queue_size
+        streams: dict[str, OutputStream] = {}
+        for name in spec.graph_inputs:
+            out = OutputStream(name, None, 0)
+            streams[name] = out
+            self.graph_inputs[name] = out
+            self.input_throttle[name] = 0
+            self.input_waiting[name] = 0
+            self.input_dropped[name] = 0
+        for node in self.nodes:
+            for b in node.spec.outputs:
+                out = OutputStream(b.name, node, b.slot)
+                node.outputs.append(out)
+                streams[b.name] = out
+        for node in self.nodes:
+            hint = node.spec.buffer_size_hint
+            for b in node.spec.inputs:
+                limit = queue_overrides.get(b.name, default_max)
+                if limit > 0 and hint > limit:
+                    limit = hint
+                q = InputQueue(node, b.slot, b.name, limit, b.back_edge)
+                node.queues.append(q)
+                if not b.back_edge:
+                    node.forward.append(q)
+                streams[b.name].consumers.append(q)
+            handler_cls = HANDLERS[node.spec.handler]
+            node.handler = handler_cls(node.queues, node.spec.handler_options, node.spec.inputs)
+            node.trims = handler_cls.trims_on_push
+            node.single = (handler_cls is DefaultInputStreamHandler and len(node.queues) == 1
+                           and not node.process_bounds)
+            in_slot, out_slot, side_out_slot = node.spec.slot_maps()
+            side_in: dict[Any, Any] = {}
+            for _ in range(node.max_in_flight):
+                cc = CalculatorContext(node.name, node.calc, in_slot, out_slot, side_in,
+                                       side_out_slot)
+                cc._queues = node.queues
+                node.contexts.append(cc)
+            node.side_values = side_in
+            node.side_missing = {b.name for b in node.spec.side_inputs}
+        self.streams = streams
+
+    # -- starting -------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Check side packets, then schedule opens and start the worker threads."""
+        available = set(self.side_packets)
+        produced = set(self.spec.side_packet_producers)
+        for node in self.nodes:
+            for b in node.spec.side_inputs:
+                if b.name not in available and b.name not in produced:
+                    raise GraphRunError(f"node '{node.name}' ({node.spec.calculator_name}) needs "
+                                        f"input side packet '{b.name}', which start_run() did "
+                                        "not provide and no node produces")
+        with self.lock:
+            for name, value in self.side_packets.items():
+                self._publish_side(name, value, None)
+            for node in self.nodes:
+                if not node.side_missing:
+                    self._schedule(node, None)
+            for ex in self.executors.values():
+                for i in range(ex.num_threads):
+                    thread = threading.Thread(target=self._worker, args=(ex,), daemon=True,
+                                              name=f"{ex.prefix}-{i}")
+                    ex.threads.append(thread)
+            threads = [t for ex in self.executors.values() for t in ex.threads]
+        for thread in threads:
+            thread.start()
+
+    def _publish_side(self, name: str, value: Any, producer: _Node | None) -> None:
+        self.side_packets[name] = value
+        for node in self.nodes:
+            if name not in node.side_missing:
+                continue
+            for b in node.spec.side_inputs:
+                if b.name == name:
+                    if b.port.multiple:
+                        node.side_values[b.port[b.index]] = value
+                        items = sorted((bb.index, bb.name) for bb in node.spec.side_inputs
+                                       if bb.port is b.port)
+                        node.side_values[b.port] = [self.side_packets.get(n) for _, n in items]
+                    else:
+                        node.side_values[b.port] = value
+            node.side_missing.discard(name)
+            if not node.side_missing and not node.opened and producer is not None:
+                self._schedule(node, producer.executor)
+
+    # -- the worker loop ------------------------------------------------------------------
+
+    def _worker(self, ex: _Executor) -> None:
+        lock = self.lock
+        lock.acquire()
+        try:
+            while True:
+                if self.finished:
+                    return
+                if not ex.heap:
+                    ex.idle += 1
+                    self._maybe_idle()
+                    if not ex.heap and not self.finished:
+                        ex.cond.wait()
+                    ex.idle -= 1
+                    continue
+                self._run_one(ex)
+        finally:
+            lock.release()
+
+    def _run_one(self, ex: _Executor) -> None:
+        """Pop one ready node and run one activation of it. Called with the lock held."""
+        _, _, node = heapq.heappop(ex.heap)
+        node.scheduled = False
+        job = self._begin(node)
+        if job is None:
+            return
+        kind, ts, cc = job
+        self.running += 1
+        self.lock.release()
+        error: BaseException | None = None
+        result: Any = None
+        start = time.perf_counter_ns()
+        try:
+            if kind == _PROCESS:
+                result = node.calc.process(cc)
+            elif kind == _OPEN:
+                node.calc.open(cc)
+            else:
+                node.calc.close(cc)
+        except Stop:
+            result = Stop
+        except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
+            error = exc
+        end = time.perf_counter_ns()
+        self.lock.acquire()
+        self.running -= 1
+        try:
+            self._finish(node, kind, ts, cc, result, error, start, end)
+        except MediaGraphError as exc:
+            self._fail(exc)
+        if self.running == 0 and self.stopping and not self.cleanup_started:
+            self._cleanup()
+
+    def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext] | None:
+        if self.stopping:
+            return None
+        if not node.opened:
+            if node.opening or node.side_missing:
+                return None
+            node.opening = True
+            cc = node.contexts.pop()
+            cc.input_timestamp = Timestamp.UNSTARTED
+            return _OPEN, _MIN - 2, cc
+        if node.closed or node.closing or node.in_flight >= node.max_in_flight:
+            return None
+        if node.is_source:
+            if node.source_done:
+                return self._begin_close(node)
+            if node.throttle or node.layer != self.active_layer:
+                return None
+            node.in_flight += 1
+            cc = node.contexts.pop()
+            cc.input_timestamp = Timestamp.UNSTARTED
+            cc._inputs = []
+            return _PROCESS, _MIN - 2, cc
+        handler = node.handler
+        ts = handler.select()
+        if ts is None:
+            if self._inputs_done(node):
+                return self._begin_close(node) if node.in_flight == 0 else None
+            if node.process_bounds and node.in_flight == 0:
+                ts = self._bound_timestamp(node)
+                if ts is None:
+                    return None
+                inputs: list[Any] = [None] * node.n_inputs
+            else:
+                return None
+        else:
+            inputs = [None] * node.n_inputs
+            handler.fill(ts, inputs)
+            for q in node.queues:
+                if q.full and len(q.packets) < q.max_size:
+                    self._clear_full(q)
+        if node.process_bounds:
+            for q in node.queues:
+                q.seen_bound = q.bound
+        node.last_ts = ts
+        cc = node.contexts.pop()
+        node.in_flight += 1
+        cc.input_timestamp = ts if ts.__class__ is Timestamp else Timestamp(ts)
+        cc._inputs = inputs
+        if node.max_in_flight > 1:
+            cc._seq = node.seq_next
+            node.seq_next += 1
+        return _PROCESS, ts, cc
+
+    def _begin_close(self, node: _Node) -> tuple[int, int, CalculatorContext]:
+        node.closing = True
+        cc = node.contexts.pop()
+        cc.input_timestamp = Timestamp.DONE
+        cc._inputs = [None] * node.n_inputs
+        return _CLOSE, DONE, cc
+
+    def _bound_timestamp(self, node: _Node) -> int | None:
+        """Timestamp for a bound-only `process` call, or None when no bound moved."""
+        moved = [q.bound for q in node.queues if q.bound != q.seen_bound]
+        if not moved:
+            return None
+        if isinstance(node.handler, DefaultInputStreamHandler):
+            ts = node.handler.settled() - 1
+            if ts <= node.last_ts:
+                for q in node.queues:
+                    q.seen_bound = q.bound
+                return None
+        else:
+            ts = max(moved) - 1
+        return min(max(ts, _MIN), _MAX)
+
+    def _inputs_done(self, node: _Node) -> bool:
+        for q in node.forward:
+            if q.packets or q.bound != DONE:
+                return False
+        if node.waits_back and len(node.forward) != len(node.queues):
+            if any(q.bound != DONE for q in node.queues if q.back_edge):
+                try:
+                    return not node.calc.has_pending_work()  # type: ignore[attr-defined]
+                except Exception:  # noqa: BLE001 - a broken hook must not wedge the run
+                    return True
+        return True
+
+    # -- after a calculator call ------------------------------------------------------------
+
+    def _finish(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, result: Any,
+                error: BaseException | None, start: int, end: int) -> None:
+        node.contexts.append(cc)
+        if kind == _PROCESS:
+            node.in_flight -= 1
+            node.stats.record(end - start)
+        elif kind == _OPEN:
+            node.stats.opens_ns += end - start
+        else:
+            node.stats.closes_ns += end - start
+        if error is not None:
+            cc._outbuf.clear()
+            cc._bounds.clear()
+            cc._side_out.clear()
+            cc._closed_outputs.clear()
+            if kind == _CLOSE:
+                self._mark_closed(node)
+            elif kind == _OPEN:
+                node.opened = False
+            self._fail(CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind],
+                                       Timestamp(ts) if kind == _PROCESS else
+                                       (Timestamp.UNSTARTED if kind == _OPEN else Timestamp.DONE),
+                                       error), cause=error)
+            return
+        if self.trace is not None:
+            self._trace(node, kind, ts, cc, start, end)
+        touched: list[_Node] = []
+        if node.max_in_flight > 1 and kind == _PROCESS:
+            self._deliver_in_order(node, cc, ts, touched)
+        else:
+            self._deliver(node, cc, ts if kind == _PROCESS else None, touched)
+        if kind == _OPEN:
+            node.opened = True
+            node.opening = False
+        elif kind == _CLOSE:
+            self._close_outputs(node, touched)
+            self._mark_closed(node)
+        else:
+            if result is Stop or isinstance(result, Stop):
+                if node.is_source:
+                    node.source_done = True
+                else:
+                    self._graceful_stop(touched)
+            if cc._stop_requested:
+                cc._stop_requested = False
+                self._graceful_stop(touched)
+        self._check(node, node.executor)
+        for other in touched:
+            if other is not node:
+                self._check(other, node.executor)
+        if self.running == 0:
+            self._maybe_idle()
+
+    def _deliver(self, node: _Node, cc: Any, ts: int | None,
+                 touched: list[_Node]) -> None:
+        outputs = node.outputs
+        outbuf = cc._outbuf
+        if outbuf:
+            for slot, packet in outbuf:
+                out = outputs[slot]
+                pts = packet[1]
+                if pts < out.bound or not (_MIN <= pts <= _MAX or pts == _PRE or pts == _POST):
+                    outbuf.clear()
+                    raise self._timestamp_error(node, out, pts)
+                nb = pts + 1 if _MIN <= pts < _MAX else next_bound(pts)
+                out.bound = nb
+                out.last_timestamp = pts
+                out.packets_sent += 1
+                for q in out.consumers:
+                    q.packets.append(packet)
+                    q.bound = nb
+                    n = len(q.packets)
+                    if n > q.peak:
+                        q.peak = n
+                        if n >= q.max_size and not q.full:
+                            self._set_full(q)
+                    elif n >= q.max_size and not q.full:
+                        self._set_full(q)
+                    consumer = q.node
+                    if consumer.trims:
+                        dropped = consumer.handler.trim()
+                        consumer.stats.dropped += dropped
+                    touched.append(consumer)
+            outbuf.clear()
+        if cc._bounds:
+            for slot, bound in cc._bounds:
+                self._raise_bound(outputs[slot], int(bound), touched)
+            cc._bounds.clear()
+        if ts is not None and node.offset0 and _MIN <= ts < _MAX:
+            nb = ts + 1
+            for out in outputs:
+                if out.bound < nb:
+                    self._raise_bound(out, nb, touched)
+        if cc._closed_outputs:
+            for slot in cc._closed_outputs:
+                self._raise_bound(outputs[slot], DONE, touched)
+            cc._closed_outputs.clear()
+        if cc._side_out:
+            for slot, value in cc._side_out:
+                self._publish_side(node.side_out_names[slot], value, node)
+            cc._side_out.clear()
+
+    def _deliver_in_order(self, node: _Node, cc: CalculatorContext, ts: int,
+                          touched: list[_Node]) -> None:
+        """With max_in_flight > 1, hold results until every earlier activation delivered."""
+        node.reorder[cc._seq] = (_Result(cc), ts)
+        while node.seq_deliver in node.reorder:
+            result, ts_k = node.reorder.pop(node.seq_deliver)
+            node.seq_deliver += 1
+            self._deliver(node, result, ts_k, touched)
+
+    def _raise_bound(self, out: OutputStream, bound: int, touched: list[_Node]) -> None:
+        if bound <= out.bound:
+            return
+        out.bound = bound
+        for q in out.consumers:
+            if bound > q.bound:
+                q.bound = bound
+                touched.append(q.node)
+
+    def _close_outputs(self, node: _Node, touched: list[_Node]) -> None:
+        for out in node.outputs:
+            out.closed = True
+            self._raise_bound(out, DONE, touched)
+        for name in node.side_out_names:
+            if name not in self.side_packets:
+                waiting = [n.name for n in self.nodes if name in n.side_missing]
+                if waiting:
+                    raise GraphRunError(f"node '{node.name}' closed without setting output side "
+                                        f"packet '{name}', which node(s) {', '.join(waiting)} "
+                                        "need")
+
+    def _mark_closed(self, node: _Node) -> None:
+        if node.closed:
+            return
+        node.closed = True
+        node.closing = False
+        self.closed_nodes += 1
+        for q in node.queues:
+            q.packets.clear()
+            if q.full:
+                self._clear_full(q)
+        if node.is_source:
+            self._advance_layer()
+        if self.closed_nodes == len(self.nodes):
+            self._end()
+
+    def _advance_layer(self) -> None:
+        while True:
+            remaining = [n for n in self.nodes if n.is_source and n.layer == self.active_layer
+                         and not n.closed]
+            if remaining:
+                return
+            later = [layer for layer in self.layers if layer > self.active_layer]
+            if not later:
+                return
+            self.active_layer = later[0]
+            for n in self.nodes:
+                if n.is_source and n.layer == self.active_layer:
+                    self._check(n, None)
+
+    # -- readiness --------------------------------------------------------------------------
+
+    def _check(self, node: _Node, current: _Executor | None) -> None:
+        """Schedule `node` if it can do something now; propagate bounds if it cannot."""
+        if (node.scheduled or node.closed or node.closing or self.stopping
+                or node.in_flight >= node.max_in_flight):
+            return
+        if not node.opened:
+            return
+        if node.single:
+            q = node.queues[0]
+            if q.packets:
+                self._schedule(node, current)
+                return
+            if node.in_flight:
+                return
+            if q.bound == DONE:
+                if not node.waits_back:
+                    self._schedule(node, current)
+                    return
+            elif node.offset0:
+                self._propagate(node, q.bound)
+                return
+        if node.is_source:
+            if node.source_done or (not node.throttle and node.layer == self.active_layer):
+                self._schedule(node, current)
+            return
+        if node.handler.select() is not None:
+            self._schedule(node, current)
+            return
+        if node.in_flight:
+            return
+        if self._inputs_done(node):
+            self._schedule(node, current)
+            return
+        if node.process_bounds:
+            if any(q.bound != q.seen_bound for q in node.queues):
+                self._schedule(node, current)
+            return
+        if node.offset0 and node.outputs:
+            self._propagate(node, node.handler.settled())
+
+    def _propagate(self, node: _Node, settled: int) -> None:
+        """Outputs of an offset-0 node inherit its settled input bound."""
+        if settled == DONE:
+            return  # closing will mark the outputs done
+        touched: list[_Node] = []
+        for out in node.outputs:
+            if out.bound < settled:
+                self._raise_bound(out, settled, touched)
+        for other in touched:
+            self._check(other, None)
+
+    def _schedule(self, node: _Node, current: _Executor | None) -> None:
+        node.scheduled = True
+        ex = node.executor
+        heap = ex.heap
+        heapq.heappush(heap, (node.key, next(self.seq), node))
+        if ex.idle and (ex is not current or len(heap) > 1):
+            ex.cond.notify()
+        elif ex.app:
+            self.input_cond.notify_all()  # an application thread may be waiting to run it
+
+    # -- throttling -------------------------------------------------------------------------
+
+    def _set_full(self, q: InputQueue) -> None:
+        q.full = True
+        spec = q.node.spec
+        for index in spec.ancestor_sources:
+            self.nodes[index].throttle += 1
+        for name in spec.ancestor_inputs:
+            self.input_throttle[name] += 1
+
+    def _clear_full(self, q: InputQueue) -> None:
+        q.full = False
+        spec = q.node.spec
+        for index in spec.ancestor_sources:
+            source = self.nodes[index]
+            source.throttle -= 1
+            if source.throttle == 0:
+                self._check(source, None)
+        woke = False
+        for name in spec.ancestor_inputs:
+            self.input_throttle[name] -= 1
+            if self.input_throttle[name] == 0 and self.input_waiting[name]:
+                woke = True
+        if woke:
+            self.input_cond.notify_all()
+
+    def _maybe_idle(self) -> None:
+        """Called with the lock held when no activation runs: detect deadlock or idleness."""
+        if self.running or self.finished or self.stopping:
+            return
+        if any(ex.heap for ex in self.executors.values()):
+            return
+        throttled = [n for n in self.nodes if n.is_source and n.throttle and not n.source_done
+                     and not n.closed and n.opened and n.layer == self.active_layer]
+        blocked = [name for name, count in self.input_waiting.items()
+                   if count and self.input_throttle[name]]
+        if throttled or blocked:
+            full = [q for n in self.nodes for q in n.queues if q.full]
+            names = ", ".join(f"'{q.stream}' (into node '{q.node.name}', "
+                              f"{q.node.spec.calculator_name}, {len(q.packets)} queued)"
+                              for q in full)
+            if self.spec.report_deadlock:
+                self._fail(DeadlockError(f"Detected a deadlock due to input throttling for input "
+                                         f"stream(s): {names}; raise max_queue_size or fix the "
+                                         "graph's synchronization"))
+                return
+            for q in full:
+                q.max_size += 1
+                log.warning("Resolved a deadlock by increasing max_queue_size of input stream "
+                            "'%s' of node '%s' to %d; consider a larger max_queue_size",
+                            q.stream, q.node.name, q.max_size)
+                self.deadlock_resolutions += 1
+                self._clear_full(q)
+            return
+        self.idle_cond.notify_all()
+
+    def is_idle(self) -> bool:
+        return (not self.running and not any(ex.heap for ex in self.executors.values())
+                and not any(n.is_source and not n.closed and not n.throttle for n in self.nodes))
+
+    # -- graph inputs -----------------------------------------------------------------------
+
+    def add_packet(self, stream: str, packet: Packet, *, wait: bool,
+                   timeout: float | None) -> bool:
+        out = self.graph_inputs.get(stream)
+        if out is None:
+            raise KeyError(f"'{stream}' is not a graph input stream; declare it with "
+                           f"input_stream: \"{stream}\" (inputs: {', '.join(self.graph_inputs)})")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            self._raise_if_over()
+            if out.closed:
+                raise GraphRunError(f"graph input stream '{stream}' is closed")
+            if self.input_throttle[stream]:
+                if not wait:
+                    self.input_dropped[stream] += 1
+                    return False
+                self.input_waiting[stream] += 1
+                try:
+                    while self.input_throttle[stream] and not self.stopping and not self.finished:
+                        if self._run_app_task():
+                            continue
+                        self._maybe_idle()
+                        if not self.input_throttle[stream] or self.stopping:
+                            break
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            raise QueueFullError(f"graph input stream '{stream}' stayed full for "
+                                                 f"{timeout} s")
+                        self.input_cond.wait(remaining)
+                finally:
+                    self.input_waiting[stream] -= 1
+                self._raise_if_over()
+            pts = packet[1]
+            if pts < out.bound or not (_MIN <= pts <= _MAX or pts == _PRE or pts == _POST):
+                raise self._timestamp_error(None, out, pts)
+            touched: list[_Node] = []
+            nb = next_bound(pts)
+            out.bound = nb
+            out.last_timestamp = pts
+            out.packets_sent += 1
+            for q in out.consumers:
+                q.packets.append(packet)
+                q.bound = nb
+                n = len(q.packets)
+                if n > q.peak:
+                    q.peak = n
+                if n >= q.max_size and not q.full:
+                    self._set_full(q)
+                if q.node.trims:
+                    q.node.stats.dropped += q.node.handler.trim()
+                touched.append(q.node)
+            for node in touched:
+                self._check(node, None)
+            return True
+
+    def set_input_bound(self, stream: str, bound: int) -> None:
+        out = self.graph_inputs.get(stream)
+        if out is None:
+            raise KeyError(f"'{stream}' is not a graph input stream")
+        with self.lock:
+            self._raise_if_over()
+            touched: list[_Node] = []
+            self._raise_bound(out, bound, touched)
+            for node in touched:
+                self._check(node, None)
+
+    def close_input(self, stream: str) -> None:
+        out = self.graph_inputs.get(stream)
+        if out is None:
+            raise KeyError(f"'{stream}' is not a graph input stream")
+        with self.lock:
+            self._close_input(out)
+
+    def _close_input(self, out: OutputStream) -> None:
+        if out.closed:
+            return
+        out.closed = True
+        touched: list[_Node] = []
+        self._raise_bound(out, DONE, touched)
+        for node in touched:
+            self._check(node, None)
+        if self.running == 0:
+            self._maybe_idle()
+
+    def close_all_inputs(self) -> None:
+        with self.lock:
+            for out in self.graph_inputs.values():
+                self._close_input(out)
+
+    def close_all_sources(self) -> None:
+        """Close graph inputs and end every source (MediaPipe's CloseAllPacketSources)."""
+        with self.lock:
+            self._graceful_stop([])
+
+    def _graceful_stop(self, touched: list[_Node]) -> None:
+        for out in self.graph_inputs.values():
+            self._close_input(out)
+        for node in self.nodes:
+            if node.is_source and not node.source_done:
+                node.source_done = True
+                node.throttle = 0
+                self._check(node, None)
+
+    # -- errors, cancel, completion ---------------------------------------------------------
+
+    def _timestamp_error(self, node: _Node | None, out: OutputStream, pts: int) -> TimestampError:
+        who = f"node '{node.name}' ({node.spec.calculator_name})" if node else "graph input"
+        prev = out.last_timestamp
+        prev_text = str(Timestamp(prev)) if prev is not None else "none"
+        if not (_MIN <= pts <= _MAX or pts == _PRE or pts == _POST):
+            why = f"timestamp {Timestamp(pts)} is not allowed in a stream"
+        else:
+            why = (f"timestamp {Timestamp(pts)} is not above the stream's bound "
+                   f"{Timestamp(out.bound)} (previous packet at {prev_text}); timestamps on a "
+                   "stream must strictly increase")
+        return TimestampError(f"{who}, stream '{out.name}': {why}")
+
+    def _fail(self, error: BaseException, cause: BaseException | None = None) -> None:
+        if cause is not None and error.__cause__ is None:
+            error.__cause__ = cause
+        self.errors.append(error)
+        if self.error_callback is not None:
+            try:
+                self.error_callback(error)
+            except Exception:  # noqa: BLE001 - a failing callback must not hide the error
+                log.exception("error callback failed")
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.stopping:
+            return
+        self.stopping = True
+        for ex in self.executors.values():
+            ex.heap.clear()
+            ex.cond.notify_all()
+        for node in self.nodes:
+            node.scheduled = False
+        self.input_cond.notify_all()
+        self.idle_cond.notify_all()
+        if self.running == 0 and not self.cleanup_started:
+            self._cleanup()
+
+    def cancel(self) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            if not self.cancelled:
+                self.cancelled = True
+                self.errors.append(GraphCancelled("the run was cancelled"))
+            self._stop()
+
+    def _cleanup(self) -> None:
+        """Close every opened node after a failure or cancel. Lock held on entry and exit."""
+        self.cleanup_started = True
+        pending = [n for n in self.nodes if n.opened and not n.closed]
+        for node in self.nodes:
+            if not node.opened:
+                node.closed = True
+        for node in pending:
+            cc = node.contexts[0]
+            cc.input_timestamp = Timestamp.DONE
+            cc._inputs = [None] * node.n_inputs
+            self.lock.release()
+            try:
+                node.calc.close(cc)
+            except BaseException as exc:  # noqa: BLE001
+                error = CalculatorError(node.name, node.spec.calculator_name, "close",
+                                        Timestamp.DONE, exc)
+                error.__cause__ = exc
+                self.lock.acquire()
+                self.errors.append(error)
+                self.lock.release()
+            finally:
+                self.lock.acquire()
+            cc._outbuf.clear()
+            node.closed = True
+        self._end()
+
+    def _end(self) -> None:
+        if self.finished:
+            return
+        self.finished = True
+        self.ended_at = time.perf_counter()
+        for ex in self.executors.values():
+            ex.cond.notify_all()
+        self.done_cond.notify_all()
+        self.input_cond.notify_all()
+        self.idle_cond.notify_all()
+
+    def _raise_if_over(self) -> None:
+        if self.stopping or self.finished:
+            if self.cancelled:
+                raise GraphCancelled("the run was cancelled")
+            if self.errors:
+                raise GraphRunError(f"the run has stopped: {self.errors[0]}") from self.errors[0]
+            raise GraphRunError("the run has finished")
+
+    # -- waiting (from application threads) ---------------------------------------------------
+
+    def _run_app_task(self) -> bool:
+        """Run one ready activation of the application-thread executor, if any."""
+        ex = self.executors.get("")
+        if ex is None or not ex.app or not ex.heap or self.finished:
+            return False
+        self._run_one(ex)
+        return True
+
+    def wait_done(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            while not self.finished:
+                if self._run_app_task():
+                    continue
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                if self.executors[""].app:
+                    self._maybe_idle()
+                    if self.finished:
+                        break
+                    self.input_cond.wait(remaining if remaining is not None else 0.05)
+                else:
+                    self.done_cond.wait(remaining)
+        return self.join_threads(None if deadline is None else max(0.0, deadline - time.monotonic()))
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            while not self.finished and not self.is_idle():
+                if self._run_app_task():
+                    continue
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self.idle_cond.wait(min(remaining, 0.05) if remaining is not None else 0.05)
+        return True
+
+    def join_threads(self, timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        me = threading.current_thread()
+        for ex in self.executors.values():
+            for thread in ex.threads:
+                if thread is me:
+                    continue
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                thread.join(remaining)
+                if thread.is_alive():
+                    return False
+        return True
+
+    def alive_threads(self) -> list[threading.Thread]:
+        return [t for ex in self.executors.values() for t in ex.threads if t.is_alive()]
+
+    def outcome(self) -> BaseException | None:
+        """The exception `wait_until_done` raises, or None for a clean run."""
+        errors = list(self.errors)
+        if not errors:
+            return None
+        if self.cancelled and all(isinstance(e, GraphCancelled) for e in errors):
+            return errors[0]
+        errors = [e for e in errors if not isinstance(e, GraphCancelled)] or errors
+        if len(errors) == 1:
+            return errors[0]
+        return ExceptionGroup(f"{len(errors)} errors in graph run", errors)  # type: ignore[name-defined]
+
+    def stack_of(self, thread: threading.Thread) -> str:
+        import sys
+
+        frame = sys._current_frames().get(thread.ident or -1)
+        return "".join(traceback.format_stack(frame)) if frame is not None else ""
+
+    # -- tracing --------------------------------------------------------------------------------
+
+    def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
+               end: int) -> None:
+        consumed = [(q.stream, p[1]) for q, p in zip(node.queues, cc._inputs) if p is not None] \
+            if kind == _PROCESS else []
+        produced = [(node.outputs[slot].name, int(p[1])) for slot, p in cc._outbuf]
+        assert self.trace is not None
+        self.trace.slice(node.name, _METHOD[kind], start, end,
+                         ts if kind == _PROCESS else -1, consumed, produced)
+
+
+def queue_limit(q: InputQueue) -> int:
+    return 0 if q.max_size >= UNBOUNDED else q.max_size
+
+
+def packet(value: Any, ts: int) -> Packet:
+    return _make(value, Timestamp(ts))

@@ -1,0 +1,75 @@
+"""Bounded input queues and the output streams that feed them.
+
+Every consumer of a stream has its own `InputQueue` (fan-out copies references, never
+payloads). A queue's `bound` is the lowest timestamp a future packet may carry; the
+queue is *full* at `max_size` packets, which throttles the sources and graph inputs
+upstream (wait-till-not-full) instead of dropping. Depth peaks and drops are counted
+for the profiler. All fields are guarded by the run's lock; they are plain attributes
+(no properties) because the scheduler touches them per packet.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Any
+
+from mediagraph.packet import Packet
+from mediagraph.timestamp import Timestamp
+
+UNBOUNDED = 1 << 62
+DONE = int(Timestamp.DONE)
+_MIN = int(Timestamp.MIN)
+_MAX = int(Timestamp.MAX)
+_ONE_OVER = int(Timestamp.ONE_OVER_POST_STREAM)
+
+
+def next_bound(ts: int) -> int:
+    """The bound after a packet at `ts` (MediaPipe's NextAllowedInStream)."""
+    if _MIN <= ts < _MAX:
+        return ts + 1
+    return _ONE_OVER
+
+
+class InputQueue:
+    """One consumer's queue on one stream."""
+
+    __slots__ = ("packets", "bound", "max_size", "node", "slot", "stream", "peak", "full",
+                 "back_edge", "dropped", "seen_bound")
+
+    def __init__(self, node: Any, slot: int, stream: str, max_size: int, back_edge: bool) -> None:
+        self.packets: deque[Packet] = deque()
+        self.bound = _MIN - 1  # PRE_STREAM is still possible
+        self.max_size = max_size if max_size > 0 else UNBOUNDED
+        self.node = node
+        self.slot = slot
+        self.stream = stream
+        self.peak = 0
+        self.full = False
+        self.back_edge = back_edge
+        self.dropped = 0
+        self.seen_bound = self.bound  # the bound the handler last acted on
+
+    def next_timestamp(self) -> int:
+        """The lowest timestamp this input can still deliver (DONE when finished)."""
+        packets = self.packets
+        return packets[0][1] if packets else self.bound
+
+    def __repr__(self) -> str:
+        return f"InputQueue({self.stream!r} -> {self.node!r}[{self.slot}], {len(self.packets)} queued)"
+
+
+class OutputStream:
+    """A stream's producing end: checks timestamps and fans packets out to consumers."""
+
+    __slots__ = ("name", "consumers", "bound", "producer", "slot", "packets_sent", "closed",
+                 "last_timestamp")
+
+    def __init__(self, name: str, producer: Any, slot: int) -> None:
+        self.name = name
+        self.consumers: list[InputQueue] = []
+        self.bound = _MIN - 1
+        self.producer = producer  # a node runtime, or None for a graph input stream
+        self.slot = slot
+        self.packets_sent = 0
+        self.closed = False
+        self.last_timestamp: int | None = None
