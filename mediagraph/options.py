@@ -68,7 +68,7 @@ class Options:
                           **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         dataclasses.dataclass(frozen=True, kw_only=True)(cls)
-        cls.proto_name = proto_name or f"mediagraph.{cls.__name__}"
+        cls.proto_name = proto_name or _default_proto_name(cls)
         cls.extension_number = extension or _derived_extension_number(cls.proto_name)
         cls._fields = _field_specs(cls)
         cls._message_class = _register_message(cls)
@@ -171,6 +171,21 @@ class _FieldSpec:
         return value
 
 
+_declared_by: dict[str, str] = {}
+
+
+def _default_proto_name(cls: type) -> str:
+    """`mediagraph.<Qualified.Name>`; a re-declaration of the same class gets a suffix."""
+    qualname = cls.__qualname__.replace("<locals>.", "")
+    name = f"mediagraph.{qualname}"
+    origin = f"{cls.__module__}.{cls.__qualname__}"
+    candidate, counter = name, 1
+    while candidate in _declared_by and _declared_by[candidate] == origin:
+        counter += 1
+        candidate = f"{name}_{counter}"
+    return candidate
+
+
 def _derived_extension_number(name: str) -> int:
     low, high = _EXTENSION_RANGE
     return low + zlib.crc32(name.encode()) % (high - low)
@@ -243,6 +258,7 @@ def _register_message(cls: type[Options]) -> type[Message]:
     except (TypeError, ValueError) as exc:
         raise TypeError(f"cannot declare options {full}: {exc}") from None
     _by_extension[cls.extension_number] = full
+    _declared_by[full] = f"{cls.__module__}.{cls.__qualname__}"
     return pool.message_class(full)
 
 
