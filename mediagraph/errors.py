@@ -69,6 +69,12 @@ class GraphConfigError(MediaGraphError, ValueError):
         self.args = (self._render(),)
         return self
 
+    def within(self, context: str) -> "GraphConfigError":
+        """Return this error with `context` (e.g. "node 'x'") put before its message."""
+        self.reason = f"{context}: {self.reason}"
+        self.args = (self._render(),)
+        return self
+
 
 class ConfigSyntaxError(GraphConfigError):
     """Text or binary that is not a valid CalculatorGraphConfig."""

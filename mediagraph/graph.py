@@ -17,7 +17,7 @@ import networkx as nx
 
 from mediagraph import registry
 from mediagraph.config import pool
-from mediagraph.config.loader import load_config, parse_config, source_info
+from mediagraph.config.loader import SourceInfo, load_config, parse_config, source_info
 from mediagraph.config.names import assign_indexes, is_valid_name, parse_spec, parse_tag_index
 from mediagraph.config.options_access import node_option_messages
 from mediagraph.config.subgraph import NodeOrigin, expand
@@ -68,9 +68,8 @@ def validate(config: Any, *, allow_imports: Iterable[str] = ()) -> tuple[GraphSp
     source = info.source if info else None
 
     def resolve(name: str, index: int) -> tuple[str, Any]:
-        if not name:
-            raise GraphConfigError(f"node #{index} has no calculator", source=source,
-                                   line=info.node_line(index) if info else None)
+        if not name:  # expand() adds the node's file:line
+            raise GraphConfigError(f"node #{index} has no calculator")
         return registry.resolve(name, package=config.package, allow_imports=allow,
                                 node=f"#{index} ({name})")
 
@@ -78,26 +77,32 @@ def validate(config: Any, *, allow_imports: Iterable[str] = ()) -> tuple[GraphSp
         expanded, origins = expand(config, resolve)
     except GraphConfigError as exc:
         raise exc.located(source) from None
-    return _Validator(expanded, origins, source, allow).run()
+    return _Validator(expanded, origins, source, allow, info).run()
 
 
 class _Validator:
     def __init__(self, config: Any, origins: list[NodeOrigin], source: str | None,
-                 allow: tuple[str, ...]) -> None:
+                 allow: tuple[str, ...], info: SourceInfo | None = None) -> None:
         self.config = config
         self.origins = origins
         self.source = source
         self.allow = allow
+        self.info = info
         self.nodes: list[NodeSpec] = []
 
     def error(self, message: str, index: int | None = None, *, stream: str | None = None,
-              cls: type[GraphConfigError] = GraphConfigError) -> GraphConfigError:
+              cls: type[GraphConfigError] = GraphConfigError,
+              field: str | None = None, entry: int = -1) -> GraphConfigError:
+        """An error at node `index`, or at the top-level `field` (its `entry`-th line)."""
         origin = self.origins[index] if index is not None and index < len(self.origins) else None
         node = self.nodes[index].name if index is not None and index < len(self.nodes) else None
         if origin is not None and origin.path:
             message += f" (in subgraph {' > '.join(origin.path)})"
+        line = origin.line if origin else None
+        if origin is None and field is not None and self.info is not None:
+            line = self.info.field_line(field, entry)
         return cls(message, source=origin.source if origin else self.source,
-                   line=origin.line if origin else None, node=node, stream=stream)
+                   line=line, node=node, stream=stream)
 
     def run(self) -> tuple[GraphSpec, nx.MultiDiGraph]:
         config = self.config
@@ -108,15 +113,17 @@ class _Validator:
         streams, graph_inputs = self._streams()
         sides = self._side_packets()
         outputs = list(config.output_stream)
-        for spec_text in outputs:
-            name = parse_spec(spec_text, what="graph output stream").name
+        for entry, spec_text in enumerate(outputs):
+            name = self._graph_level_name(spec_text, "output_stream", entry)
             if name not in streams:
                 raise self.error(f"graph output stream '{name}' is produced by no node"
-                                 + _suggest(name, streams), stream=name)
+                                 + _suggest(name, streams), stream=name,
+                                 field="output_stream", entry=entry)
         dag = self._dag(streams, sides)
         max_queue = config.max_queue_size or DEFAULT_MAX_QUEUE_SIZE
         if max_queue < -1:
-            raise self.error(f"max_queue_size {max_queue} must be -1 (unbounded) or positive")
+            raise self.error(f"max_queue_size {max_queue} must be -1 (unbounded) or positive",
+                             field="max_queue_size")
         spec = GraphSpec(config=config, nodes=self.nodes, streams=streams,
                          graph_inputs=graph_inputs,
                          graph_outputs=[parse_spec(s).name for s in outputs],
@@ -132,22 +139,27 @@ class _Validator:
         cpu = os.cpu_count() or 1
         result = {"": ExecutorSpec("", "ThreadPoolExecutor", config.num_threads or cpu)}
         if config.num_threads < 0:
-            raise self.error(f"num_threads {config.num_threads} must be positive")
-        for executor in config.executor:
+            raise self.error(f"num_threads {config.num_threads} must be positive",
+                             field="num_threads")
+        for entry, executor in enumerate(config.executor):
             name = executor.name
+
+            def fail(message: str) -> GraphConfigError:
+                return self.error(message, field="executor", entry=entry)
+
             if name in _RESERVED_EXECUTORS or name.startswith("__"):
-                raise self.error(f"executor name '{name}' is reserved")
+                raise fail(f"executor name '{name}' is reserved")
             if name in result and name != "":
-                raise self.error(f"executor '{name}' is declared twice")
+                raise fail(f"executor '{name}' is declared twice")
             if name == "" and config.num_threads:
-                raise self.error("num_threads cannot be combined with a config for the default "
-                                 "executor (executor { name: \"\" ... })")
+                raise fail("num_threads cannot be combined with a config for the default "
+                           "executor (executor { name: \"\" ... })")
             kind = executor.type or "ThreadPoolExecutor"
             if kind not in ("ThreadPoolExecutor", "ApplicationThreadExecutor"):
-                raise self.error(f"executor '{name}' has unknown type '{kind}' "
-                                 "(ThreadPoolExecutor or ApplicationThreadExecutor)")
+                raise fail(f"executor '{name}' has unknown type '{kind}' "
+                           "(ThreadPoolExecutor or ApplicationThreadExecutor)")
             if kind == "ApplicationThreadExecutor" and name != "":
-                raise self.error("ApplicationThreadExecutor can only be the default executor")
+                raise fail("ApplicationThreadExecutor can only be the default executor")
             threads = cpu
             prefix = ""
             if executor.HasField("options"):
@@ -157,7 +169,7 @@ class _Validator:
                     threads = opts.num_threads or cpu
                     prefix = opts.thread_name_prefix
                     if opts.num_threads < 0:
-                        raise self.error(f"executor '{name}': num_threads must be positive")
+                        raise fail(f"executor '{name}': num_threads must be positive")
             if kind == "ApplicationThreadExecutor":
                 threads = 0
             result[name] = ExecutorSpec(name, kind, threads, prefix)
@@ -258,7 +270,10 @@ class _Validator:
 
     def _back_edges(self, index: int, label: str, node: Any, inputs: list[PortBinding]) -> None:
         for info in node.input_stream_info:
-            tag, idx = parse_tag_index(info.tag_index, node=label)
+            try:
+                tag, idx = parse_tag_index(info.tag_index, node=label)
+            except GraphConfigError as exc:
+                raise self.error(f"{label}: input_stream_info {exc.reason}", index) from None
             target = next((b for b in inputs if b.tag == tag and b.index == idx), None)
             if target is None:
                 raise self.error(f"{label}: input_stream_info tag_index '{info.tag_index}' "
@@ -268,7 +283,11 @@ class _Validator:
     def _options(self, index: int, label: str, cls: type, node: Any) -> Any:
         declared: type[Options] | None = getattr(cls, "Options", None)
         found = None
-        for message in node_option_messages(node):
+        try:
+            messages = list(node_option_messages(node))
+        except OptionsError as exc:
+            raise self.error(exc.reason, index, cls=OptionsError) from None
+        for message in messages:
             full = message.DESCRIPTOR.full_name
             if declared is not None and full == declared.proto_name:
                 found = message
@@ -301,17 +320,27 @@ class _Validator:
         if name not in HANDLERS:
             raise self.error(f"{label}: unknown input stream handler '{name}'"
                              + _suggest(name, HANDLERS), index)
-        return name, config.options if config.HasField("options") else None
+        options = config.options if config.HasField("options") else None
+        if name == "FixedSizeInputStreamHandler" and options is not None:
+            ext = pool.find_extension("mediapipe.FixedSizeInputStreamHandlerOptions.ext")
+            fixed = options.Extensions[ext]
+            if not 1 <= fixed.target_queue_size <= fixed.trigger_queue_size:
+                raise self.error(f"{label}: FixedSizeInputStreamHandler needs 1 <= "
+                                 f"target_queue_size ({fixed.target_queue_size}) <= "
+                                 f"trigger_queue_size ({fixed.trigger_queue_size})", index,
+                                 cls=OptionsError)
+        return name, options
 
     # -- streams and side packets ---------------------------------------------------------
 
     def _streams(self) -> tuple[dict[str, StreamInfo], list[str]]:
         streams: dict[str, StreamInfo] = {}
         graph_inputs: list[str] = []
-        for text in self.config.input_stream:
-            name = self._graph_level_name(text, "graph input stream")
+        for entry, text in enumerate(self.config.input_stream):
+            name = self._graph_level_name(text, "input_stream", entry)
             if name in streams:
-                raise self.error(f"graph input stream '{name}' is declared twice", stream=name)
+                raise self.error(f"graph input stream '{name}' is declared twice", stream=name,
+                                 field="input_stream", entry=entry)
             streams[name] = StreamInfo(name, None)
             graph_inputs.append(name)
         for node in self.nodes:
@@ -341,11 +370,13 @@ class _Validator:
                 info.consumers.append((node.index, b.slot))
         return streams, graph_inputs
 
-    def _graph_level_name(self, text: str, what: str) -> str:
+    def _graph_level_name(self, text: str, field: str, entry: int) -> str:
+        """The name in the `entry`-th graph `input_stream` or `output_stream`."""
+        what = "graph " + field.replace("_", " ")
         try:
             return parse_spec(text, what=what).name
         except GraphConfigError as exc:
-            raise self.error(exc.reason, stream=text) from None
+            raise self.error(exc.reason, stream=text, field=field, entry=entry) from None
 
     def _side_packets(self) -> dict[str, tuple[int, int]]:
         producers: dict[str, tuple[int, int]] = {}

@@ -217,7 +217,7 @@ class Run:
             node.handler = handler_cls(node.queues, node.spec.handler_options, node.spec.inputs)
             node.trims = handler_cls.trims_on_push
             node.single = (handler_cls is DefaultInputStreamHandler and len(node.queues) == 1
-                           and not node.process_bounds)
+                           and not node.process_bounds and node.max_in_flight == 1)
             in_slot, out_slot, side_out_slot = node.spec.slot_maps()
             side_in: dict[Any, Any] = {}
             for _ in range(node.max_in_flight):
@@ -295,38 +295,49 @@ class Run:
             lock.release()
 
     def _run_one(self, ex: _Executor) -> None:
-        """Pop one ready node and run one activation of it. Called with the lock held."""
+        """Pop one ready node and run it, then keep going down the graph on this thread
+        while an activation makes exactly the next consumer ready (depth-first keeps
+        packets moving without a heap round trip or a thread hop). Lock held on entry/exit.
+        """
         _, _, node = heapq.heappop(ex.heap)
-        node.scheduled = False
-        job = self._begin(node)
-        if job is None:
-            return
-        kind, ts, cc = job
-        self.running += 1
-        self.lock.release()
-        error: BaseException | None = None
-        result: Any = None
-        start = time.perf_counter_ns()
-        try:
-            if kind == _PROCESS:
-                result = node.calc.process(cc)
-            elif kind == _OPEN:
-                node.calc.open(cc)
-            else:
-                node.calc.close(cc)
-        except Stop:
-            result = Stop
-        except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
-            error = exc
-        end = time.perf_counter_ns()
-        self.lock.acquire()
-        self.running -= 1
-        try:
-            self._finish(node, kind, ts, cc, result, error, start, end)
-        except MediaGraphError as exc:
-            self._fail(exc)
-        if self.running == 0 and self.stopping and not self.cleanup_started:
-            self._cleanup()
+        lock = self.lock
+        perf = time.perf_counter_ns
+        while node is not None:
+            node.scheduled = False
+            job = self._begin(node)
+            if job is None:
+                return
+            kind, ts, cc = job
+            self.running += 1
+            lock.release()
+            error: BaseException | None = None
+            result: Any = None
+            start = perf()
+            try:
+                if kind == _PROCESS:
+                    result = node.calc.process(cc)
+                elif kind == _OPEN:
+                    node.calc.open(cc)
+                else:
+                    node.calc.close(cc)
+            except Stop:
+                result = Stop
+            except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
+                error = exc
+            end = perf()
+            lock.acquire()
+            self.running -= 1
+            try:
+                node = self._finish(node, kind, ts, cc, result, error, start, end, ex)
+            except MediaGraphError as exc:
+                node = None
+                self._fail(exc)
+            if self.stopping:
+                if node is not None:
+                    node.scheduled = False
+                if self.running == 0 and not self.cleanup_started:
+                    self._cleanup()
+                return
 
     def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext] | None:
         if self.stopping:
@@ -340,6 +351,19 @@ class Run:
             return _OPEN, _MIN - 2, cc
         if node.closed or node.closing or node.in_flight >= node.max_in_flight:
             return None
+        if node.single:
+            q = node.queues[0]
+            packets = q.packets
+            if packets:  # the common case, kept short: one input, one packet
+                packet = packets.popleft()
+                if q.full and len(packets) < q.max_size:
+                    self._clear_full(q)
+                cc = node.contexts.pop()
+                node.in_flight += 1
+                node.last_ts = ts = packet[1]
+                cc.input_timestamp = ts
+                cc._inputs = [packet]
+                return _PROCESS, ts, cc
         if node.is_source:
             if node.source_done:
                 return self._begin_close(node)
@@ -418,11 +442,16 @@ class Run:
     # -- after a calculator call ------------------------------------------------------------
 
     def _finish(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, result: Any,
-                error: BaseException | None, start: int, end: int) -> None:
+                error: BaseException | None, start: int, end: int,
+                ex: _Executor | None) -> _Node | None:
+        """Deliver an activation's results; return a node this thread should run next."""
         node.contexts.append(cc)
         if kind == _PROCESS:
             node.in_flight -= 1
-            node.stats.record(end - start)
+            stats = node.stats
+            stats.calls += 1
+            stats.busy_ns += end - start
+            stats.recent.append(end - start)
         elif kind == _OPEN:
             node.stats.opens_ns += end - start
         else:
@@ -440,7 +469,7 @@ class Run:
                                        Timestamp(ts) if kind == _PROCESS else
                                        (Timestamp.UNSTARTED if kind == _OPEN else Timestamp.DONE),
                                        error), cause=error)
-            return
+            return None
         if self.trace is not None:
             self._trace(node, kind, ts, cc, start, end)
         touched: list[_Node] = []
@@ -463,12 +492,17 @@ class Run:
             if cc._stop_requested:
                 cc._stop_requested = False
                 self._graceful_stop(touched)
-        self._check(node, node.executor)
+        follow: _Node | None = None
         for other in touched:
-            if other is not node:
-                self._check(other, node.executor)
-        if self.running == 0:
-            self._maybe_idle()
+            if other is not node and not other.scheduled and self._wants_run(other):
+                if follow is None and other.executor is ex:
+                    other.scheduled = True
+                    follow = other
+                else:
+                    self._schedule(other, ex)
+        if not node.scheduled and self._wants_run(node):
+            self._schedule(node, ex)
+        return follow
 
     def _deliver(self, node: _Node, cc: Any, ts: int | None,
                  touched: list[_Node]) -> None:
@@ -581,44 +615,44 @@ class Run:
     # -- readiness --------------------------------------------------------------------------
 
     def _check(self, node: _Node, current: _Executor | None) -> None:
-        """Schedule `node` if it can do something now; propagate bounds if it cannot."""
+        """Schedule `node` if it can do something now."""
+        if self._wants_run(node):
+            self._schedule(node, current)
+
+    def _wants_run(self, node: _Node) -> bool:
+        """Whether `node` can do something now; if not, propagate its bounds instead."""
         if (node.scheduled or node.closed or node.closing or self.stopping
-                or node.in_flight >= node.max_in_flight):
-            return
-        if not node.opened:
-            return
+                or node.in_flight >= node.max_in_flight or not node.opened):
+            return False
         if node.single:
             q = node.queues[0]
             if q.packets:
-                self._schedule(node, current)
-                return
+                return True
             if node.in_flight:
-                return
+                return False
             if q.bound == DONE:
                 if not node.waits_back:
-                    self._schedule(node, current)
-                    return
+                    return True
             elif node.offset0:
-                self._propagate(node, q.bound)
-                return
+                bound = q.bound
+                for out in node.outputs:
+                    if out.bound < bound:
+                        self._propagate(node, bound)
+                        break
+                return False
         if node.is_source:
-            if node.source_done or (not node.throttle and node.layer == self.active_layer):
-                self._schedule(node, current)
-            return
+            return node.source_done or (not node.throttle and node.layer == self.active_layer)
         if node.handler.select() is not None:
-            self._schedule(node, current)
-            return
+            return True
         if node.in_flight:
-            return
+            return False
         if self._inputs_done(node):
-            self._schedule(node, current)
-            return
+            return True
         if node.process_bounds:
-            if any(q.bound != q.seen_bound for q in node.queues):
-                self._schedule(node, current)
-            return
+            return any(q.bound != q.seen_bound for q in node.queues)
         if node.offset0 and node.outputs:
             self._propagate(node, node.handler.settled())
+        return False
 
     def _propagate(self, node: _Node, settled: int) -> None:
         """Outputs of an offset-0 node inherit its settled input bound."""
@@ -636,10 +670,10 @@ class Run:
         ex = node.executor
         heap = ex.heap
         heapq.heappush(heap, (node.key, next(self.seq), node))
-        if ex.idle and (ex is not current or len(heap) > 1):
-            ex.cond.notify()
-        elif ex.app:
+        if ex.app:
             self.input_cond.notify_all()  # an application thread may be waiting to run it
+        elif ex.idle and (ex is not current or len(heap) > 1):
+            ex.cond.notify()
 
     # -- throttling -------------------------------------------------------------------------
 

@@ -39,14 +39,21 @@ class UnknownOptions:
 
 @dataclass
 class SourceInfo:
-    """Where a config came from, for error messages: the source and each node's line."""
+    """Where a config came from, for error messages: the source, each node's line and the
+    lines of the other top-level fields (`field_lines["executor"][i]`)."""
 
     source: str
     node_lines: list[int] = field(default_factory=list)
     unknown_options: list[UnknownOptions] = field(default_factory=list)
+    field_lines: dict[str, list[int]] = field(default_factory=dict)
 
     def node_line(self, index: int) -> int | None:
         return self.node_lines[index] if 0 <= index < len(self.node_lines) else None
+
+    def field_line(self, name: str, index: int = -1) -> int | None:
+        """The line of the `index`-th top-level `name` entry (default: the last one)."""
+        lines = self.field_lines.get(name, [])
+        return lines[index] if -len(lines) <= index < len(lines) else None
 
 
 _sources: OrderedDict[int, tuple[Message, SourceInfo]] = OrderedDict()
@@ -111,7 +118,7 @@ def parse_binary(data: bytes, *, source: str = "<bytes>") -> Any:
 def parse_text(text: str, *, source: str = "<string>") -> Any:
     _load_option_declarations()
     scan = _scan(text)
-    info = SourceInfo(source, scan.node_lines)
+    info = SourceInfo(source, scan.node_lines, field_lines=scan.field_lines)
     for start, end, name in scan.unknown_blocks:
         line = text.count("\n", 0, start) + 1
         info.unknown_options.append(
@@ -197,6 +204,7 @@ class _Scan:
     node_spans: list[tuple[int, int]] = field(default_factory=list)
     option_spans: list[tuple[int, int, str]] = field(default_factory=list)
     unknown_blocks: list[tuple[int, int, str]] = field(default_factory=list)
+    field_lines: dict[str, list[int]] = field(default_factory=dict)
     top_level_type: str = ""
 
 
@@ -207,9 +215,9 @@ _STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'')
 def _scan(text: str) -> _Scan:
     """Walk the text once, tracking braces, strings and comments.
 
-    Records each top-level `node` block's line span, each `[type]` option block, and
-    which of those name a message type the pool does not know. Tolerates any input:
-    bad text is reported by the real parser afterwards.
+    Records each top-level `node` block's line span, the line of every other top-level
+    field, each `[type]` option block, and which of those name a message type the pool
+    does not know. Tolerates any input: bad text is reported by the real parser afterwards.
     """
     out = _Scan()
     depth = 0
@@ -219,6 +227,8 @@ def _scan(text: str) -> _Scan:
     node_start: int | None = None
     prev_significant = ""
     expect_type_value = False
+    field_name = ""
+    listed: set[str] = set()  # `field: [a, b]` gives one line for many entries
     while i < n:
         c = text[i]
         if c == "\n":
@@ -276,6 +286,9 @@ def _scan(text: str) -> _Scan:
             if depth == 0 and word == "node":
                 out.node_lines.append(line)
                 node_start = line
+            elif depth == 0 and prev_significant != ":":
+                out.field_lines.setdefault(word, []).append(line)
+                field_name = word
             expect_type_value = depth == 0 and word == "type"
             i = m.end()
             prev_significant = "a"
@@ -283,10 +296,14 @@ def _scan(text: str) -> _Scan:
         if c == ":":
             prev_significant = ":"
         elif c != ":" and not expect_type_value:
+            if c == "[" and depth == 0 and prev_significant == ":":
+                listed.add(field_name)
             prev_significant = c
         i += 1
     if node_start is not None:
         out.node_spans.append((node_start, line))
+    for name in listed:
+        out.field_lines.pop(name, None)
     return out
 
 

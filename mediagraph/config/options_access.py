@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from typing import Any, Iterator
 
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
 from mediagraph.config import pool
+from mediagraph.errors import OptionsError
 
 _TYPE_PREFIX = "type.googleapis.com/"
 
@@ -28,7 +29,7 @@ def node_option_messages(node: Any) -> Iterator[Message]:
         name = packed.type_url.rsplit("/", 1)[-1]
         if name in seen:
             continue
-        message = unpack(packed)
+        message = unpack(packed, where=f"node '{node.name or node.calculator}': node_options")
         if message is not None:
             seen.add(name)
             yield message
@@ -46,18 +47,23 @@ def graph_option_messages(config: Any) -> Iterator[Message]:
         name = packed.type_url.rsplit("/", 1)[-1]
         if name in seen:
             continue
-        message = unpack(packed)
+        message = unpack(packed, where="graph_options")
         if message is not None:
             seen.add(name)
             yield message
 
 
-def unpack(packed: Any) -> Message | None:
+def unpack(packed: Any, *, where: str = "options") -> Message | None:
+    """The message packed in an `Any`; None when the pool does not know its type."""
     name = packed.type_url.rsplit("/", 1)[-1]
     if pool.find_message(name) is None:
         return None
     message = pool.message_class(name)()
-    message.ParseFromString(packed.value)
+    try:
+        message.ParseFromString(packed.value)
+    except DecodeError:
+        raise OptionsError(f"{where} [{packed.type_url}]: the packed bytes are not a valid "
+                           f"{name}") from None
     return message
 
 

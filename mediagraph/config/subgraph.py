@@ -73,7 +73,10 @@ def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
     used_prefixes: set[str] = set()
     for index, node in enumerate(config.node):
         origin = origins[index]
-        kind, found = resolve(node.calculator, index)
+        try:
+            kind, found = resolve(node.calculator, index)
+        except GraphConfigError as exc:
+            raise exc.located(origin.source, origin.line) from None
         if kind != "subgraph":
             out_nodes.append(node)
             out_origins.append(origin)
@@ -86,11 +89,10 @@ def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
         if len(stack) >= MAX_DEPTH:
             raise SubgraphError(f"subgraphs nested deeper than {MAX_DEPTH}",
                                 source=origin.source, line=origin.line, node=node.name or name)
-        sub = _instantiate(found, node)
         sub_info = source_info(found) if not callable(found) else None
         prefix = _unique_prefix(node.name or name, used_prefixes)
         try:
-            inner = _inline(node, sub, prefix)
+            inner = _inline(node, _instantiate(found, node), prefix)
         except GraphConfigError as exc:
             raise exc.located(origin.source, origin.line) from None
         sub_origins = [NodeOrigin(sub_info.source if sub_info else origin.source,
@@ -134,7 +136,7 @@ def _inline(node: Any, sub: Any, prefix: str) -> Any:
 
     graph_options = _merged_graph_options(sub, node)
     origins = [NodeOrigin(None, None)] * len(sub.node)
-    apply_option_values(sub, graph_options, origins)
+    apply_option_values(sub, graph_options, origins, within=f" in subgraph {node.calculator}")
 
     for inner in sub.node:
         inner.name = f"{prefix}__{inner.name or inner.calculator}"
@@ -219,14 +221,18 @@ def _merged_graph_options(sub: Any, node: Any) -> list[Message]:
 
 
 def apply_option_values(config: Any, graph_options: list[Message],
-                        origins: list[NodeOrigin]) -> None:
-    """Copy graph-option fields into node options for every `option_value` in `config`."""
+                        origins: list[NodeOrigin], *, within: str = "") -> None:
+    """Copy graph-option fields into node options for every `option_value` in `config`.
+
+    `within` (" in subgraph X") completes the node's description in error messages.
+    """
     for index, node in enumerate(config.node):
         for rule in node.option_value:
             try:
                 _apply_rule(node, rule, graph_options)
             except GraphConfigError as exc:
                 origin = origins[index] if index < len(origins) else NodeOrigin(None, None)
+                exc.within(f"node '{node.name or node.calculator}'{within}")
                 raise exc.located(origin.source, origin.line) from None
 
 
@@ -251,6 +257,9 @@ def _apply_rule(node: Any, rule: str, graph_options: list[Message]) -> None:
                     node_name, rule)
         return
     if not dst:
+        if not isinstance(value, Message) or value.DESCRIPTOR is not target.DESCRIPTOR:
+            raise SubgraphError(f"option_value '{rule}': the whole {target.DESCRIPTOR.full_name} "
+                                f"cannot be set from '{src_text.strip()}'", node=node_name)
         target.MergeFrom(value)
     else:
         _set_path(target, dst, value, rule, node_name)
@@ -281,20 +290,27 @@ def _find_source(messages: list[Message], path: list[str], rule: str,
 
 def _get_path(message: Message, path: list[str], rule: str, node_name: str) -> Any:
     current: Any = message
-    for i, part in enumerate(path):
-        if re.fullmatch(r"\d+", part):
+    repeated = False  # whether `current` is a repeated field, which only an index may follow
+    for part in path:
+        if repeated:
+            if not re.fullmatch(r"\d+", part):
+                raise SubgraphError(f"option_value '{rule}': '{part}' follows a repeated field; "
+                                    "expected an index", node=node_name)
             index = int(part)
             if index >= len(current):
                 return _UNSET
             current = current[index]
+            repeated = False
             continue
+        if not isinstance(current, Message):
+            raise SubgraphError(f"option_value '{rule}': '{part}' follows a field that is not a "
+                                "message", node=node_name)
         fields = current.DESCRIPTOR.fields_by_name
         if part not in fields:
             raise SubgraphError(f"option_value '{rule}': {current.DESCRIPTOR.full_name} has no "
                                 f"field '{part}'", node=node_name)
         field = fields[part]
-        is_repeated = getattr(field, "is_repeated", None)
-        repeated = is_repeated if is_repeated is not None else field.label == field.LABEL_REPEATED
+        repeated = _is_repeated(field)
         if repeated:
             value = getattr(current, part)
             if not len(value):
@@ -305,6 +321,11 @@ def _get_path(message: Message, path: list[str], rule: str, node_name: str) -> A
                 return _UNSET
             current = getattr(current, part)
     return current
+
+
+def _is_repeated(field: Any) -> bool:
+    is_repeated = getattr(field, "is_repeated", None)
+    return is_repeated if is_repeated is not None else field.label == field.LABEL_REPEATED
 
 
 def _node_options_for(node: Any, dst: list[str], whole: Message | None,
@@ -341,9 +362,13 @@ def _declared_options_type(calculator_name: str) -> type[Message] | None:
 def _set_path(target: Message, path: list[str], value: Any, rule: str, node_name: str) -> None:
     current: Any = target
     for part in path[:-1]:
-        if part not in current.DESCRIPTOR.fields_by_name:
+        field = current.DESCRIPTOR.fields_by_name.get(part)
+        if field is None:
             raise SubgraphError(f"option_value '{rule}': {current.DESCRIPTOR.full_name} has no "
                                 f"field '{part}'", node=node_name)
+        if field.message_type is None or _is_repeated(field):
+            raise SubgraphError(f"option_value '{rule}': {current.DESCRIPTOR.full_name}.{part} "
+                                "is not a message field", node=node_name)
         current = getattr(current, part)
     last = path[-1]
     fields = current.DESCRIPTOR.fields_by_name

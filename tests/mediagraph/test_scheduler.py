@@ -1,0 +1,499 @@
+"""The scheduler's guarantees: determinism, bounds, back-pressure, errors, cancel, threads."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import pytest
+
+import mediagraph as mg
+from mediagraph.testing import timestamps, values
+from tests.mediagraph import sched_calcs
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def graph_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if t.name.startswith("mediagraph-")}
+
+
+@pytest.fixture(autouse=True)
+def no_thread_leaks():
+    before = graph_threads()
+    yield
+    leaked = graph_threads() - before
+    assert not leaked, f"graph threads outlived the test: {leaked}"
+
+
+DIAMOND = """
+input_stream: "in"
+node { name: "a" calculator: "JitterAdd" input_stream: "in" output_stream: "a" }
+node { name: "bb" calculator: "JitterAdd" input_stream: "a" output_stream: "b" }
+node { name: "ccc" calculator: "JitterAdd" input_stream: "a" output_stream: "c" }
+node { name: "even" calculator: "EvenOnly" input_stream: "c" output_stream: "c_even" }
+node { calculator: "JoinSum" input_stream: "b" input_stream: "c_even" output_stream: "joined" }
+"""
+
+
+def test_diamond_with_random_delays_is_deterministic_over_200_runs():
+    graph = mg.Graph(DIAMOND)
+    inputs = {"in": [(i, i) for i in range(20)]}
+    first = graph.run(inputs, timeout=20)["joined"]
+    expected = [((i + 1 + 2), (i + 1 + 3) if (i + 1 + 3) % 2 == 0 else None) for i in range(20)]
+    assert values(first) == expected
+    for _ in range(199):
+        again = graph.run(inputs, timeout=20)["joined"]
+        assert values(again) == values(first)
+        assert timestamps(again) == list(range(20))
+
+
+def test_absent_packets_do_not_stall_the_join():
+    """EvenOnly sends nothing at odd timestamps; the join still runs at every timestamp."""
+    graph = mg.Graph(DIAMOND)
+    poller = graph.poll("joined")
+    graph.start_run()
+    graph.add_packet("in", 0, timestamp=0)  # c = 0+1+3 = 4: even, both inputs present
+    graph.add_packet("in", 1, timestamp=1)  # c = 5: odd, absent at 1
+    first = poller.next(timeout=5)
+    second = poller.next(timeout=5)  # must not wait for timestamp 2 to settle timestamp 1
+    assert (first.value, int(first.timestamp)) == ((3, 4), 0)
+    assert (second.value, int(second.timestamp)) == ((4, None), 1)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+
+
+def test_observe_timestamp_bounds_delivers_bound_only_updates():
+    graph = mg.Graph("""
+        input_stream: "in"
+        node { calculator: "EvenOnly" input_stream: "in" output_stream: "even" }
+    """)
+    seen: list[tuple[object, int]] = []
+    graph.observe_output_stream("even", lambda p: seen.append((p.value, int(p.timestamp))),
+                                observe_timestamp_bounds=True)
+    graph.run({"in": [(i, i) for i in range(4)]}, timeout=10)
+    assert seen == [(0, 0), (None, 1), (2, 2), (None, 3)]
+
+
+def test_graph_input_bound_lets_consumers_proceed():
+    graph = mg.Graph("""
+        input_stream: "a"
+        input_stream: "b"
+        node { calculator: "JoinSum" input_stream: "a" input_stream: "b" output_stream: "out" }
+    """)
+    poller = graph.poll("out")
+    graph.start_run()
+    graph.add_packet("a", 1, timestamp=10)
+    with pytest.raises(TimeoutError):
+        poller.next(timeout=0.2)  # b may still send at 10
+    graph.set_input_stream_bound("b", 11)
+    packet = poller.next(timeout=5)
+    assert (packet.value, int(packet.timestamp)) == ((1, None), 10)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+
+
+def test_immediate_handler_does_not_wait_for_other_inputs():
+    graph = mg.Graph("""
+        input_stream: "a"
+        input_stream: "b"
+        node { calculator: "JoinSum" input_stream: "a" input_stream: "b" output_stream: "out"
+               input_stream_handler { input_stream_handler: "ImmediateInputStreamHandler" } }
+    """)
+    poller = graph.poll("out")
+    graph.start_run()
+    graph.add_packet("a", 1, timestamp=10)
+    packet = poller.next(timeout=5)  # no bound on b needed
+    assert packet.value == (1, None)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+
+
+def test_fixed_size_handler_drops_oldest_and_counts():
+    graph = mg.Graph("""
+        input_stream: "in"
+        node { name: "blocker" calculator: "Blocker" input_stream: "in" output_stream: "mid" }
+        node { name: "latest" calculator: "RecordClose" input_stream: "mid" output_stream: "out"
+               input_stream_handler {
+                 input_stream_handler: "FixedSizeInputStreamHandler"
+                 options { [mediapipe.FixedSizeInputStreamHandlerOptions.ext] {
+                   trigger_queue_size: 3 target_queue_size: 1 } } } }
+    """)
+    sched_calcs.Blocker.release.set()
+    out = graph.run({"in": [(i, i) for i in range(50)]}, timeout=20)
+    got = timestamps(out["out"])
+    profile = graph.profile()
+    assert got == sorted(got) and got[-1] == 49
+    dropped = profile.node("latest").dropped
+    assert dropped == 50 - len(got)
+
+
+def test_sync_set_handler_runs_sets_independently():
+    options = mg.parse_config("""
+        node { calculator: "JoinSum"
+          input_stream_handler { input_stream_handler: "SyncSetInputStreamHandler"
+            options { [mediapipe.SyncSetInputStreamHandlerOptions.ext] {
+              sync_set { tag_index: ":0" } sync_set { tag_index: ":1" } } } } }
+    """).node[0].input_stream_handler.options
+    graph = mg.Graph("""
+        input_stream: "a"
+        input_stream: "b"
+        node { calculator: "JoinSum" input_stream: "a" input_stream: "b" output_stream: "out"
+          input_stream_handler { input_stream_handler: "SyncSetInputStreamHandler"
+            options { [mediapipe.SyncSetInputStreamHandlerOptions.ext] {
+              sync_set { tag_index: ":0" } sync_set { tag_index: ":1" } } } } }
+    """)
+    assert options.ByteSize() > 0
+    poller = graph.poll("out")
+    graph.start_run()
+    graph.add_packet("a", 1, timestamp=5)
+    assert poller.next(timeout=5).value == (1, None)  # b's set is independent
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+
+
+def test_timestamp_violation_names_node_stream_and_timestamps():
+    graph = mg.Graph("""
+        input_stream: "in"
+        node { name: "backwards" calculator: "BackwardsTimestamps" input_stream: "in"
+               output_stream: "out" }
+    """)
+    with pytest.raises(mg.TimestampError) as excinfo:
+        graph.run({"in": [(1, 10), (2, 12)]}, timeout=10)
+    message = str(excinfo.value)
+    assert "backwards" in message and "'out'" in message
+    assert "88" in message and "91" in message and "90" in message  # offending, bound, previous
+
+
+def test_graph_input_timestamps_must_increase():
+    graph = mg.Graph('input_stream: "in" node { calculator: "RecordClose" input_stream: "in" '
+                     'output_stream: "out" }')
+    graph.start_run()
+    graph.add_packet("in", 1, timestamp=5)
+    with pytest.raises(mg.TimestampError, match="'in'.*5"):
+        graph.add_packet("in", 2, timestamp=5)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+
+
+def test_error_in_process_names_node_and_timestamp_closes_all_and_reruns():
+    graph = mg.Graph("""
+        input_stream: "in"
+        input_side_packet: "fail_at"
+        node { name: "first" calculator: "RecordClose" input_stream: "in" output_stream: "a" }
+        node { name: "failing" calculator: "FailAt" input_stream: "a" output_stream: "b"
+               input_side_packet: "FAIL_AT:fail_at" }
+        node { name: "last" calculator: "RecordClose" input_stream: "b" output_stream: "out" }
+    """)
+    sched_calcs.RecordClose.closed.clear()
+    sched_calcs.FailAt.closed.clear()
+    with pytest.raises(mg.CalculatorError) as excinfo:
+        graph.run({"in": [(i, i) for i in range(10)]}, {"fail_at": 4}, timeout=10)
+    error = excinfo.value
+    assert error.node == "failing" and int(error.timestamp) == 4 and error.method == "process"
+    assert "failing" in str(error) and "4" in str(error) and "FailAt" in str(error)
+    assert isinstance(error.__cause__, ValueError)
+    assert sorted(sched_calcs.RecordClose.closed) == ["first", "last"]
+    assert sched_calcs.FailAt.closed == ["failing"]
+    out = graph.run({"in": [(i, i) for i in range(3)]}, {"fail_at": 100}, timeout=10)
+    assert values(out["out"]) == [0, 1, 2]
+
+
+def test_two_failing_nodes_raise_an_exception_group():
+    graph = mg.Graph("""
+        input_stream: "in"
+        input_side_packet: "fail_at"
+        node { name: "f1" calculator: "FailAt" input_stream: "in" output_stream: "a"
+               input_side_packet: "FAIL_AT:fail_at" }
+        node { name: "f2" calculator: "FailAt" input_stream: "in" output_stream: "b"
+               input_side_packet: "FAIL_AT:fail_at" }
+        node { name: "blocker" calculator: "Blocker" input_stream: "in" output_stream: "c" }
+    """)
+    sched_calcs.Blocker.release.clear()
+    sched_calcs.Blocker.entered.clear()
+    graph.start_run({"fail_at": 0})
+    graph.add_packet("in", 0, timestamp=0)
+    assert sched_calcs.Blocker.entered.wait(5)
+    # The blocker holds one thread; the two failures race on the other. Release later.
+    deadline = time.monotonic() + 5
+    while len(graph._run.errors) < 1 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sched_calcs.Blocker.release.set()
+    with pytest.raises((mg.CalculatorError, ExceptionGroup)) as excinfo:
+        graph.wait_until_done(timeout=10)
+    errors = excinfo.value.exceptions if isinstance(excinfo.value, ExceptionGroup) else [excinfo.value]
+    assert {e.node for e in errors} <= {"f1", "f2"}
+
+
+def test_cancel_with_open_inputs_and_full_queues_returns_promptly():
+    graph = mg.Graph("""
+        max_queue_size: 2
+        input_stream: "in"
+        node { calculator: "Blocker" input_stream: "in" output_stream: "out" }
+    """)
+    sched_calcs.Blocker.release.clear()
+    sched_calcs.Blocker.entered.clear()
+    graph.start_run()
+    graph.add_packet("in", 0, timestamp=0)
+    assert sched_calcs.Blocker.entered.wait(5)
+    graph.add_packet("in", 1, timestamp=1)
+    graph.add_packet("in", 2, timestamp=2)
+    assert graph.add_packet("in", 3, timestamp=3, mode="add_if_not_full") is False
+    blocked_error: list[BaseException] = []
+
+    def blocked_writer() -> None:
+        try:
+            graph.add_packet("in", 4, timestamp=4)
+        except BaseException as exc:  # noqa: BLE001
+            blocked_error.append(exc)
+
+    writer = threading.Thread(target=blocked_writer)
+    writer.start()
+    start = time.monotonic()
+    threading.Timer(0.1, sched_calcs.Blocker.release.set).start()
+    graph.cancel()
+    assert time.monotonic() - start < 2.0
+    writer.join(2)
+    assert not writer.is_alive()
+    with pytest.raises(mg.GraphCancelled):
+        graph.wait_until_done(timeout=5)
+    assert not graph._run.alive_threads()
+
+
+def test_fast_source_into_slow_sink_respects_max_queue_size():
+    graph = mg.Graph("""
+        max_queue_size: 2
+        input_side_packet: "count"
+        node { calculator: "CounterSource" output_stream: "n" input_side_packet: "COUNT:count" }
+        node { name: "slow" calculator: "SlowDouble" input_stream: "n" output_stream: "out" }
+    """)
+    out = graph.run(side_packets={"count": 40}, timeout=30)
+    assert values(out["out"]) == [2 * i for i in range(40)]
+    assert graph.profile().node("slow").queue_peak <= 2
+    assert graph._run.deadlock_resolutions == 0
+
+
+def test_graph_input_throttling_deadlock_is_reported_naming_the_stream():
+    config = """
+        max_queue_size: 1
+        report_deadlock: true
+        input_stream: "a"
+        input_stream: "b"
+        node { name: "join" calculator: "JoinSum" input_stream: "a" input_stream: "b"
+               output_stream: "out" }
+    """
+    graph = mg.Graph(config)
+    graph.start_run()
+    graph.add_packet("a", 0, timestamp=0)
+    with pytest.raises((mg.DeadlockError, mg.GraphRunError)) as excinfo:
+        graph.add_packet("a", 1, timestamp=1)  # 'a' is full and 'b' never advances
+    with pytest.raises(mg.DeadlockError) as done_error:
+        graph.wait_until_done(timeout=5)
+    for message in (str(excinfo.value), str(done_error.value)):
+        assert "deadlock" in message.lower() and "'a'" in message and "join" in message
+
+
+def test_throttling_deadlock_grows_the_queue_and_warns(caplog):
+    graph = mg.Graph("""
+        max_queue_size: 1
+        input_stream: "a"
+        input_stream: "b"
+        node { calculator: "JoinSum" input_stream: "a" input_stream: "b" output_stream: "out" }
+    """)
+    with caplog.at_level(logging.WARNING, logger="mediagraph.scheduler"):
+        out = graph.run({"a": [(i, i) for i in range(5)], "b": []}, timeout=10)
+    assert values(out["out"]) == [(i, None) for i in range(5)]
+    assert "increasing max_queue_size" in caplog.text
+
+
+def test_max_in_flight_keeps_output_order():
+    graph = mg.Graph("""
+        num_threads: 4
+        input_stream: "in"
+        node { calculator: "SlowDouble" input_stream: "in" output_stream: "out" max_in_flight: 4 }
+    """)
+    out = graph.run({"in": [(i, i) for i in range(40)]}, timeout=20)
+    assert values(out["out"]) == [2 * i for i in range(40)]
+    assert timestamps(out["out"]) == list(range(40))
+
+
+def test_named_executor_runs_its_nodes_on_its_threads():
+    graph = mg.Graph("""
+        input_stream: "in"
+        executor { name: "io" type: "ThreadPoolExecutor"
+                   options { [mediapipe.ThreadPoolExecutorOptions.ext] { num_threads: 1
+                             thread_name_prefix: "mediagraph-io" } } }
+        node { calculator: "ThreadName" input_stream: "in" output_stream: "on_io" executor: "io" }
+        node { calculator: "ThreadName" input_stream: "in" output_stream: "on_default" }
+    """)
+    out = graph.run({"in": [(i, i) for i in range(5)]}, timeout=10)
+    assert all(name.startswith("mediagraph-io") for name in values(out["on_io"]))
+    assert all(name.startswith("mediagraph-default") for name in values(out["on_default"]))
+
+
+def test_application_thread_executor_runs_on_the_caller():
+    graph = mg.Graph("""
+        executor { type: "ApplicationThreadExecutor" }
+        input_stream: "in"
+        node { calculator: "ThreadName" input_stream: "in" output_stream: "out" }
+    """)
+    out = graph.run({"in": [(i, i) for i in range(300)]}, timeout=10)
+    assert set(values(out["out"])) == {threading.current_thread().name}
+
+
+def test_side_packet_set_in_open_feeds_a_downstream_node():
+    graph = mg.Graph("""
+        input_stream: "in"
+        node { calculator: "SideMaker" output_side_packet: "FACTOR:factor" }
+        node { calculator: "Scale" input_stream: "in" input_side_packet: "FACTOR:factor"
+               output_stream: "out" }
+    """)
+    out = graph.run({"in": [(1, 0), (2, 1)]}, timeout=10)
+    assert values(out["out"]) == [7, 14]
+    assert graph.get_output_side_packet("factor") == 7
+
+
+def test_missing_side_packet_is_reported_at_start():
+    graph = mg.Graph("""
+        input_stream: "in"
+        node { calculator: "Scale" input_stream: "in" input_side_packet: "FACTOR:factor"
+               output_stream: "out" }
+    """)
+    with pytest.raises(mg.GraphRunError, match="factor"):
+        graph.start_run()
+
+
+def test_pre_and_post_stream_packets():
+    graph = mg.Graph("""
+        node { calculator: "HeaderSource" output_stream: "HEADER:h" output_stream: "DATA:d"
+               output_stream: "TRAILER:t" }
+    """)
+    out = graph.run(timeout=10)
+    assert [(p.value, p.timestamp) for p in out["h"]] == [("hdr", mg.Timestamp.PRE_STREAM)]
+    assert values(out["d"]) == [0, 1, 2]
+    assert [(p.value, p.timestamp) for p in out["t"]] == [("end", mg.Timestamp.POST_STREAM)]
+
+
+def test_source_layers_run_in_order():
+    sched_calcs.LayerSource.order.clear()
+    graph = mg.Graph("""
+        node { name: "late" calculator: "LayerSource" output_stream: "b" source_layer: 1 }
+        node { name: "early" calculator: "LayerSource" output_stream: "a" source_layer: 0 }
+    """)
+    graph.run(timeout=10)
+    order = sched_calcs.LayerSource.order
+    assert order == [f"early-{i}" for i in range(3)] + [f"late-{i}" for i in range(3)]
+
+
+def test_stop_from_a_non_source_ends_the_run_gracefully():
+    class StopAtThree(mg.Calculator):
+        value = mg.Input(int, tag="")
+        out = mg.Output(int, tag="")
+
+        def process(self, cc: mg.CalculatorContext) -> object:
+            if cc.get(self.value) == 3:
+                return mg.Stop
+            cc.send(self.out, cc.get(self.value))
+            return None
+
+    graph = mg.Graph("""
+        input_side_packet: "count"
+        node { calculator: "CounterSource" output_stream: "n" input_side_packet: "COUNT:count" }
+        node { calculator: "StopAtThree" input_stream: "n" output_stream: "out" }
+    """)
+    out = graph.run(side_packets={"count": 1_000_000}, timeout=20)
+    assert values(out["out"])[:3] == [0, 1, 2]
+    assert 3 not in values(out["out"])
+
+
+def test_poller_next_times_out_and_ends_with_none():
+    graph = mg.Graph('input_stream: "in" node { calculator: "RecordClose" input_stream: "in" '
+                     'output_stream: "out" }')
+    poller = graph.poll("out")
+    graph.start_run()
+    with pytest.raises(TimeoutError):
+        poller.next(timeout=0.05)
+    graph.add_packet("in", "x", timestamp=3)
+    assert poller.next(timeout=5).value == "x"
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+    assert poller.next(timeout=1) is None
+    assert list(poller) == []
+
+
+def test_wait_until_idle_then_more_input():
+    graph = mg.Graph('input_stream: "in" node { calculator: "RecordClose" input_stream: "in" '
+                     'output_stream: "out" }')
+    seen: list[int] = []
+    graph.observe_output_stream("out", lambda p: seen.append(p.value))
+    graph.start_run()
+    graph.add_packet("in", 1, timestamp=1)
+    graph.wait_until_idle(timeout=5)
+    assert seen == [1]
+    graph.add_packet("in", 2, timestamp=2)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=5)
+    assert seen == [1, 2]
+
+
+def test_context_manager_finishes_the_run():
+    seen: list[int] = []
+    with mg.Graph('input_stream: "in" node { calculator: "RecordClose" input_stream: "in" '
+                  'output_stream: "out" }') as graph:
+        graph.observe_output_stream("out", lambda p: seen.append(p.value))
+        graph.start_run()
+        graph.add_packet("in", 5, timestamp=0)
+    assert seen == [5]
+
+
+def test_profile_and_trace(tmp_path):
+    trace_path = tmp_path / "trace.json"
+    graph = mg.Graph(f"""
+        input_stream: "in"
+        profiler_config {{ trace_enabled: true trace_log_path: "{trace_path}" }}
+        node {{ name: "p1" calculator: "RecordClose" input_stream: "in" output_stream: "a" }}
+        node {{ name: "p2" calculator: "RecordClose" input_stream: "a" output_stream: "out" }}
+    """)
+    graph.run({"in": [(i, i) for i in range(25)]}, timeout=10)
+    profile = graph.profile()
+    assert profile.node("p1").calls == 25 and profile.node("p2").calls == 25
+    assert profile.node("p1").queue_peak >= 1
+    assert "p1" in profile.table() and "calls" in profile.table()
+    import json
+
+    trace = json.loads(trace_path.read_text())
+    slices = [e for e in trace["traceEvents"] if e.get("ph") == "X" and e["cat"] == "process"
+              and e["args"]["node"] in ("p1", "p2")]
+    assert len(slices) == 50
+    starts = [e for e in trace["traceEvents"] if e.get("ph") == "s"]
+    finishes = [e for e in trace["traceEvents"] if e.get("ph") == "f"]
+    assert len(starts) >= 25 and len(finishes) >= 25
+    assert {e["id"] for e in finishes} <= {e["id"] for e in starts}
+
+
+def test_function_calculator():
+    @mg.calculator
+    def add_offset(value: int, *, offset: int = 10) -> int:
+        return value + offset
+
+    graph = mg.Graph("""
+        input_stream: "in"
+        node { calculator: "AddOffset" input_stream: "VALUE:in" output_stream: "OUTPUT:out"
+               node_options { [type.googleapis.com/mediagraph.AddOffsetOptions] { offset: 5 } } }
+    """)
+    assert values(graph.run({"in": [(1, 0), (2, 1)]}, timeout=10)["out"]) == [6, 7]
+
+
+def test_packets_are_frozen_when_sent():
+    import numpy as np
+
+    @mg.calculator(name="MakeArray")
+    def make_array(value: int) -> np.ndarray:
+        return np.full(3, value)
+
+    graph = mg.Graph('input_stream: "in" node { calculator: "MakeArray" input_stream: "VALUE:in" '
+                     'output_stream: "OUTPUT:out" }')
+    array = graph.run({"in": [(1, 0)]}, timeout=10)["out"][0].value
+    with pytest.raises(ValueError):
+        array[0] = 5
