@@ -754,7 +754,9 @@ class Graph:
                 recent = list(stats.recent)
                 peak = max((q.peak for q in node.queues), default=0)
                 limit = max((queue_limit(q) for q in node.queues), default=0)
-                dropped = stats.dropped + sum(q.dropped for q in node.queues)
+                own = getattr(node.calc, "dropped", 0)  # calculators that drop by policy
+                dropped = (stats.dropped + sum(q.dropped for q in node.queues)
+                           + (own if isinstance(own, int) else 0))
                 info = dict(stats.info)
                 rows.append(NodeProfile(
                     name=node.name, calculator=node.spec.calculator_name, calls=stats.calls,
