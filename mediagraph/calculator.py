@@ -183,13 +183,26 @@ class CalculatorContext:
             or port in self._side_out_slot)
 
     def bound(self, port: Port | IndexedPort) -> Timestamp:
-        """The input's timestamp bound: no packet below it can still arrive."""
+        """The lowest timestamp this input can still deliver to this calculator.
+
+        Packets already queued but not yet delivered count as not delivered, so a
+        calculator that settles on bounds (FlowLimiter, PreviousLoopback) never treats
+        a queued packet as absent. Safe to call without the run lock: the bound is read
+        before the queue, and producers append before they raise the bound.
+        """
         try:
             slot = self._in_slot[port]
         except KeyError:
             raise self._unknown(port, "input") from None
         queue = self._queues[slot if slot.__class__ is int else slot[0]]
-        return Timestamp(queue.bound)
+        bound = queue.bound
+        packets = queue.packets
+        if packets:
+            try:
+                return packets[0][1]
+            except IndexError:  # drained between the check and the read
+                pass
+        return Timestamp(bound)
 
     def side(self, port: Port | IndexedPort, default: Any = None) -> Any:
         """An input side packet's value (`default` when an optional one is not connected)."""

@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import threading
 import time
@@ -60,15 +59,13 @@ def cmd_run(args: argparse.Namespace) -> int:
                 print(f"{name} @ {packet.timestamp}: {packet.value!r}", flush=True)
         graph.observe_output_stream(name, show)
     start = time.perf_counter()
-    graph.start_run(dict(args.side))
-    previous = signal.getsignal(signal.SIGINT)
     try:
+        graph.start_run(dict(args.side))
         graph.wait_until_done(timeout=args.timeout)
     except KeyboardInterrupt:
+        graph.cancel()
         print("interrupted: the run was cancelled", file=sys.stderr)
         return 130
-    finally:
-        signal.signal(signal.SIGINT, previous)
     elapsed = time.perf_counter() - start
     if args.profile or not args.quiet:
         print(graph.profile().table())

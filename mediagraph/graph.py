@@ -143,23 +143,21 @@ class _Validator:
                              field="num_threads")
         for entry, executor in enumerate(config.executor):
             name = executor.name
-
-            def fail(message: str) -> GraphConfigError:
-                return self.error(message, field="executor", entry=entry)
-
+            at = {"field": "executor", "entry": entry}
             if name in _RESERVED_EXECUTORS or name.startswith("__"):
-                raise fail(f"executor name '{name}' is reserved")
+                raise self.error(f"executor name '{name}' is reserved", **at)
             if name in result and name != "":
-                raise fail(f"executor '{name}' is declared twice")
+                raise self.error(f"executor '{name}' is declared twice", **at)
             if name == "" and config.num_threads:
-                raise fail("num_threads cannot be combined with a config for the default "
-                           "executor (executor { name: \"\" ... })")
+                raise self.error("num_threads cannot be combined with a config for the default "
+                                 "executor (executor { name: \"\" ... })", **at)
             kind = executor.type or "ThreadPoolExecutor"
             if kind not in ("ThreadPoolExecutor", "ApplicationThreadExecutor"):
-                raise fail(f"executor '{name}' has unknown type '{kind}' "
-                           "(ThreadPoolExecutor or ApplicationThreadExecutor)")
+                raise self.error(f"executor '{name}' has unknown type '{kind}' "
+                                 "(ThreadPoolExecutor or ApplicationThreadExecutor)", **at)
             if kind == "ApplicationThreadExecutor" and name != "":
-                raise fail("ApplicationThreadExecutor can only be the default executor")
+                raise self.error("ApplicationThreadExecutor can only be the default executor",
+                                 **at)
             threads = cpu
             prefix = ""
             if executor.HasField("options"):
@@ -169,7 +167,8 @@ class _Validator:
                     threads = opts.num_threads or cpu
                     prefix = opts.thread_name_prefix
                     if opts.num_threads < 0:
-                        raise fail(f"executor '{name}': num_threads must be positive")
+                        raise self.error(f"executor '{name}': num_threads must be positive",
+                                         **at)
             if kind == "ApplicationThreadExecutor":
                 threads = 0
             result[name] = ExecutorSpec(name, kind, threads, prefix)
@@ -566,7 +565,12 @@ class Graph:
                   queue_overrides=self._queue_overrides, trace=trace,
                   error_callback=self._error_callback)
         self._run = run
-        run.start()
+        try:
+            run.start()
+        except BaseException:  # e.g. Ctrl-C while threads start: leave nothing running
+            run.cancel()
+            run.wait_done(5.0)
+            raise
 
     def _observer_node(self, i: int, stream: str, target: Any, bounds: bool) -> Any:
         from mediagraph.config.subgraph import NodeOrigin
@@ -733,6 +737,10 @@ class Graph:
             for _, _, stream, packet in feed:
                 self.add_packet(stream, packet, timeout=timeout)
             self.close_all_inputs()
+        except GraphRunError:
+            if not self._run.errors or self._run.cancelled:
+                raise
+            # The run failed while we fed it: report the failure itself, not the refusal.
         except BaseException:
             self.cancel()
             raise

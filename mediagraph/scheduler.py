@@ -241,20 +241,23 @@ class Run:
                     raise GraphRunError(f"node '{node.name}' ({node.spec.calculator_name}) needs "
                                         f"input side packet '{b.name}', which start_run() did "
                                         "not provide and no node produces")
-        with self.lock:
-            for name, value in self.side_packets.items():
-                self._publish_side(name, value, None)
-            for node in self.nodes:
-                if not node.side_missing:
-                    self._schedule(node, None)
+        for ex in self.executors.values():
+            for i in range(ex.num_threads):
+                ex.threads.append(threading.Thread(target=self._worker, args=(ex,), daemon=True,
+                                                   name=f"{ex.prefix}-{i}"))
+        try:
+            # Start every worker before any work exists: a busy first worker would
+            # otherwise hold the GIL while the next thread.start() waits for it.
             for ex in self.executors.values():
-                for i in range(ex.num_threads):
-                    thread = threading.Thread(target=self._worker, args=(ex,), daemon=True,
-                                              name=f"{ex.prefix}-{i}")
-                    ex.threads.append(thread)
-            threads = [t for ex in self.executors.values() for t in ex.threads]
-        for thread in threads:
-            thread.start()
+                for thread in ex.threads:
+                    thread.start()
+        finally:
+            with self.lock:
+                for name, value in self.side_packets.items():
+                    self._publish_side(name, value, None)
+                for node in self.nodes:
+                    if not node.side_missing:
+                        self._schedule(node, None)
 
     def _publish_side(self, name: str, value: Any, producer: _Node | None) -> None:
         self.side_packets[name] = value
@@ -978,7 +981,7 @@ class Run:
         me = threading.current_thread()
         for ex in self.executors.values():
             for thread in ex.threads:
-                if thread is me:
+                if thread is me or thread.ident is None:
                     continue
                 remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
                 thread.join(remaining)
@@ -987,7 +990,8 @@ class Run:
         return True
 
     def alive_threads(self) -> list[threading.Thread]:
-        return [t for ex in self.executors.values() for t in ex.threads if t.is_alive()]
+        return [t for ex in self.executors.values() for t in ex.threads
+                if t.ident is not None and t.is_alive()]
 
     def outcome(self) -> BaseException | None:
         """The exception `wait_until_done` raises, or None for a clean run."""

@@ -4,8 +4,9 @@
     out = runner.run({"": [(1, 0), (2, 1)]})          # {"": [Packet(1, 0), Packet(2, 1)]}
 
 Keys name ports as configs do: "TAG" (index 0), "TAG:2", "" or ":1" for untagged ones.
-Outputs default to every single output port, and for a multiple output port as many
-indexes as the input port with the same tag got; pass `outputs=[...]` to choose.
+Outputs default to every single output port; a multiple output port gets as many
+indexes as the input port with the same tag got (one when no input port has its tag);
+pass `outputs=[...]` to choose.
 """
 
 from __future__ import annotations
@@ -71,8 +72,10 @@ class CalculatorRunner:
             if port.kind != kind:
                 continue
             if port.multiple:
-                count = sum(1 for tag, _ in input_keys if tag == port.tag) or 1
-                keys.extend((port.tag or "", i) for i in range(count))
+                paired = any(p.kind == INPUT and p.tag == port.tag
+                             for p in self.calculator.ports.values())
+                count = sum(1 for tag, _ in input_keys if tag == port.tag)
+                keys.extend((port.tag or "", i) for i in range(count if paired else 1))
             else:
                 keys.append((port.tag or "", port.index))
         return keys

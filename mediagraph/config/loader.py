@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -59,14 +60,33 @@ class SourceInfo:
 _sources: OrderedDict[int, tuple[Message, SourceInfo]] = OrderedDict()
 _sources_lock = threading.Lock()
 _MAX_SOURCES = 512
+_sweep_at = _MAX_SOURCES
+# References to a config that the table and `_forget_unused` hold themselves: the entry's
+# tuple, the loop variable and getrefcount's argument.
+_TABLE_REFS = 3
 
 
 def remember_source(config: Message, info: SourceInfo) -> None:
+    global _sweep_at
     with _sources_lock:
         _sources[id(config)] = (config, info)
         _sources.move_to_end(id(config))
-        while len(_sources) > _MAX_SOURCES:
-            _sources.popitem(last=False)
+        if len(_sources) > _sweep_at:
+            _forget_unused()
+            _sweep_at = max(_MAX_SOURCES, 2 * len(_sources))
+
+
+def _forget_unused() -> None:
+    """Drop the entries of configs that only this table keeps alive.
+
+    Messages take no weak references, so the table holds them; a config still in use (a
+    registered subgraph, a live Graph's) keeps its entry however many others are loaded.
+    Reference counts are CPython's; where they read low, entries are dropped early, which
+    only loses line numbers.
+    """
+    for key, (config, _) in list(_sources.items()):
+        if sys.getrefcount(config) <= _TABLE_REFS:
+            del _sources[key]
 
 
 def source_info(config: Message) -> SourceInfo | None:

@@ -76,6 +76,8 @@ def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
         try:
             kind, found = resolve(node.calculator, index)
         except GraphConfigError as exc:
+            if node.name:
+                exc.within(f"node '{node.name}'")
             raise exc.located(origin.source, origin.line) from None
         if kind != "subgraph":
             out_nodes.append(node)
@@ -139,14 +141,18 @@ def _inline(node: Any, sub: Any, prefix: str) -> Any:
     apply_option_values(sub, graph_options, origins, within=f" in subgraph {node.calculator}")
 
     for inner in sub.node:
+        label = f"node '{inner.name or inner.calculator}' in {what}"
         inner.name = f"{prefix}__{inner.name or inner.calculator}"
         if node.executor and not inner.executor:
             inner.executor = node.executor
-        _rename_list(inner.input_stream, stream_map, prefix, drop=unconnected)
-        _rename_list(inner.output_stream, stream_map, prefix)
-        _rename_list(inner.input_side_packet, side_map, prefix, drop=unconnected_sides)
-        _rename_list(inner.external_input, side_map, prefix, drop=unconnected_sides)
-        _rename_list(inner.output_side_packet, side_map, prefix)
+        try:
+            _rename_list(inner.input_stream, stream_map, prefix, drop=unconnected)
+            _rename_list(inner.output_stream, stream_map, prefix)
+            _rename_list(inner.input_side_packet, side_map, prefix, drop=unconnected_sides)
+            _rename_list(inner.external_input, side_map, prefix, drop=unconnected_sides)
+            _rename_list(inner.output_side_packet, side_map, prefix)
+        except GraphConfigError as exc:
+            raise exc.within(label) from None
         for spec_text in inner.input_stream:
             spec = parse_spec(spec_text)
             if spec.name in back_edges:
@@ -159,10 +165,13 @@ def _inline(node: Any, sub: Any, prefix: str) -> Any:
 def _interface_map(inner_specs: Iterable[str], outer_specs: Iterable[str], what: str,
                    kind: str, node: Any) -> dict[str, str]:
     node_name = node.name or node.calculator
-    inner = [parse_spec(s, what=kind, node=node_name) for s in inner_specs]
-    outer = [parse_spec(s, what=kind, node=node_name) for s in outer_specs]
-    inner_keys = assign_indexes(inner, what=f"{what} {kind}", node=node_name)
-    outer_keys = assign_indexes(outer, what=f"{kind}", node=node_name)
+    try:
+        inner = [parse_spec(s, what=f"{what} {kind}", node=node_name) for s in inner_specs]
+        outer = [parse_spec(s, what=kind, node=node_name) for s in outer_specs]
+        inner_keys = assign_indexes(inner, what=f"{what} {kind}", node=node_name)
+        outer_keys = assign_indexes(outer, what=f"{kind}", node=node_name)
+    except GraphConfigError as exc:
+        raise exc.within(f"node '{node_name}'") from None
     by_key = {key: spec.name for key, spec in zip(inner_keys, inner)}
     mapping: dict[str, str] = {}
     for key, spec in zip(outer_keys, outer):
