@@ -771,7 +771,8 @@ class Graph:
                     busy_ms=stats.busy_ns / 1e6,
                     mean_us=(stats.busy_ns / stats.calls / 1e3) if stats.calls else 0.0,
                     p50_us=percentile(recent, 0.5) / 1e3, p95_us=percentile(recent, 0.95) / 1e3,
-                    queue_peak=peak, queue_limit=limit, dropped=dropped, info=info))
+                    queue_peak=peak, queue_limit=limit, dropped=dropped, info=info,
+                    inputs=len(node.queues)))
             streams = {name: {"packets": out.packets_sent,
                               "dropped_at_input": run.input_dropped.get(name, 0)}
                        for name, out in run.streams.items()}

@@ -58,6 +58,12 @@ class NodeProfile:
     queue_limit: int
     dropped: int
     info: dict[str, Any] = field(default_factory=dict)
+    inputs: int = 1
+
+    def queue_text(self) -> str:
+        if not self.inputs:
+            return "-"
+        return f"{self.queue_peak}/{self.queue_limit if self.queue_limit else '∞'}"
 
 
 @dataclass
@@ -85,7 +91,7 @@ class GraphProfile:
         rows = [header] + [
             (r.name, r.calculator, str(r.calls), f"{r.busy_ms:.1f}", f"{r.mean_us:.1f}",
              f"{r.p50_us:.1f}", f"{r.p95_us:.1f}",
-             f"{r.queue_peak}/{r.queue_limit if r.queue_limit else '∞'}", str(r.dropped),
+             r.queue_text(), str(r.dropped),
              str(r.info.get("backend", ""))) for r in self.nodes]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

@@ -238,6 +238,9 @@ class Run:
         for node in self.nodes:
             for b in node.spec.side_inputs:
                 if b.name not in available and b.name not in produced:
+                    if b.port.optional:  # reads as absent: cc.side() returns its default
+                        node.side_missing.discard(b.name)
+                        continue
                     raise GraphRunError(f"node '{node.name}' ({node.spec.calculator_name}) needs "
                                         f"input side packet '{b.name}', which start_run() did "
                                         "not provide and no node produces")
