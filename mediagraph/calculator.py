@@ -32,6 +32,10 @@ from mediagraph.port import (INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, IndexedPort
 from mediagraph.timestamp import Timestamp
 
 
+_TS_MIN = Timestamp.MIN
+_TS_MAX = Timestamp.MAX
+
+
 class Stop(Exception):
     """Raised (or returned) by a source's `process` to end its output streams.
 
@@ -229,7 +233,7 @@ class CalculatorContext:
                             f"'{port.attr}' (e.g. self.{port.attr}[0])")
         if timestamp is None:
             ts = self.input_timestamp
-            if not (Timestamp.MIN <= ts <= Timestamp.MAX):
+            if not (_TS_MIN <= ts <= _TS_MAX):
                 raise ValueError(f"node '{self.node_name}': send() needs timestamp= here "
                                  f"(the input timestamp is {ts})")
         else:
@@ -237,7 +241,12 @@ class CalculatorContext:
         self._outbuf.append((slot, _make(value, ts)))
 
     def send_packet(self, port: Port | IndexedPort, packet: Packet) -> None:
-        self.send(port, packet[0], packet[1])
+        """Emit an existing packet (payload and timestamp) unchanged, without a copy."""
+        slot = self._out_slot.get(port)
+        if slot.__class__ is not int:
+            self.send(port, packet[0], packet[1])  # the general path raises the right error
+            return
+        self._outbuf.append((slot, packet))
 
     def set_next_timestamp_bound(self, port: Port | IndexedPort, timestamp: int) -> None:
         """Promise consumers that `port` will carry nothing below `timestamp`."""

@@ -455,9 +455,10 @@ class Run:
         if kind == _PROCESS:
             node.in_flight -= 1
             stats = node.stats
+            took = end - start
             stats.calls += 1
-            stats.busy_ns += end - start
-            stats.recent.append(end - start)
+            stats.busy_ns += took
+            stats.recent.append(took)
         elif kind == _OPEN:
             node.stats.opens_ns += end - start
         else:
@@ -490,7 +491,7 @@ class Run:
             self._close_outputs(node, touched)
             self._mark_closed(node)
         else:
-            if result is Stop or isinstance(result, Stop):
+            if result is not None and (result is Stop or isinstance(result, Stop)):
                 if node.is_source:
                     node.source_done = True
                 else:
@@ -518,27 +519,28 @@ class Run:
             for slot, packet in outbuf:
                 out = outputs[slot]
                 pts = packet[1]
-                if pts < out.bound or not (_MIN <= pts <= _MAX or pts == _PRE or pts == _POST):
+                if _MIN <= pts < _MAX and pts >= out.bound:
+                    nb = pts + 1
+                elif pts >= out.bound and (pts == _MAX or pts == _PRE or pts == _POST):
+                    nb = next_bound(pts)
+                else:
                     outbuf.clear()
                     raise self._timestamp_error(node, out, pts)
-                nb = pts + 1 if _MIN <= pts < _MAX else next_bound(pts)
                 out.bound = nb
                 out.last_timestamp = pts
                 out.packets_sent += 1
                 for q in out.consumers:
-                    q.packets.append(packet)
+                    packets = q.packets
+                    packets.append(packet)
                     q.bound = nb
-                    n = len(q.packets)
+                    n = len(packets)
                     if n > q.peak:
                         q.peak = n
-                        if n >= q.max_size and not q.full:
-                            self._set_full(q)
-                    elif n >= q.max_size and not q.full:
+                    if n >= q.max_size and not q.full:
                         self._set_full(q)
                     consumer = q.node
                     if consumer.trims:
-                        dropped = consumer.handler.trim()
-                        consumer.stats.dropped += dropped
+                        consumer.stats.dropped += consumer.handler.trim()
                     touched.append(consumer)
             outbuf.clear()
         if cc._bounds:

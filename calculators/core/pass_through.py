@@ -29,4 +29,4 @@ class PassThroughCalculator(Calculator):
         for src, dst in self._pairs:
             packet = cc.packet(src)
             if packet is not None:
-                cc.send(dst, packet[0])
+                cc.send_packet(dst, packet)

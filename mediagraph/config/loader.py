@@ -393,17 +393,17 @@ def _drop_empty_any(config: Message) -> None:
     for node in config.node:
         if node.HasField("options") and node.options.ByteSize() == 0:
             node.ClearField("options")
-        keep = [a for a in node.node_options if a.type_url]
-        if len(keep) != len(node.node_options):
-            copies = [type(a)() for a in keep]
-            for c, a in zip(copies, keep):
-                c.CopyFrom(a)
-            del node.node_options[:]
-            node.node_options.extend(copies)
-    keep = [a for a in config.graph_options if a.type_url]
-    if len(keep) != len(config.graph_options):
-        copies = [type(a)() for a in keep]
-        for c, a in zip(copies, keep):
-            c.CopyFrom(a)
-        del config.graph_options[:]
-        config.graph_options.extend(copies)
+        _keep_typed(node.node_options)
+    _keep_typed(config.graph_options)
+
+
+def _keep_typed(packed_list: Any) -> None:
+    """Drop the `Any`s without a type URL from a repeated field, in place."""
+    keep = [a for a in packed_list if a.type_url]
+    if len(keep) == len(packed_list):
+        return
+    copies = [type(a)() for a in keep]
+    for copy, original in zip(copies, keep):
+        copy.CopyFrom(original)
+    del packed_list[:]
+    packed_list.extend(copies)

@@ -19,35 +19,28 @@ _TYPE_PREFIX = "type.googleapis.com/"
 
 def node_option_messages(node: Any) -> Iterator[Message]:
     """Every option message on a node whose type is known: `options` first."""
-    seen: set[str] = set()
-    if node.HasField("options"):
-        for field, value in node.options.ListFields():
-            if field.is_extension and field.message_type is not None:
-                seen.add(field.message_type.full_name)
-                yield value
-    for packed in node.node_options:
-        name = packed.type_url.rsplit("/", 1)[-1]
-        if name in seen:
-            continue
-        message = unpack(packed, where=f"node '{node.name or node.calculator}': node_options")
-        if message is not None:
-            seen.add(name)
-            yield message
+    where = f"node '{node.name or node.calculator}': node_options"
+    return _option_messages(node, node.node_options, where)
 
 
 def graph_option_messages(config: Any) -> Iterator[Message]:
     """Every option message a config declares for itself (its defaults as a subgraph)."""
+    return _option_messages(config, config.graph_options, "graph_options")
+
+
+def _option_messages(holder: Any, packed_list: Any, where: str) -> Iterator[Message]:
+    """Extensions of `holder.options`, then the packed Anys of types not seen there."""
     seen: set[str] = set()
-    if config.HasField("options"):
-        for field, value in config.options.ListFields():
+    if holder.HasField("options"):
+        for field, value in holder.options.ListFields():
             if field.is_extension and field.message_type is not None:
                 seen.add(field.message_type.full_name)
                 yield value
-    for packed in config.graph_options:
+    for packed in packed_list:
         name = packed.type_url.rsplit("/", 1)[-1]
         if name in seen:
             continue
-        message = unpack(packed, where="graph_options")
+        message = unpack(packed, where=where)
         if message is not None:
             seen.add(name)
             yield message
