@@ -27,7 +27,7 @@ from typing import Any, Callable, ClassVar
 
 from mediagraph.options import Options
 from mediagraph.packet import Packet, _make
-from mediagraph.port import (INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, IndexedPort, Input, Output,
+from mediagraph.port import (INPUT, OUTPUT, IndexedPort, Input, Output,
                              Port)
 from mediagraph.timestamp import Timestamp
 

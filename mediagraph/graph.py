@@ -18,7 +18,7 @@ import networkx as nx
 from mediagraph import registry
 from mediagraph.config import pool
 from mediagraph.config.loader import SourceInfo, load_config, parse_config, source_info
-from mediagraph.config.names import assign_indexes, is_valid_name, parse_spec, parse_tag_index
+from mediagraph.config.names import assign_indexes, parse_spec, parse_tag_index
 from mediagraph.config.options_access import node_option_messages
 from mediagraph.config.subgraph import NodeOrigin, expand
 from mediagraph.errors import GraphConfigError, GraphRunError, OptionsError, UnknownCalculatorError
@@ -26,7 +26,7 @@ from mediagraph.observers import OutputStreamPoller
 from mediagraph.packet import Packet
 from mediagraph.profiler import GraphProfile
 from mediagraph.options import Options
-from mediagraph.port import INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, Port, compatible, type_name
+from mediagraph.port import INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, compatible, type_name
 from mediagraph.validation import (ExecutorSpec, GraphSpec, NodeSpec, PortBinding, StreamInfo)
 
 DEFAULT_MAX_QUEUE_SIZE = 100

@@ -20,6 +20,7 @@ Threading rules (the contract every other module relies on):
 from __future__ import annotations
 
 import heapq
+import sys
 import itertools
 import logging
 import threading
@@ -30,12 +31,15 @@ from typing import Any, Callable
 from mediagraph.calculator import Calculator, CalculatorContext, Stop
 from mediagraph.errors import (CalculatorError, DeadlockError, GraphCancelled, GraphRunError,
                                MediaGraphError, QueueFullError, TimestampError)
-from mediagraph.packet import Packet, _make
+from mediagraph.packet import Packet
 from mediagraph.profiler import NodeStats, TraceRecorder
 from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bound
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
 from mediagraph.validation import GraphSpec, NodeSpec
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10
+    from exceptiongroup import ExceptionGroup
 
 log = logging.getLogger("mediagraph.scheduler")
 
@@ -1008,11 +1012,9 @@ class Run:
         errors = [e for e in errors if not isinstance(e, GraphCancelled)] or errors
         if len(errors) == 1:
             return errors[0]
-        return ExceptionGroup(f"{len(errors)} errors in graph run", errors)  # type: ignore[name-defined]
+        return ExceptionGroup(f"{len(errors)} errors in graph run", errors)
 
     def stack_of(self, thread: threading.Thread) -> str:
-        import sys
-
         frame = sys._current_frames().get(thread.ident or -1)
         return "".join(traceback.format_stack(frame)) if frame is not None else ""
 
@@ -1030,7 +1032,3 @@ class Run:
 
 def queue_limit(q: InputQueue) -> int:
     return 0 if q.max_size >= UNBOUNDED else q.max_size
-
-
-def packet(value: Any, ts: int) -> Packet:
-    return _make(value, Timestamp(ts))
