@@ -1,3 +1,7 @@
-"""mediagraph's own calculators, grouped by stage; importing this registers them."""
+"""mediagraph's own calculators, grouped by stage; importing this registers them.
 
-from calculators import core  # noqa: F401
+Media and inference libraries load lazily inside the calculators that use them, so
+importing every stage costs little and needs only the core dependencies.
+"""
+
+from calculators import audio, core, io, preprocess, render  # noqa: F401

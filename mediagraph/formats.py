@@ -1,0 +1,314 @@
+"""Media types that flow through graphs: images, audio, detections, landmarks, rects, render data.
+
+Field names follow MediaPipe's `image_format.proto`, `detection.proto`,
+`location_data.proto`, `landmark.proto`, `rect.proto` and `render_data.proto`, so users
+who know MediaPipe know them. Values are frozen: packets are shared between consumers.
+Images and audio wrap numpy arrays without copying (`from_ndarray` / `to_ndarray`); the
+array is made read-only, like every numpy payload sent in a packet.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+import numpy as np
+
+
+class ImageFormat(enum.IntEnum):
+    """MediaPipe's `ImageFormat.Format` values."""
+
+    UNKNOWN = 0
+    SRGB = 1
+    SRGBA = 2
+    GRAY8 = 3
+    GRAY16 = 4
+    YCBCR420P = 5
+    YCBCR420P10 = 6
+    SRGB48 = 7
+    SRGBA64 = 8
+    VEC32F1 = 9
+    LAB8 = 10
+    SBGRA = 11
+    VEC32F2 = 12
+    VEC32F4 = 13
+
+    @property
+    def channels(self) -> int:
+        return _CHANNELS[self]
+
+    @property
+    def dtype(self) -> np.dtype:
+        return np.dtype(_DTYPES[self])
+
+
+_CHANNELS = {ImageFormat.SRGB: 3, ImageFormat.SRGBA: 4, ImageFormat.GRAY8: 1,
+             ImageFormat.GRAY16: 1, ImageFormat.SRGB48: 3, ImageFormat.SRGBA64: 4,
+             ImageFormat.VEC32F1: 1, ImageFormat.VEC32F2: 2, ImageFormat.VEC32F4: 4,
+             ImageFormat.LAB8: 3, ImageFormat.SBGRA: 4}
+_DTYPES = {ImageFormat.SRGB: np.uint8, ImageFormat.SRGBA: np.uint8, ImageFormat.GRAY8: np.uint8,
+           ImageFormat.GRAY16: np.uint16, ImageFormat.SRGB48: np.uint16,
+           ImageFormat.SRGBA64: np.uint16, ImageFormat.VEC32F1: np.float32,
+           ImageFormat.VEC32F2: np.float32, ImageFormat.VEC32F4: np.float32,
+           ImageFormat.LAB8: np.uint8, ImageFormat.SBGRA: np.uint8}
+_BY_SHAPE = {(1, np.dtype(np.uint8)): ImageFormat.GRAY8, (3, np.dtype(np.uint8)): ImageFormat.SRGB,
+             (4, np.dtype(np.uint8)): ImageFormat.SRGBA, (1, np.dtype(np.uint16)): ImageFormat.GRAY16,
+             (3, np.dtype(np.uint16)): ImageFormat.SRGB48,
+             (4, np.dtype(np.uint16)): ImageFormat.SRGBA64,
+             (1, np.dtype(np.float32)): ImageFormat.VEC32F1,
+             (2, np.dtype(np.float32)): ImageFormat.VEC32F2,
+             (4, np.dtype(np.float32)): ImageFormat.VEC32F4}
+
+
+class ImageFrame:
+    """An HxWxC image in a known pixel format; wraps its numpy array without copying."""
+
+    __slots__ = ("_data", "format")
+
+    def __init__(self, data: np.ndarray, format: ImageFormat | None = None) -> None:
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"ImageFrame needs a numpy array, not {type(data).__name__}")
+        if data.ndim == 2:
+            data = data[:, :, np.newaxis]
+        if data.ndim != 3:
+            raise ValueError(f"ImageFrame needs an HxW or HxWxC array, got shape {data.shape}")
+        inferred = _BY_SHAPE.get((data.shape[2], data.dtype))
+        if format is None:
+            if inferred is None:
+                raise ValueError(f"cannot infer an image format for {data.shape[2]} channels of "
+                                 f"{data.dtype}; pass format=")
+            format = inferred
+        format = ImageFormat(format)
+        if format in _CHANNELS and (data.shape[2] != format.channels
+                                    or data.dtype != format.dtype):
+            raise ValueError(f"{format.name} needs {format.channels} channels of "
+                             f"{format.dtype}, got {data.shape[2]} of {data.dtype}")
+        if data.flags.writeable:
+            data.flags.writeable = False
+        self._data = data
+        self.format = format
+
+    @classmethod
+    def from_ndarray(cls, data: np.ndarray, format: ImageFormat | None = None) -> ImageFrame:
+        """Wrap `data` (HxW or HxWxC) without copying; the format is inferred when omitted."""
+        return cls(data, format)
+
+    def to_ndarray(self) -> np.ndarray:
+        """The pixels as a read-only HxWxC array (no copy). `.copy()` it to draw on it."""
+        return self._data
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @property
+    def width(self) -> int:
+        return self._data.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self._data.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return self._data.shape[2]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._data.shape
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, ImageFrame) and self.format == other.format
+                and np.array_equal(self._data, other._data))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"ImageFrame({self.width}x{self.height} {self.format.name})"
+
+
+class AudioFrame:
+    """A block of audio: float32 samples x channels at `sample_rate` Hz (no copy)."""
+
+    __slots__ = ("_data", "sample_rate")
+
+    def __init__(self, data: np.ndarray, sample_rate: float) -> None:
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"AudioFrame needs a numpy array, not {type(data).__name__}")
+        if data.ndim == 1:
+            data = data[:, np.newaxis]
+        if data.ndim != 2:
+            raise ValueError(f"AudioFrame needs samples x channels, got shape {data.shape}")
+        if data.dtype != np.float32:
+            data = data.astype(np.float32)
+        if sample_rate <= 0:
+            raise ValueError(f"sample_rate must be positive, got {sample_rate}")
+        if data.flags.writeable:
+            data.flags.writeable = False
+        self._data = data
+        self.sample_rate = float(sample_rate)
+
+    @classmethod
+    def from_ndarray(cls, data: np.ndarray, sample_rate: float) -> AudioFrame:
+        return cls(data, sample_rate)
+
+    def to_ndarray(self) -> np.ndarray:
+        return self._data
+
+    @property
+    def data(self) -> np.ndarray:
+        return self._data
+
+    @property
+    def num_samples(self) -> int:
+        return self._data.shape[0]
+
+    @property
+    def num_channels(self) -> int:
+        return self._data.shape[1]
+
+    @property
+    def duration(self) -> float:
+        """Seconds of audio in this frame."""
+        return self._data.shape[0] / self.sample_rate
+
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, AudioFrame) and self.sample_rate == other.sample_rate
+                and np.array_equal(self._data, other._data))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return (f"AudioFrame({self.num_samples} samples x {self.num_channels} ch "
+                f"@ {self.sample_rate:g} Hz)")
+
+
+Matrix = np.ndarray
+"""A float32 2-D array; the payload of time-series calculators (rows x columns)."""
+
+
+# -- detection.proto / location_data.proto ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class RelativeBoundingBox:
+    """A box in [0, 1] image coordinates (MediaPipe's LocationData.RelativeBoundingBox)."""
+
+    xmin: float
+    ymin: float
+    width: float
+    height: float
+
+
+@dataclass(frozen=True)
+class RelativeKeypoint:
+    x: float
+    y: float
+    keypoint_label: str = ""
+    score: float | None = None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One detected object (MediaPipe's `Detection` with `LocationData` in relative form)."""
+
+    label: tuple[str, ...] = ()
+    label_id: tuple[int, ...] = ()
+    score: tuple[float, ...] = ()
+    relative_bounding_box: RelativeBoundingBox | None = None
+    relative_keypoints: tuple[RelativeKeypoint, ...] = ()
+    feature_tag: str = ""
+    track_id: str = ""
+    detection_id: int | None = None
+
+    @property
+    def top_score(self) -> float:
+        return max(self.score) if self.score else 0.0
+
+
+# -- landmark.proto / rect.proto --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalizedLandmark:
+    x: float
+    y: float
+    z: float = 0.0
+    visibility: float | None = None
+    presence: float | None = None
+
+
+@dataclass(frozen=True)
+class NormalizedLandmarkList:
+    landmark: tuple[NormalizedLandmark, ...] = ()
+
+    @classmethod
+    def from_array(cls, points: np.ndarray) -> NormalizedLandmarkList:
+        """From an Nx2 or Nx3 array of normalized coordinates."""
+        points = np.asarray(points, dtype=np.float32)
+        if points.ndim != 2 or points.shape[1] not in (2, 3):
+            raise ValueError(f"landmarks need an Nx2 or Nx3 array, got shape {points.shape}")
+        return cls(tuple(NormalizedLandmark(*map(float, row)) for row in points))
+
+    def to_array(self) -> np.ndarray:
+        """An Nx3 float32 array of (x, y, z)."""
+        return np.array([(p.x, p.y, p.z) for p in self.landmark], dtype=np.float32).reshape(-1, 3)
+
+    def __len__(self) -> int:
+        return len(self.landmark)
+
+
+@dataclass(frozen=True)
+class NormalizedRect:
+    """A rotated rectangle in [0, 1] image coordinates; rotation in radians, clockwise."""
+
+    x_center: float
+    y_center: float
+    width: float
+    height: float
+    rotation: float = 0.0
+    rect_id: int | None = None
+
+
+# -- render_data.proto ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Color:
+    r: int = 0
+    g: int = 0
+    b: int = 0
+
+
+@dataclass(frozen=True)
+class RenderAnnotation:
+    """One thing to draw. `kind` is rectangle, filled_rectangle, oval, point, line, text or
+    mask; coordinates are normalized to [0, 1] when `normalized` (MediaPipe's default use).
+
+    rectangle/oval: (left, top, right, bottom); point: (x, y); line: (x0, y0, x1, y1);
+    text: (left, baseline) with `text`; mask: `mask` is an HxW float array in [0, 1].
+    """
+
+    kind: str
+    coords: tuple[float, ...] = ()
+    color: Color = field(default_factory=Color)
+    thickness: float = 1.0
+    normalized: bool = True
+    text: str = ""
+    font_height: float = 0.03
+    mask: Any = None
+
+
+@dataclass(frozen=True)
+class RenderData:
+    render_annotation: tuple[RenderAnnotation, ...] = ()
+    scene_class: str = ""
+
+    @classmethod
+    def merge(cls, parts: Iterable[RenderData | None]) -> RenderData:
+        annotations: list[RenderAnnotation] = []
+        for part in parts:
+            if part is not None:
+                annotations.extend(part.render_annotation)
+        return cls(tuple(annotations))
