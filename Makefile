@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m mediagraph run graphs/core_demo.pbtxt
+	$(PY) -m mediagraph run graphs/core_demo.pbtxt --print-outputs
 
 test: $(STAMP)
 	$(PY) -m pytest -q

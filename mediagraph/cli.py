@@ -1,9 +1,18 @@
-"""The `mediagraph` command line: run, validate and inspect graph configs.
+"""The `mediagraph` command line: run, validate, draw and inspect graph configs.
 
-    mediagraph run GRAPH.pbtxt [--side NAME=VALUE]... [--allow-import PKG]... [--profile]
+    mediagraph run GRAPH.pbtxt [--input PATH|CAMERA_INDEX] [--output PATH]
+                               [--side NAME=VALUE]... [--threads N] [--trace trace.json]
     mediagraph validate GRAPH.pbtxt...
-    mediagraph show GRAPH.pbtxt [--format pbtxt|binary|dot] [--expanded]
+    mediagraph viz GRAPH.pbtxt -o graph.svg|.dot|.html
+    mediagraph show GRAPH.pbtxt [--format pbtxt|binary] [--expanded]
     mediagraph calculators
+    mediagraph version
+
+`--input`/`--output` need no graph editing: a graph declares its file (or camera) as input
+side packets whose names start with `input` and `output` (e.g. `input_video_path`,
+`output_video_path`, as MediaPipe's own demo graphs do); `--input` sets the one starting
+with `input`, `--output` the one starting with `output`. A number given to `--input` is
+passed as an int (a camera index). `--side NAME=VALUE` sets any side packet.
 """
 
 from __future__ import annotations
@@ -15,7 +24,10 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from mediagraph.errors import MediaGraphError
+from mediagraph.errors import GraphConfigError, MediaGraphError
+
+if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10
+    from exceptiongroup import ExceptionGroup
 
 
 def parse_side(text: str) -> tuple[str, Any]:
@@ -23,26 +35,86 @@ def parse_side(text: str) -> tuple[str, Any]:
     name, sep, raw = text.partition("=")
     if not sep or not name:
         raise argparse.ArgumentTypeError(f"side packets are NAME=VALUE, got {text!r}")
-    value: Any = raw
+    return name, _convert(raw)
+
+
+def _convert(raw: str) -> Any:
+    if raw.lower() in ("true", "false"):
+        return raw.lower() == "true"
     for convert in (int, float):
         try:
-            value = convert(raw)
-            break
+            return convert(raw)
         except ValueError:
             continue
-    if raw.lower() in ("true", "false"):
-        value = raw.lower() == "true"
-    return name, value
+    return raw
 
 
-def _graph(path: str, allow: Sequence[str]) -> Any:
+def _load(path: str, allow: Sequence[str], threads: int | None = None) -> Any:
+    from mediagraph.config.loader import load_config
     from mediagraph.graph import Graph
 
-    return Graph(Path(path), allow_imports=allow)
+    config = load_config(path)
+    if threads:
+        if any(e.name == "" for e in config.executor):
+            raise GraphConfigError("--threads cannot override a config for the default "
+                                   "executor", source=path)
+        config.num_threads = threads
+    return Graph(config, allow_imports=allow)
+
+
+def _side_for(graph: Any, prefix: str, flag: str) -> str:
+    declared = [s.split(":")[-1] for s in graph.config.input_side_packet]
+    matches = [name for name in declared if name.startswith(prefix)]
+    if len(matches) == 1:
+        return matches[0]
+    known = ", ".join(declared) or "none"
+    if not matches:
+        raise GraphConfigError(f"{flag} needs the graph to declare an input_side_packet named "
+                               f"{prefix}_... (it declares: {known}); use --side NAME=VALUE",
+                               source=graph.spec.source)
+    raise GraphConfigError(f"{flag} is ambiguous: the graph declares {', '.join(matches)}; "
+                           "use --side NAME=VALUE", source=graph.spec.source)
+
+
+def _check_output_path(path: str) -> None:
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise GraphConfigError(f"--output {path}: folder '{folder}' does not exist")
+
+
+def _count_frames(path: Any) -> int | None:
+    """Frames in a media file, when the container says so (for the progress bar)."""
+    if not isinstance(path, str) or not Path(path).is_file():
+        return None
+    try:
+        import av
+
+        with av.open(path) as container:
+            if not container.streams.video:
+                return None
+            stream = container.streams.video[0]
+            if stream.frames:
+                return int(stream.frames)
+            if stream.duration and stream.average_rate and stream.time_base:
+                return int(stream.duration * stream.time_base * stream.average_rate)
+    except Exception:  # noqa: BLE001 - the progress bar is optional; the decoder reports errors
+        return None
+    return None
+
+
+def _progress_stream(graph: Any) -> str | None:
+    """The stream whose packets count as frames: a graph output, else a source's first output."""
+    if graph.spec.graph_outputs:
+        return graph.spec.graph_outputs[0]
+    for node in graph.spec.nodes:
+        if node.is_source and node.outputs:
+            video = [b for b in node.outputs if b.tag in ("VIDEO", "IMAGE", "AUDIO", "")]
+            return (video or node.outputs)[0].name
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    graph = _graph(args.graph, args.allow_import)
+    graph = _load(args.graph, args.allow_import, args.threads)
     if args.trace:
         graph.enable_trace(args.trace)
     if graph.input_streams:
@@ -50,34 +122,96 @@ def cmd_run(args: argparse.Namespace) -> int:
               "`mediagraph run` feeds none, so the run would never end. Embed the graph "
               "(examples/embed_graph.py) or give it source calculators.", file=sys.stderr)
         return 2
-    lock = threading.Lock()
-    for name in graph.output_streams:
-        def show(packet: Any, name: str = name) -> None:
-            if args.quiet:
-                return
-            with lock:
-                print(f"{name} @ {packet.timestamp}: {packet.value!r}", flush=True)
-        graph.observe_output_stream(name, show)
+    side = dict(args.side)
+    if args.input is not None:
+        side[_side_for(graph, "input", "--input")] = _convert(args.input)
+    if args.output is not None:
+        _check_output_path(args.output)
+        side[_side_for(graph, "output", "--output")] = args.output
+    frames = [0]
+    counted = _progress_stream(graph)
+    if counted is not None:
+        graph.observe_output_stream(counted, lambda _p: frames.__setitem__(0, frames[0] + 1))
+    if args.print_outputs:
+        lock = threading.Lock()
+        for name in graph.output_streams:
+            def show(packet: Any, name: str = name) -> None:
+                with lock:
+                    print(f"{name} @ {packet.timestamp}: {packet.value!r}", flush=True)
+            graph.observe_output_stream(name, show)
+    total = _count_frames(side.get(_side_for_quiet(graph, "input")))
+    bar = _progress_bar(total, args.quiet or args.print_outputs)
     start = time.perf_counter()
     try:
-        graph.start_run(dict(args.side))
-        graph.wait_until_done(timeout=args.timeout)
+        graph.start_run(side)
+        _wait_with_progress(graph, bar, frames, args.timeout)
     except KeyboardInterrupt:
         graph.cancel()
-        print("interrupted: the run was cancelled", file=sys.stderr)
+        _close_bar(bar, frames)
+        print(f"interrupted: the run was cancelled after {frames[0]} frames; outputs written so "
+              "far were finalized", file=sys.stderr)
         return 130
+    except BaseException:
+        _close_bar(bar, frames)
+        raise
+    _close_bar(bar, frames)
     elapsed = time.perf_counter() - start
-    if args.profile or not args.quiet:
+    if not args.quiet:
+        fps = frames[0] / elapsed if elapsed > 0 else 0.0
+        print(f"frames {frames[0]}  wall {elapsed:.2f} s  {fps:.1f} frames/s"
+              + (f"  stream '{counted}'" if counted else ""))
         print(graph.profile().table())
-    print(f"done in {elapsed:.3f} s", file=sys.stderr)
+    if args.output is not None and not args.quiet:
+        print(f"wrote {args.output}")
     return 0
+
+
+def _side_for_quiet(graph: Any, prefix: str) -> str | None:
+    try:
+        return _side_for(graph, prefix, "")
+    except GraphConfigError:
+        return None
+
+
+def _progress_bar(total: int | None, disabled: bool) -> Any:
+    if disabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the bar is a nicety; runs work without it
+        return None
+    return tqdm(total=total, unit="frame", dynamic_ncols=True, file=sys.stderr,
+                disable=not sys.stderr.isatty() and total is None)
+
+
+def _wait_with_progress(graph: Any, bar: Any, frames: list[int], timeout: float | None) -> None:
+    deadline = None if timeout is None else time.monotonic() + timeout
+    shown = 0
+    while True:
+        step = 0.25 if deadline is None else max(0.0, min(0.25, deadline - time.monotonic()))
+        try:
+            graph.wait_until_done(timeout=step)
+            return
+        except TimeoutError:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"the run did not finish within {timeout} s") from None
+        finally:
+            if bar is not None and frames[0] > shown:
+                bar.update(frames[0] - shown)
+                shown = frames[0]
+
+
+def _close_bar(bar: Any, frames: list[int]) -> None:
+    if bar is not None:
+        bar.update(max(0, frames[0] - bar.n))
+        bar.close()
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.graphs:
         try:
-            graph = _graph(path, args.allow_import)
+            graph = _load(path, args.allow_import)
         except MediaGraphError as exc:
             print(f"FAIL {exc}")
             status = 1
@@ -89,32 +223,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from mediagraph.config.loader import load_config, to_binary, to_text
 
-    if args.expanded or args.format == "dot":
-        graph = _graph(args.graph, args.allow_import)
-        config = graph.spec.config
-    else:
-        config = load_config(args.graph)
+    config = _load(args.graph, args.allow_import).spec.config if args.expanded \
+        else load_config(args.graph)
     if args.format == "binary":
         sys.stdout.buffer.write(to_binary(config))
-    elif args.format == "dot":
-        print(to_dot(graph))
     else:
         print(to_text(config), end="")
     return 0
 
 
-def to_dot(graph: Any) -> str:
-    """Graphviz DOT of the validated DAG: nodes by calculator, edges by stream."""
-    lines = ["digraph mediagraph {", "  rankdir=TB;", '  node [shape=box, fontname="Helvetica"];']
-    for name, data in graph.dag.nodes(data=True):
-        label = name if data.get("graph_input") else f"{name}\\n{data['calculator']}"
-        shape = "ellipse" if data.get("graph_input") else "box"
-        lines.append(f'  "{name}" [label="{label}", shape={shape}];')
-    for u, v, data in graph.dag.edges(data=True):
-        style = ", style=dashed" if data.get("back_edge") or data.get("kind") == "side" else ""
-        lines.append(f'  "{u}" -> "{v}" [label="{data["stream"]}"{style}];')
-    lines.append("}")
-    return "\n".join(lines)
+def cmd_viz(args: argparse.Namespace) -> int:
+    from mediagraph.viz import render, to_dot
+
+    graph = _load(args.graph, args.allow_import)
+    if args.output is None:
+        print(to_dot(graph), end="")
+        return 0
+    try:
+        written = render(graph, args.output)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {written}")
+    return 0
 
 
 def cmd_calculators(args: argparse.Namespace) -> int:
@@ -122,8 +253,24 @@ def cmd_calculators(args: argparse.Namespace) -> int:
 
     for name in registry.calculator_names():
         cls = registry.find_calculator(name)
-        summary = (cls.__doc__ or "").strip().splitlines()[0] if cls and cls.__doc__ else ""
-        print(f"{name:40s} {summary}")
+        if cls is None:
+            continue
+        doc = (cls.__doc__ or "").strip().splitlines()
+        summary = doc[0] if doc else ""
+        print(f"{name}: {summary}")
+        for kind, label in (("input", "in"), ("output", "out"), ("side_input", "side in"),
+                            ("side_output", "side out")):
+            ports = [p.spec().replace(":*", ":0..n").rstrip(":0") or ":0"
+                     for p in cls.ports.values() if p.kind == kind]
+            if ports:
+                print(f"    {label:8s} {', '.join(ports)}")
+    return 0
+
+
+def cmd_version(args: argparse.Namespace) -> int:
+    import mediagraph
+
+    print(f"mediagraph {mediagraph.__version__} (Python {sys.version.split()[0]})")
     return 0
 
 
@@ -137,12 +284,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a graph config until its sources finish")
     run.add_argument("graph")
+    run.add_argument("--input", "-i", help="media file or camera index (side packet input_*)")
+    run.add_argument("--output", "-o", help="output file (side packet output_*)")
     run.add_argument("--side", action="append", type=parse_side, default=[],
                      metavar="NAME=VALUE", help="an input side packet")
-    run.add_argument("--profile", action="store_true", help="print the profiler table")
+    run.add_argument("--threads", type=int, default=None, help="threads of the default executor")
     run.add_argument("--trace", metavar="PATH", help="write a Perfetto/Chrome trace JSON")
     run.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
-    run.add_argument("--quiet", "-q", action="store_true", help="do not print output packets")
+    run.add_argument("--print-outputs", action="store_true",
+                     help="print every packet on the graph's output streams")
+    run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
     common(run)
     run.set_defaults(func=cmd_run)
 
@@ -151,15 +302,24 @@ def build_parser() -> argparse.ArgumentParser:
     common(validate)
     validate.set_defaults(func=cmd_validate)
 
-    show = sub.add_parser("show", help="print a config as pbtxt, binary or Graphviz DOT")
+    viz = sub.add_parser("viz", help="draw a graph (DOT; SVG/PNG/HTML with Graphviz)")
+    viz.add_argument("graph")
+    viz.add_argument("-o", "--output", help="graph.dot, graph.svg, graph.png or graph.html")
+    common(viz)
+    viz.set_defaults(func=cmd_viz)
+
+    show = sub.add_parser("show", help="print a config as pbtxt or binary")
     show.add_argument("graph")
-    show.add_argument("--format", choices=("pbtxt", "binary", "dot"), default="pbtxt")
+    show.add_argument("--format", choices=("pbtxt", "binary"), default="pbtxt")
     show.add_argument("--expanded", action="store_true", help="after subgraph expansion")
     common(show)
     show.set_defaults(func=cmd_show)
 
-    calcs = sub.add_parser("calculators", help="list the registered calculators")
+    calcs = sub.add_parser("calculators", help="list the registered calculators and ports")
     calcs.set_defaults(func=cmd_calculators)
+
+    version = sub.add_parser("version", help="print the version")
+    version.set_defaults(func=cmd_version)
     return parser
 
 
@@ -175,6 +335,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except TimeoutError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except ExceptionGroup as group:  # several nodes failed: report each
+        print(f"error: {group}", file=sys.stderr)
+        for exc in group.exceptions:
+            print(f"  {exc}", file=sys.stderr)
         return 1
 
 

@@ -45,7 +45,7 @@ def test_validate_reports_ok_and_failures(tmp_path, capsys):
 def test_run_prints_outputs_and_profile(tmp_path, capsys):
     path = tmp_path / "chain.pbtxt"
     path.write_text(CHAIN)
-    assert main(["run", str(path)]) == 0
+    assert main(["run", str(path), "--print-outputs"]) == 0
     out = capsys.readouterr().out
     assert "out @ 0: 0" in out and "out @ 2: 2" in out
     assert "PassThroughCalculator" in out and "calls" in out
@@ -59,19 +59,64 @@ def test_run_refuses_graphs_with_inputs(tmp_path, capsys):
     assert "graph input streams" in capsys.readouterr().err
 
 
-def test_show_dot_and_binary_round_trip(tmp_path, capsys):
+def test_viz_prints_dot_and_writes_a_file(tmp_path, capsys):
     path = tmp_path / "chain.pbtxt"
     path.write_text(CHAIN)
-    assert main(["show", str(path), "--format", "dot"]) == 0
+    assert main(["viz", str(path)]) == 0
     dot = capsys.readouterr().out
     assert dot.startswith("digraph") and '-> "PassThroughCalculator"' in dot
+    assert main(["viz", str(path), "-o", str(tmp_path / "g.dot")]) == 0
+    assert (tmp_path / "g.dot").read_text() == dot
+
+
+def test_show_binary_round_trips(tmp_path, capsysbinary):
+    import mediagraph as mg
+
+    path = tmp_path / "chain.pbtxt"
+    path.write_text(CHAIN)
+    assert main(["show", str(path), "--format", "binary"]) == 0
+    data = capsysbinary.readouterr().out
+    assert mg.parse_config(data) == mg.load_config(path)
+
+
+def test_input_and_output_map_onto_declared_side_packets(tmp_path, capsys):
+    path = tmp_path / "sides.pbtxt"
+    path.write_text('input_side_packet: "input_count" input_side_packet: "output_unused"\n'
+                    + CHAIN.replace('output_stream: "n"',
+                                    'output_stream: "n" input_side_packet: "COUNT:input_count"'))
+    assert main(["run", str(path), "--input", "5", "--print-outputs", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "out @ 4: 4" in out and "out @ 5" not in out
+
+
+def test_input_without_a_declared_side_packet_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "chain.pbtxt"
+    path.write_text(CHAIN)
+    assert main(["run", str(path), "--input", "x.mp4"]) == 1
+    assert "input_side_packet named input_" in capsys.readouterr().err
+
+
+def test_output_into_a_missing_folder_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "sides.pbtxt"
+    path.write_text('input_side_packet: "output_path"\n' + CHAIN)
+    assert main(["run", str(path), "--output", str(tmp_path / "nope" / "out.mp4")]) == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_calculators_lists_ports_and_version(capsys):
+    assert main(["calculators"]) == 0
+    out = capsys.readouterr().out
+    assert "FlowLimiterCalculator:" in out and "FINISHED" in out
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out.startswith("mediagraph ")
 
 
 def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     path = tmp_path / "endless.pbtxt"
     path.write_text(CHAIN.replace("count: 3", "count: 1000000000"))
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    proc = subprocess.Popen([sys.executable, "-m", "mediagraph", "run", str(path)],
+    proc = subprocess.Popen([sys.executable, "-m", "mediagraph", "run", str(path),
+                             "--print-outputs"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
                             cwd=ROOT)
     try:
@@ -92,7 +137,8 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
 def test_demo_graph_runs():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, "-m", "mediagraph", "run",
-                          str(ROOT / "graphs" / "core_demo.pbtxt"), "--side", "count=6"],
+                          str(ROOT / "graphs" / "core_demo.pbtxt"), "--side", "count=6",
+                          "--print-outputs"],
                          capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "pairs @" in out.stdout
