@@ -9,9 +9,11 @@ Threading rules (the contract every other module relies on):
   drains instead of piling up; sources come last and are throttled by full queues.
 - A node is in its executor's heap at most once; `in_flight` counts running
   activations (at most `max_in_flight`, outputs re-ordered by timestamp when above 1).
-- Worker threads that finish an activation go straight back to the heap; an idle
-  worker is woken only when there is more ready work than the waking thread will take
-  itself, which avoids handing the GIL between threads for nothing.
+- A worker that finishes an activation runs the consumer it just made ready itself
+  (depth-first), and goes back to the heap after that. An idle worker is woken when
+  there is more ready work than this thread will take, or when the activation was
+  long (>= 200 µs: C code that releases the GIL, worth overlapping); short Python
+  activations stay on one thread, where a GIL hand-off would cost more than it buys.
 - Errors stop the run: no new activations start, running ones finish, then every
   opened node gets `close()` and the run ends with the errors. `cancel()` is the same
   with `GraphCancelled`. Every thread a run starts is joined before the run reports done.
@@ -48,6 +50,7 @@ _MAX = int(Timestamp.MAX)
 _PRE = int(Timestamp.PRE_STREAM)
 _POST = int(Timestamp.POST_STREAM)
 _OPEN, _PROCESS, _CLOSE = 0, 1, 2
+_EAGER_WAKE_NS = 200_000  # activations this long make waking another worker worthwhile
 _METHOD = ("open", "process", "close")
 
 
@@ -503,6 +506,10 @@ class Run:
             if cc._stop_requested:
                 cc._stop_requested = False
                 self._graceful_stop(touched)
+        # After a long activation (C work that releases the GIL: decode, resize, encode,
+        # inference) wake an idle worker for what is left, so stages overlap; after a
+        # short one keep the work on this thread, where a hand-off would cost more.
+        current = None if end - start >= _EAGER_WAKE_NS else ex
         follow: _Node | None = None
         for other in touched:
             if other is not node and not other.scheduled and self._wants_run(other):
@@ -510,9 +517,9 @@ class Run:
                     other.scheduled = True
                     follow = other
                 else:
-                    self._schedule(other, ex)
+                    self._schedule(other, current)
         if not node.scheduled and self._wants_run(node):
-            self._schedule(node, ex)
+            self._schedule(node, current)
         return follow
 
     def _deliver(self, node: _Node, cc: Any, ts: int | None,

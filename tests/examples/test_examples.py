@@ -25,6 +25,15 @@ def test_custom_calculator_example():
     assert "average=6.0" in run_example("custom_calculator.py")
 
 
-def test_embed_graph_example():
-    lines = run_example("embed_graph.py").strip().splitlines()
-    assert lines[0] == "0: 0" and lines[-1] == "9: 81" and len(lines) == 10
+def test_embed_in_app_example():
+    lines = run_example("embed_in_app.py").strip().splitlines()
+    assert len(lines) == 10 and lines[0].startswith("t=0.000s")
+    assert all(int(line.rsplit("=", 1)[1]) > 100 for line in lines)  # the square's outline
+
+
+def test_webcam_demo_without_a_camera_says_so():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / "webcam_demo.py"), "7"],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 1
+    assert "camera" in out.stderr.lower() and "7" in out.stderr
