@@ -9,6 +9,7 @@ from mediagraph.calculator import Calculator, CalculatorContext, Stop, calculato
 from mediagraph.config.builder import GraphBuilder
 from mediagraph.config.loader import load_config, parse_config, to_binary, to_text
 from mediagraph.errors import (CalculatorError, ConfigSyntaxError, DeadlockError,
+                               DeviceUnavailableError,
                                GraphCancelled, GraphConfigError, GraphRunError, MediaGraphError,
                                MissingDependencyError, OptionsError, QueueFullError,
                                SubgraphError, TimestampError, UnknownCalculatorError)
@@ -29,6 +30,7 @@ __all__ = [
     "CalculatorError",
     "ConfigSyntaxError",
     "DeadlockError",
+    "DeviceUnavailableError",
     "Graph",
     "GraphBuilder",
     "GraphCancelled",

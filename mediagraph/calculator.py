@@ -149,6 +149,8 @@ class CalculatorContext:
         try:
             slot = self._in_slot[port]
         except KeyError:
+            if isinstance(port, Port) and port.optional and port.kind == INPUT:
+                return [] if port.multiple else default  # not connected: always absent
             raise self._unknown(port, "input") from None
         if slot.__class__ is int:
             p = self._inputs[slot]
@@ -161,6 +163,8 @@ class CalculatorContext:
         try:
             slot = self._in_slot[port]
         except KeyError:
+            if isinstance(port, Port) and port.optional and port.kind == INPUT:
+                return [] if port.multiple else None
             raise self._unknown(port, "input") from None
         if slot.__class__ is int:
             return self._inputs[slot]

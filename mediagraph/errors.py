@@ -12,7 +12,8 @@
     │   ├── TimestampError                     a stream's timestamps did not increase
     │   ├── GraphCancelled                     cancel() ended the run
     │   └── QueueFullError                     add-if-not-full found the queue full
-    └── MissingDependencyError (ImportError)   an optional package is not installed
+    ├── DeviceUnavailableError (OSError)       a camera, microphone, speaker or display is missing
+    └── MissingDependencyError (ImportError)   a package is not installed
 
 Config errors carry `source` (file name or "<string>"), `line`, `column`, `node` and `stream`
 where known, so tools can point at the spot; their message already names them.
@@ -131,9 +132,18 @@ class QueueFullError(GraphRunError):
     """`add_packet(..., mode="add_if_not_full")` found the stream's queue full."""
 
 
-class MissingDependencyError(MediaGraphError, ImportError):
-    """An optional package is missing; the message names the extra to install."""
+class DeviceUnavailableError(MediaGraphError, OSError):
+    """A camera, microphone, speaker or display is missing or cannot be opened."""
 
-    def __init__(self, package: str, extra: str, purpose: str) -> None:
-        super().__init__(
-            f"{purpose} needs the '{package}' package: pip install 'mediagraph[{extra}]'")
+
+class MissingDependencyError(MediaGraphError, ImportError):
+    """A package is missing; the message says what to install.
+
+    `extra` names the mediagraph extra that brings an optional package ("dsp", "gpu");
+    None means a core dependency, installed by name.
+    """
+
+    def __init__(self, package: str, extra: str | None, purpose: str) -> None:
+        target = f"'mediagraph[{extra}]'" if extra else package
+        message = f"{purpose} needs the '{package}' package: pip install {target}"
+        ImportError.__init__(self, message, name=package)

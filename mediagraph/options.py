@@ -191,8 +191,31 @@ def _derived_extension_number(name: str) -> int:
     return low + zlib.crc32(name.encode()) % (high - low)
 
 
+def _resolved_hints(cls: type[Options]) -> dict[str, Any]:
+    """Field types; a string annotation naming a class local to a function (not
+    resolvable from the module) falls back to the type of the field's default."""
+    try:
+        return typing.get_type_hints(cls)
+    except NameError:
+        pass
+    hints: dict[str, Any] = {}
+    module = vars(__import__(cls.__module__, fromlist=["_"]))
+    for f in dataclasses.fields(cls):
+        annotation = f.type
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, module, dict(vars(cls)))  # noqa: S307
+            except NameError:
+                if f.default is dataclasses.MISSING or f.default is None:
+                    raise TypeError(f"{cls.__name__}.{f.name}: cannot resolve the annotation "
+                                    f"{f.type!r}; define the type at module level") from None
+                annotation = type(f.default)
+        hints[f.name] = annotation
+    return hints
+
+
 def _field_specs(cls: type[Options]) -> tuple[_FieldSpec, ...]:
-    hints = typing.get_type_hints(cls)
+    hints = _resolved_hints(cls)
     fields = [f for f in dataclasses.fields(cls) if not f.name.startswith("_")]
     taken = [f.metadata.get("number") for f in fields if f.metadata.get("number")]
     next_number = max(taken, default=0) + 1
@@ -238,8 +261,12 @@ def _register_message(cls: type[Options]) -> type[Message]:
     deps = {spec.nested for spec in cls._fields if spec.nested is not None}
     file.dependency.extend(sorted(f"mediagraph_options/{d.proto_name}.proto" for d in deps))
     message = file.message_type.add(name=short)
+    # Each enum sits in a wrapper message of its own (as MediaPipe's ScaleMode.Mode does):
+    # protobuf scopes enum values with their parent, so two enums with a shared value name
+    # (DEFAULT, UNSPECIFIED) could not both live directly in this message.
     for enum_type in {spec.enum_type for spec in cls._fields if spec.enum_type is not None}:
-        enum_proto = message.enum_type.add(name=enum_type.__name__)
+        scope = message.nested_type.add(name=f"{enum_type.__name__}Scope")
+        enum_proto = scope.enum_type.add(name=enum_type.__name__)
         for member in enum_type:
             enum_proto.value.add(name=member.name, number=member.value)
     for spec in cls._fields:
@@ -247,7 +274,7 @@ def _register_message(cls: type[Options]) -> type[Message]:
             name=spec.name, number=spec.number, type=spec.proto_type,
             label=_F.LABEL_REPEATED if spec.repeated else _F.LABEL_OPTIONAL)
         if spec.enum_type is not None:
-            field.type_name = f".{full}.{spec.enum_type.__name__}"
+            field.type_name = f".{full}.{spec.enum_type.__name__}Scope.{spec.enum_type.__name__}"
         elif spec.nested is not None:
             field.type_name = f".{spec.nested.proto_name}"
     message.extension.add(name="ext", number=cls.extension_number, type=_F.TYPE_MESSAGE,

@@ -156,3 +156,37 @@ def test_graph_builder_matches_text_and_prints_back():
 
 def test_exports_are_sorted():
     assert mg.__all__ == sorted(mg.__all__)
+
+
+def test_unconnected_optional_input_reads_as_absent():
+    class OptGet(mg.Calculator):
+        main = mg.Input(int, tag="MAIN")
+        extra = mg.Input(int, tag="EXTRA", optional=True)
+        more = mg.Inputs(int, tag="MORE")
+        out = mg.Output(int, tag="OUT")
+
+        def process(self, cc: mg.CalculatorContext) -> None:
+            assert cc.packet(self.extra) is None and cc.get(self.more) == []
+            cc.send(self.out, cc.get(self.main) + cc.get(self.extra, 100))
+
+    assert values(CalculatorRunner(OptGet).run({"MAIN": [(1, 0)]})["OUT"]) == [101]
+
+
+def test_two_enums_may_share_value_names():
+    import enum
+
+    class Shape(enum.IntEnum):
+        DEFAULT = 0
+        ROUND = 1
+
+    class Tone(enum.IntEnum):
+        DEFAULT = 0
+        WARM = 1
+
+    class LookOptions(mg.Options):
+        shape: Shape = Shape.DEFAULT
+        tone: Tone = Tone.DEFAULT
+
+    options = LookOptions.from_dict({"shape": "ROUND", "tone": "WARM"})
+    assert (options.shape, options.tone) == (Shape.ROUND, Tone.WARM)
+    assert LookOptions.from_message(options.to_message()) == options

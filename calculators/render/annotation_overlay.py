@@ -1,0 +1,239 @@
+"""AnnotationOverlayCalculator: draw render data and masks onto an image with OpenCV."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from calculators.preprocess._images import expect_image, get_optional
+from calculators.render._color import ColorOption
+from mediagraph import (
+    Calculator,
+    CalculatorContext,
+    Input,
+    Inputs,
+    Options,
+    Output,
+    option,
+)
+from mediagraph.formats import (
+    Color,
+    ImageFormat,
+    ImageFrame,
+    RenderAnnotation,
+    RenderData,
+)
+
+_DRAWABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA)
+
+
+class AnnotationOverlayCalculatorOptions(
+        Options, proto_name="mediapipe.AnnotationOverlayCalculatorOptions", extension=250607623):
+    """MediaPipe's `annotation_overlay_calculator.proto`, plus mediagraph's mask fields.
+
+    Fields 2-7 are MediaPipe's (the GPU ones are accepted and ignored); 100 and 101 are
+    mediagraph's own, for the MASK input and mask annotations.
+    """
+
+    canvas_width_px: int = option(2, default=1920, doc="canvas size without an IMAGE input")
+    canvas_height_px: int = option(3, default=1080)
+    canvas_color: ColorOption = option(4, default=ColorOption())
+    flip_text_vertically: bool = option(5, default=False)
+    gpu_uses_top_left_origin: bool = option(6, default=True, doc="ignored (no GPU path)")
+    gpu_scale_factor: float = option(7, default=1.0, doc="ignored (no GPU path)")
+    mask_color: ColorOption = option(100, default=ColorOption(r=0, g=255, b=0),
+                                     doc="tint of the MASK input")
+    mask_alpha: float = option(101, default=0.5,
+                               doc="opacity of a fully set mask pixel (MASK and mask annotations)")
+
+
+class AnnotationOverlayCalculator(Calculator):
+    """Draw rectangles, ovals, points, lines, text and masks over an image.
+
+    The input frame is copied once and everything is drawn on the copy, in input order
+    (MASK first, then each RENDER_DATA stream's annotations). Coordinates are normalized
+    to the frame unless an annotation says `normalized=False` (pixels); thickness is in
+    pixels. Points are filled circles of radius `thickness`. Text starts at (left,
+    baseline) in FONT_HERSHEY_SIMPLEX, `font_height` high (a fraction of the frame height
+    when normalized). A mask (HxW floats in [0, 1], resized to the frame) tints the frame
+    towards its color by `mask * mask_alpha`; pixels where the mask is 0 are unchanged.
+
+    Without an IMAGE input the calculator draws on a canvas_width_px x canvas_height_px
+    SRGB canvas of canvas_color, once per timestamp with render data.
+
+    Inputs:  IMAGE (ImageFrame: SRGB, SRGBA or SBGRA; optional);
+             untagged RenderData streams (any number, each may be absent at a timestamp);
+             MASK (HxW float array or VEC32F1 ImageFrame, values in [0, 1]; optional)
+    Outputs: IMAGE (ImageFrame, the input's format)
+    Options: AnnotationOverlayCalculatorOptions (ext 250607623): canvas_width_px,
+             canvas_height_px, canvas_color, flip_text_vertically; mediagraph's
+             mask_color (100, default green) and mask_alpha (101, default 0.5)
+
+    Example config:
+        node {
+          calculator: "AnnotationOverlayCalculator"
+          input_stream: "IMAGE:frame"
+          input_stream: "detection_render_data"
+          input_stream: "landmark_render_data"
+          output_stream: "IMAGE:annotated"
+        }
+    """
+
+    Options = AnnotationOverlayCalculatorOptions
+
+    image = Input(ImageFrame, tag="IMAGE", optional=True)
+    render_data = Inputs(RenderData, tag="")
+    mask = Input(tag="MASK", optional=True)
+    out = Output(ImageFrame, tag="IMAGE")
+
+    def open(self, cc: CalculatorContext) -> None:
+        opts: AnnotationOverlayCalculatorOptions = self.options
+        self._has_image = cc.connected(self.image)
+        self._streams = [self.render_data[i] for i in range(cc.count(self.render_data))]
+        if not self._has_image and (opts.canvas_width_px <= 0 or opts.canvas_height_px <= 0):
+            raise ValueError(f"canvas size must be positive without an IMAGE input, got "
+                             f"{opts.canvas_width_px}x{opts.canvas_height_px}")
+        if not 0.0 <= opts.mask_alpha <= 1.0:
+            raise ValueError(f"mask_alpha must be in [0, 1], got {opts.mask_alpha}")
+
+    def process(self, cc: CalculatorContext) -> None:
+        opts: AnnotationOverlayCalculatorOptions = self.options
+        parts = [cc.get(port) for port in self._streams]
+        mask = get_optional(cc, self.mask)
+        if self._has_image:
+            frame = cc.get(self.image)
+            if frame is None:
+                return
+            frame = expect_image(frame, "IMAGE", _DRAWABLE)
+            canvas = frame.data.copy()
+            fmt = frame.format
+        else:
+            if mask is None and all(p is None for p in parts):
+                return
+            fmt = ImageFormat.SRGB
+            c = opts.canvas_color
+            canvas = np.empty((opts.canvas_height_px, opts.canvas_width_px, 3), np.uint8)
+            canvas[:] = (c.r, c.g, c.b)
+        painter = _Painter(canvas, fmt, opts)
+        if mask is not None:
+            painter.mask(_mask_array(mask, "input MASK"), opts.mask_color.to_color())
+        for index, part in enumerate(parts):
+            if part is None:
+                continue
+            if not isinstance(part, RenderData):
+                raise TypeError(f"render data input {index} needs RenderData, got "
+                                f"{type(part).__name__}")
+            for annotation in part.render_annotation:
+                painter.draw(annotation)
+        cc.send(self.out, ImageFrame(canvas, fmt))
+
+
+def _mask_array(value: Any, what: str) -> np.ndarray:
+    if isinstance(value, ImageFrame):
+        if value.format != ImageFormat.VEC32F1:
+            raise ValueError(f"{what} needs a VEC32F1 image or an HxW float array, got {value!r}")
+        return value.data[:, :, 0]
+    if not isinstance(value, np.ndarray):
+        raise TypeError(f"{what} needs an HxW float array or a VEC32F1 ImageFrame, got "
+                        f"{type(value).__name__}")
+    if value.ndim == 3 and value.shape[2] == 1:
+        value = value[:, :, 0]
+    if value.ndim != 2 or value.size == 0:
+        raise ValueError(f"{what} needs an HxW array, got shape {value.shape}")
+    return value
+
+
+class _Painter:
+    """Draws annotations on one canvas (HxWxC uint8, RGB or BGR order by format)."""
+
+    def __init__(self, canvas: np.ndarray, fmt: ImageFormat,
+                 opts: AnnotationOverlayCalculatorOptions) -> None:
+        import cv2
+
+        self.cv2 = cv2
+        self.canvas = canvas
+        self.fmt = fmt
+        self.height, self.width = canvas.shape[:2]
+        self.opts = opts
+
+    def color(self, color: Color) -> tuple[int, ...]:
+        if self.fmt == ImageFormat.SBGRA:
+            return (color.b, color.g, color.r, 255)
+        if self.fmt == ImageFormat.SRGBA:
+            return (color.r, color.g, color.b, 255)
+        return (color.r, color.g, color.b)
+
+    def xy(self, x: float, y: float, normalized: bool) -> tuple[int, int]:
+        if normalized:
+            x, y = x * self.width, y * self.height
+        return round(x), round(y)
+
+    def draw(self, a: RenderAnnotation) -> None:
+        cv2, canvas = self.cv2, self.canvas
+        kind = a.kind
+        color = self.color(a.color)
+        thickness = max(1, round(a.thickness))
+        if kind == "mask":
+            self.mask(_mask_array(a.mask, "mask annotation"), a.color)
+            return
+        coords = a.coords
+        need = {"rectangle": 4, "filled_rectangle": 4, "oval": 4, "filled_oval": 4, "line": 4,
+                "point": 2, "text": 2}.get(kind)
+        if need is None:
+            raise ValueError(f"unknown annotation kind {kind!r}; expected rectangle, "
+                             "filled_rectangle, oval, filled_oval, point, line, text or mask")
+        if len(coords) != need:
+            raise ValueError(f"{kind} annotation needs {need} coordinates, got {coords!r}")
+        if kind in ("rectangle", "filled_rectangle"):
+            p0 = self.xy(coords[0], coords[1], a.normalized)
+            p1 = self.xy(coords[2], coords[3], a.normalized)
+            cv2.rectangle(canvas, p0, p1, color,
+                          cv2.FILLED if kind == "filled_rectangle" else thickness)
+        elif kind in ("oval", "filled_oval"):
+            x0, y0 = self.xy(coords[0], coords[1], a.normalized)
+            x1, y1 = self.xy(coords[2], coords[3], a.normalized)
+            center = ((x0 + x1) // 2, (y0 + y1) // 2)
+            axes = (abs(x1 - x0) // 2, abs(y1 - y0) // 2)
+            cv2.ellipse(canvas, center, axes, 0, 0, 360, color,
+                        cv2.FILLED if kind == "filled_oval" else thickness)
+        elif kind == "point":
+            cv2.circle(canvas, self.xy(coords[0], coords[1], a.normalized), thickness, color,
+                       cv2.FILLED)
+        elif kind == "line":
+            cv2.line(canvas, self.xy(coords[0], coords[1], a.normalized),
+                     self.xy(coords[2], coords[3], a.normalized), color, thickness)
+        else:
+            self.text(a, color, thickness)
+
+    def text(self, a: RenderAnnotation, color: tuple[int, ...], thickness: int) -> None:
+        cv2 = self.cv2
+        if not a.text:
+            return
+        height_px = a.font_height * self.height if a.normalized else a.font_height
+        font = cv2.FONT_HERSHEY_SIMPLEX
+        scale = cv2.getFontScaleFromHeight(font, max(1, round(height_px)), thickness)
+        origin = self.xy(a.coords[0], a.coords[1], a.normalized)
+        if self.opts.flip_text_vertically:
+            cv2.putText(self.canvas, a.text, origin, font, scale, color, thickness,
+                        cv2.LINE_AA, True)
+        else:
+            cv2.putText(self.canvas, a.text, origin, font, scale, color, thickness, cv2.LINE_AA)
+
+    def mask(self, mask: np.ndarray, color: Color) -> None:
+        """Blend `color` in by mask * mask_alpha, vectorised; only where the mask is set."""
+        cv2 = self.cv2
+        mask = mask.astype(np.float32, copy=False)
+        if mask.shape != (self.height, self.width):
+            mask = cv2.resize(mask, (self.width, self.height), interpolation=cv2.INTER_LINEAR)
+        weight = np.clip(mask, 0.0, 1.0) * np.float32(self.opts.mask_alpha)
+        rows = np.flatnonzero(weight.any(axis=1))
+        if rows.size == 0:
+            return
+        cols = np.flatnonzero(weight.any(axis=0))
+        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+        w = weight[box][:, :, np.newaxis]
+        tint = np.array(self.color(color)[:3], dtype=np.float32)
+        region = self.canvas[box][:, :, :3]
+        blended = region * (1.0 - w) + tint * w
+        self.canvas[box + (slice(0, 3),)] = np.rint(blended).astype(np.uint8)

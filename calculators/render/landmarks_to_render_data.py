@@ -1,0 +1,153 @@
+"""LandmarksToRenderDataCalculator: landmarks as points, connections as lines."""
+
+from __future__ import annotations
+
+from calculators.preprocess._images import get_optional
+from calculators.render._color import ColorOption
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph.formats import (
+    Color,
+    NormalizedLandmarkList,
+    RenderAnnotation,
+    RenderData,
+)
+
+
+class LandmarksToRenderDataCalculatorOptions(
+        Options, proto_name="mediapipe.LandmarksToRenderDataCalculatorOptions",
+        extension=258435389):
+    """MediaPipe's `landmarks_to_render_data_calculator.proto` (numbers and defaults)."""
+
+    landmark_connections: tuple[int, ...] = option(1, default=(),
+                                                   doc="pairs of landmark indexes to join")
+    landmark_color: ColorOption = option(2, default=ColorOption())
+    connection_color: ColorOption = option(3, default=ColorOption())
+    thickness: float = option(4, default=1.0, proto="double")
+    visualize_landmark_depth: bool = option(5, default=True)
+    utilize_visibility: bool = option(6, default=False)
+    visibility_threshold: float = option(7, default=0.0, proto="double")
+    utilize_presence: bool = option(8, default=False)
+    presence_threshold: float = option(9, default=0.0, proto="double")
+    min_depth_circle_thickness: float = option(10, default=0.0, proto="double")
+    max_depth_circle_thickness: float = option(11, default=18.0, proto="double")
+    min_depth_line_color: ColorOption = option(12, default=ColorOption())
+    max_depth_line_color: ColorOption = option(13, default=ColorOption())
+
+
+class LandmarksToRenderDataCalculator(Calculator):
+    """Turn a landmark list into render annotations (normalized coordinates).
+
+    Each landmark becomes a point in `landmark_color`; each pair in
+    `landmark_connections` a line in `connection_color`, both `thickness` pixels wide
+    (times RENDER_SCALE when given). With `utilize_visibility`/`utilize_presence`, a
+    landmark whose visibility/presence is below the threshold is skipped with its
+    connections (a landmark without the value counts as visible/present).
+
+    With `visualize_landmark_depth` and landmarks at different depths, nearer points
+    (smaller z) are drawn larger: the radius runs from `max_depth_circle_thickness`
+    (nearest) to `min_depth_circle_thickness` (farthest), never below `thickness`; and
+    when `min_depth_line_color`/`max_depth_line_color` are set, each line takes the
+    color between them at its mean depth (a flat-color stand-in for MediaPipe's
+    gradient lines).
+
+    Inputs:  LANDMARKS or NORM_LANDMARKS (NormalizedLandmarkList; exactly one);
+             RENDER_SCALE (float, optional)
+    Outputs: RENDER_DATA (RenderData)
+    Options: LandmarksToRenderDataCalculatorOptions (ext 258435389)
+
+    Example config:
+        node {
+          calculator: "LandmarksToRenderDataCalculator"
+          input_stream: "NORM_LANDMARKS:landmarks"
+          output_stream: "RENDER_DATA:landmark_render_data"
+          options { [mediapipe.LandmarksToRenderDataCalculatorOptions.ext] {
+            landmark_connections: [0, 1, 1, 2]
+            landmark_color { r: 255 g: 0 b: 0 } connection_color { r: 0 g: 255 b: 0 }
+            thickness: 2.0 visualize_landmark_depth: false } }
+        }
+    """
+
+    Options = LandmarksToRenderDataCalculatorOptions
+
+    landmarks = Input(NormalizedLandmarkList, tag="LANDMARKS", optional=True)
+    norm_landmarks = Input(NormalizedLandmarkList, tag="NORM_LANDMARKS", optional=True)
+    render_scale = Input(float, tag="RENDER_SCALE", optional=True)
+    render_data = Output(RenderData, tag="RENDER_DATA")
+
+    def open(self, cc: CalculatorContext) -> None:
+        connected = [p for p in (self.landmarks, self.norm_landmarks) if cc.connected(p)]
+        if len(connected) != 1:
+            raise ValueError("connect exactly one of LANDMARKS or NORM_LANDMARKS")
+        self._input = connected[0]
+        opts: LandmarksToRenderDataCalculatorOptions = self.options
+        if len(opts.landmark_connections) % 2:
+            raise ValueError("landmark_connections needs pairs of indexes, got an odd count "
+                             f"({len(opts.landmark_connections)})")
+        self._pairs = list(zip(opts.landmark_connections[0::2], opts.landmark_connections[1::2]))
+        default = ColorOption()
+        self._depth_lines = (opts.min_depth_line_color != default
+                             or opts.max_depth_line_color != default)
+
+    def process(self, cc: CalculatorContext) -> None:
+        landmarks = cc.get(self._input)
+        if landmarks is None:
+            return
+        if not isinstance(landmarks, NormalizedLandmarkList):
+            raise TypeError(f"input {self._input.tag} needs a NormalizedLandmarkList, got "
+                            f"{type(landmarks).__name__}")
+        opts: LandmarksToRenderDataCalculatorOptions = self.options
+        scale = get_optional(cc, self.render_scale)
+        thickness = opts.thickness * (1.0 if scale is None else float(scale))
+        points = landmarks.landmark
+        shown = [self._shown(p) for p in points]
+        zs = [p.z for p in points]
+        z_min, z_max = (min(zs), max(zs)) if zs else (0.0, 0.0)
+        depth = opts.visualize_landmark_depth and z_max > z_min
+
+        def depth_of(z: float) -> float:  # 0 nearest .. 1 farthest
+            return (z - z_min) / (z_max - z_min) if depth else 0.0
+
+        annotations: list[RenderAnnotation] = []
+        connection_color = opts.connection_color.to_color()
+        for a, b in self._pairs:
+            if not (0 <= a < len(points) and 0 <= b < len(points)):
+                raise IndexError(f"landmark_connections pair ({a}, {b}) is out of range for "
+                                 f"{len(points)} landmarks")
+            if not (shown[a] and shown[b]):
+                continue
+            color = connection_color
+            if depth and self._depth_lines:
+                color = _mix(opts.min_depth_line_color.to_color(),
+                             opts.max_depth_line_color.to_color(),
+                             (depth_of(points[a].z) + depth_of(points[b].z)) / 2)
+            annotations.append(RenderAnnotation(
+                "line", (points[a].x, points[a].y, points[b].x, points[b].y), color=color,
+                thickness=thickness))
+        landmark_color = opts.landmark_color.to_color()
+        for point, visible in zip(points, shown):
+            if not visible:
+                continue
+            size = thickness
+            if depth:
+                t = depth_of(point.z)
+                size = max(thickness, opts.max_depth_circle_thickness
+                           + t * (opts.min_depth_circle_thickness
+                                  - opts.max_depth_circle_thickness))
+            annotations.append(RenderAnnotation("point", (point.x, point.y), color=landmark_color,
+                                                thickness=size))
+        cc.send(self.render_data, RenderData(tuple(annotations)))
+
+    def _shown(self, point: object) -> bool:
+        opts: LandmarksToRenderDataCalculatorOptions = self.options
+        visibility = getattr(point, "visibility", None)
+        presence = getattr(point, "presence", None)
+        if (opts.utilize_visibility and visibility is not None
+                and visibility < opts.visibility_threshold):
+            return False
+        return not (opts.utilize_presence and presence is not None
+                    and presence < opts.presence_threshold)
+
+
+def _mix(a: Color, b: Color, t: float) -> Color:
+    return Color(round(a.r + (b.r - a.r) * t), round(a.g + (b.g - a.g) * t),
+                 round(a.b + (b.b - a.b) * t))

@@ -1,0 +1,154 @@
+"""Test media made on the spot with PyAV and numpy, never downloaded.
+
+    video = make_video(tmp_path / "clip.mp4", frames=30)          # H.264 + AAC tone
+    images = make_images(tmp_path / "frames", 5, (64, 48))        # PNG files, sorted names
+    broken = truncate(video, 0.5)                                 # a copy cut in half
+
+Frame `i` of `make_video` is a vertical gradient whose base level rises with `i`
+(`frame_level(i, frames)`), plus a square moving left to right along a fixed band.
+The square covers the same rows in every frame, so a frame's mean brightness grows
+strictly with its index: tests can check order after a lossy round trip by comparing
+means. The audio track is a 440 Hz sine at 44.1 kHz. MP4/MOV files are written with
+the index (`moov`) first, so a truncated copy still opens and decodes up to the cut,
+like a partial download.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from mediagraph.errors import MissingDependencyError
+
+AUDIO_RATE = 44_100
+TONE_HZ = 440.0
+_GRADIENT = 40  # levels the vertical gradient adds from top to bottom
+
+
+def frame_level(index: int, frames: int) -> int:
+    """The base brightness of frame `index` of `frames` (20 for the first, 200 for the last)."""
+    if frames <= 1:
+        return 20
+    return 20 + (180 * index) // (frames - 1)
+
+
+def video_frame(index: int, frames: int, width: int, height: int) -> np.ndarray:
+    """Frame `index` as an HxWx3 uint8 RGB array (what `make_video` encodes)."""
+    rows = (np.arange(height, dtype=np.int32) * _GRADIENT) // max(1, height - 1)
+    level = frame_level(index, frames)
+    image = np.empty((height, width, 3), np.uint8)
+    image[:, :, 0] = (level + rows)[:, None]
+    image[:, :, 1] = (level + rows // 2)[:, None]
+    image[:, :, 2] = (level + rows // 4)[:, None]
+    side = max(2, min(width, height) // 4)
+    top = (height - side) // 2
+    span = max(1, width - side)
+    left = (span * index) // max(1, frames - 1) if frames > 1 else 0
+    image[top:top + side, left:left + side] = (250, 60, 30)
+    return image
+
+
+def make_video(path: str | os.PathLike[str], *, frames: int = 90, width: int = 320,
+               height: int = 240, fps: int = 30, audio: bool = True,
+               codec: str = "libx264") -> Path:
+    """Write a test clip of `frames` frames at `fps` (plus an AAC tone when `audio`)."""
+    av = _av("make_video")
+    path = Path(path)
+    if frames < 1:
+        raise ValueError(f"frames must be at least 1, got {frames}")
+    if width % 2 or height % 2:
+        raise ValueError(f"width and height must be even for yuv420p, got {width}x{height}")
+    options = {"movflags": "faststart"} if path.suffix.lower() in (".mp4", ".mov", ".m4v") else {}
+    with av.open(str(path), "w", options=options) as container:
+        video = container.add_stream(codec, rate=fps)
+        video.width, video.height, video.pix_fmt = width, height, "yuv420p"
+        sound = None
+        if audio:
+            sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+        written = 0  # audio samples so far
+        for i in range(frames):
+            frame = av.VideoFrame.from_ndarray(video_frame(i, frames, width, height),
+                                               format="rgb24")
+            frame.pts = i
+            frame.time_base = Fraction(1, fps)
+            container.mux(video.encode(frame))
+            if sound is not None:
+                target = ((i + 1) * AUDIO_RATE) // fps
+                while written < target:
+                    n = min(1024, target - written)
+                    t = np.arange(written, written + n, dtype=np.float64) / AUDIO_RATE
+                    samples = (0.3 * np.sin(2 * np.pi * TONE_HZ * t)).astype(np.float32)
+                    block = av.AudioFrame.from_ndarray(samples[None, :], format="fltp",
+                                                       layout="mono")
+                    block.sample_rate = AUDIO_RATE
+                    block.pts = written
+                    block.time_base = Fraction(1, AUDIO_RATE)
+                    container.mux(sound.encode(block))
+                    written += n
+        container.mux(video.encode(None))
+        if sound is not None:
+            container.mux(sound.encode(None))
+    return path
+
+
+def make_images(folder: str | os.PathLike[str], n: int,
+                size: tuple[int, int] = (64, 48)) -> list[Path]:
+    """Write `n` PNG images of `size` (width, height) as image_000.png, ...; return their paths.
+
+    Image `i` is `video_frame(i, n, width, height)`, so means grow with the index.
+    """
+    av = _av("make_images")
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    width, height = size
+    paths = []
+    for i in range(n):
+        path = folder / f"image_{i:03d}.png"
+        frame = av.VideoFrame.from_ndarray(video_frame(i, n, width, height), format="rgb24")
+        _write_png(av, frame, path)
+        paths.append(path)
+    return paths
+
+
+def truncate(path: str | os.PathLike[str], fraction: float) -> Path:
+    """A copy of `path` keeping the first `fraction` of its bytes (named *.truncated.<ext>)."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be within [0, 1], got {fraction}")
+    path = Path(path)
+    target = path.with_name(f"{path.stem}.truncated{path.suffix}")
+    size = path.stat().st_size
+    with open(path, "rb") as src, open(target, "wb") as dst:
+        shutil.copyfileobj(_Limited(src, int(size * fraction)), dst)
+    return target
+
+
+class _Limited:
+    def __init__(self, file, limit: int) -> None:  # type: ignore[no-untyped-def]
+        self.file, self.left = file, limit
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n < 0 else min(n, self.left)
+        data = self.file.read(n)
+        self.left -= len(data)
+        return data
+
+
+def _write_png(av, frame, path: Path) -> None:  # type: ignore[no-untyped-def]
+    with av.open(str(path), "w", format="image2") as container:
+        stream = container.add_stream("png", rate=1)
+        stream.width, stream.height, stream.pix_fmt = frame.width, frame.height, "rgb24"
+        frame.pts = 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+
+
+def _av(purpose: str):  # type: ignore[no-untyped-def]
+    try:
+        import av
+    except ImportError:
+        raise MissingDependencyError("av", "all", f"mediagraph.samples.{purpose}") from None
+    return av

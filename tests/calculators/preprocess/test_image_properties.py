@@ -1,0 +1,27 @@
+"""ImagePropertiesCalculator: SIZE is (width, height)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401
+from mediagraph import MediaGraphError
+from mediagraph.formats import ImageFrame
+from mediagraph.testing import CalculatorRunner, values
+from tests.calculators.preprocess._helpers import error_text
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def test_size_is_width_then_height():
+    frames = [(ImageFrame(np.zeros((3, 5, 3), np.uint8)), 0),
+              (ImageFrame(np.zeros((7, 2), np.float32)), 1)]
+    out = CalculatorRunner("ImagePropertiesCalculator").run({"IMAGE": frames})
+    assert values(out["SIZE"]) == [(5, 3), (2, 7)]
+
+
+def test_non_image_raises_naming_the_port():
+    with pytest.raises(MediaGraphError) as info:
+        CalculatorRunner("ImagePropertiesCalculator").run({"IMAGE": [("frame", 0)]})
+    assert "input IMAGE needs an ImageFrame, got str" in error_text(info.value)

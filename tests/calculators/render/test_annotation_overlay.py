@@ -1,0 +1,195 @@
+"""AnnotationOverlayCalculator: shapes, text and masks drawn at the right pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401
+from calculators.render._color import ColorOption
+from calculators.render.annotation_overlay import AnnotationOverlayCalculatorOptions
+from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph.formats import (
+    Color,
+    ImageFormat,
+    ImageFrame,
+    RenderAnnotation,
+    RenderData,
+)
+from mediagraph.testing import CalculatorRunner, timestamps
+from tests.calculators.preprocess._helpers import error_text
+
+pytestmark = pytest.mark.timeout(60)
+
+RED, GREEN, BLUE = Color(255, 0, 0), Color(0, 255, 0), Color(0, 0, 255)
+GRAY = 100
+
+
+def frame(height=100, width=200, fmt=ImageFormat.SRGB) -> ImageFrame:
+    return ImageFrame(np.full((height, width, fmt.channels), GRAY, np.uint8), fmt)
+
+
+def overlay(annotations, image=None, options=None, extra=None):
+    runner = CalculatorRunner("AnnotationOverlayCalculator", options=options, outputs=["IMAGE"])
+    inputs = {"IMAGE": [(image or frame(), 0)], "": [(RenderData(tuple(annotations)), 0)]}
+    inputs.update(extra or {})
+    return runner.run(inputs)["IMAGE"][0].value.data
+
+
+def is_color(pixels, color):
+    return (pixels == (color.r, color.g, color.b)).all()
+
+
+def test_rectangle_outline_lands_on_the_expected_pixels():
+    out = overlay([RenderAnnotation("rectangle", (0.25, 0.2, 0.75, 0.8), color=RED)])
+    assert is_color(out[20, 50:151], RED) and is_color(out[80, 50:151], RED)
+    assert is_color(out[20:81, 50], RED) and is_color(out[20:81, 150], RED)
+    assert (out[21:80, 51:150] == GRAY).all() and (out[:19] == GRAY).all()
+
+
+def test_pixel_coordinates_and_thickness():
+    out = overlay([RenderAnnotation("rectangle", (10, 10, 30, 30), color=BLUE, thickness=3,
+                                    normalized=False)])
+    assert is_color(out[9:12, 10:31], BLUE)  # 3 px thick, centred on y=10
+    assert (out[13:28, 13:28] == GRAY).all()
+
+
+def test_filled_shapes_points_and_lines():
+    out = overlay([
+        RenderAnnotation("filled_rectangle", (0.0, 0.0, 0.1, 0.2), color=RED),
+        RenderAnnotation("oval", (0.5, 0.5, 0.7, 0.9), color=GREEN),
+        RenderAnnotation("point", (0.9, 0.1), color=BLUE, thickness=3),
+        RenderAnnotation("line", (0.0, 0.95, 1.0, 0.95), color=RED, thickness=1),
+    ])
+    assert is_color(out[0:21, 0:21], RED)
+    assert is_color(out[70, 100], GREEN) and is_color(out[50, 120], GREEN)  # left, top of oval
+    assert (out[70, 120] == GRAY).all()  # hollow centre
+    assert is_color(out[8:13, 178:183], BLUE)
+    assert is_color(out[95, :], RED)
+
+
+def test_text_draws_above_its_baseline():
+    out = overlay([RenderAnnotation("text", (0.1, 0.5), color=GREEN, text="Hi", font_height=0.2)])
+    ys, xs = np.nonzero((out != GRAY).any(axis=2))
+    assert ys.size and ys.max() <= 52 and ys.min() >= 50 - 25 and xs.min() >= 18
+
+
+def test_mask_input_tints_only_the_masked_region():
+    mask = np.zeros((100, 200), np.float32)
+    mask[50:, 100:] = 1.0  # bottom-right quarter
+    out = overlay([], extra={"MASK": [(mask, 0)]},
+                  options={"mask_color": ColorOption(r=0, g=0, b=255), "mask_alpha": 0.5})
+    assert (out[:50] == GRAY).all() and (out[:, :100] == GRAY).all()
+    assert (out[50:, 100:] == (50, 50, 178)).all()  # 100 * 0.5 + (0, 0, 255) * 0.5, rounded
+
+
+def test_small_mask_is_resized_to_the_frame():
+    mask = np.zeros((10, 20), np.float32)
+    mask[5:, 10:] = 1.0
+    out = overlay([], extra={"MASK": [(mask, 0)]}, options={"mask_alpha": 1.0})
+    assert (out[:40] == GRAY).all() and (out[:, :90] == GRAY).all()  # bilinear edge only
+    assert (out[60:, 110:] == (0, 255, 0)).all()
+
+
+def test_soft_mask_as_vec32f1_frame_blends_proportionally():
+    mask = ImageFrame(np.full((50, 100, 1), 0.5, np.float32), ImageFormat.VEC32F1)
+    out = overlay([], extra={"MASK": [(mask, 0)]}, options={"mask_alpha": 1.0})
+    assert (out == (50, 178, 50)).all()  # default green, half strength
+
+
+def test_mask_annotation_uses_its_color():
+    mask = np.zeros((100, 200), np.float32)
+    mask[:10, :10] = 1.0
+    out = overlay([RenderAnnotation("mask", color=RED, mask=mask)], options={"mask_alpha": 1.0})
+    assert is_color(out[:10, :10], RED) and (out[10:] == GRAY).all()
+
+
+@pytest.mark.parametrize("fmt, expected", [(ImageFormat.SRGBA, (255, 0, 0, GRAY)),
+                                           (ImageFormat.SBGRA, (0, 0, 255, GRAY))])
+def test_four_channel_formats_keep_their_order_and_alpha(fmt, expected):
+    out = overlay([RenderAnnotation("filled_rectangle", (0, 0, 1, 1), color=RED)],
+                  image=frame(fmt=fmt))
+    # cv2 draws alpha 255 for a 4-tuple color
+    assert (out[5, 5, :3] == expected[:3]).all() and out[5, 5, 3] == 255
+
+
+def test_input_frame_is_copied_not_mutated_and_streams_may_be_absent():
+    image = frame()
+    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"])
+    red = RenderData((RenderAnnotation("filled_rectangle", (0, 0, 0.5, 1), color=RED),))
+    blue = RenderData((RenderAnnotation("filled_rectangle", (0.5, 0, 1, 1), color=BLUE),))
+    out = runner.run({"IMAGE": [(image, 0), (image, 1)], "": [(red, 0)], ":1": [(blue, 0),
+                                                                                   (blue, 1)]})
+    first, second = (p.value.data for p in out["IMAGE"])
+    assert is_color(first[50, 10], RED) and is_color(first[50, 190], BLUE)
+    assert (second[50, 10] == GRAY).all() and is_color(second[50, 190], BLUE)
+    assert (image.data == GRAY).all()
+
+
+def test_without_image_draws_on_a_canvas():
+    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"], options={
+        "canvas_width_px": 40, "canvas_height_px": 20, "canvas_color": ColorOption(r=9, g=9, b=9)})
+    data = RenderData((RenderAnnotation("point", (0.5, 0.5), color=RED),))
+    out = runner.run({"": [(data, 3)]})["IMAGE"]
+    assert timestamps(out) == [3]
+    image = out[0].value
+    assert image.format == ImageFormat.SRGB and image.shape == (20, 40, 3)
+    assert is_color(image.data[10, 20], RED) and (image.data[0, 0] == 9).all()
+
+
+@pytest.mark.parametrize("inputs, message", [
+    ({"IMAGE": [(frame(fmt=ImageFormat.GRAY8), 0)]}, "input IMAGE needs a SRGB or SRGBA or SBGRA"),
+    ({"IMAGE": [(frame(), 0)], "MASK": [(np.zeros((2, 2, 3), np.float32), 0)]},
+     "input MASK needs an HxW array"),
+    ({"IMAGE": [(frame(), 0)], "MASK": [(frame(), 0)]}, "input MASK needs a VEC32F1 image"),
+    ({"IMAGE": [(frame(), 0)], "": [(RenderData((RenderAnnotation("star", (0, 0)),)), 0)]},
+     "unknown annotation kind 'star'"),
+    ({"IMAGE": [(frame(), 0)], "": [(RenderData((RenderAnnotation("line", (0, 0)),)), 0)]},
+     "line annotation needs 4 coordinates"),
+    ({"IMAGE": [(frame(), 0)], "": [("boxes", 0)]}, "render data input 0 needs RenderData"),
+])
+def test_bad_inputs_raise_naming_node_and_port(inputs, message):
+    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"])
+    with pytest.raises(MediaGraphError) as info:
+        runner.run(inputs)
+    text = error_text(info.value)
+    assert "under_test" in text and message in text
+
+
+def test_options_parse_with_mediapipe_numbers():
+    config = parse_config("""
+        node { calculator: "AnnotationOverlayCalculator"
+               input_stream: "IMAGE:in" input_stream: "r" output_stream: "IMAGE:out"
+               options { [mediapipe.AnnotationOverlayCalculatorOptions.ext] {
+                 canvas_width_px: 5 flip_text_vertically: true } } }""")
+    ext = AnnotationOverlayCalculatorOptions.extension()
+    message = config.node[0].options.Extensions[ext]
+    assert AnnotationOverlayCalculatorOptions.extension_number == 250607623
+    assert message.SerializeToString() == bytes([0x10, 5, 0x28, 1])
+
+
+def test_overlay_in_a_graph_with_mask_and_two_render_streams():
+    graph = Graph("""
+        input_stream: "frames"
+        input_stream: "mask"
+        input_stream: "boxes"
+        input_stream: "lines"
+        output_stream: "annotated"
+        node {
+          calculator: "AnnotationOverlayCalculator"
+          input_stream: "IMAGE:frames"
+          input_stream: "MASK:mask"
+          input_stream: "boxes"
+          input_stream: "lines"
+          output_stream: "IMAGE:annotated"
+          options { [mediapipe.AnnotationOverlayCalculatorOptions.ext] { mask_alpha: 1.0 } }
+        }""")
+    mask = np.zeros((4, 4), np.float32)
+    mask[:2, :2] = 1.0
+    boxes = RenderData((RenderAnnotation("filled_rectangle", (0.75, 0.75, 1, 1), color=RED),))
+    lines = RenderData((RenderAnnotation("line", (0, 0.6, 1, 0.6), color=BLUE),))
+    result = graph.run({"frames": [(frame(), 0)], "mask": [(mask, 0)], "boxes": [(boxes, 0)],
+                        "lines": [(lines, 0)]}, timeout=30)
+    out = result["annotated"][0].value.data
+    assert is_color(out[10, 10], GREEN) and is_color(out[90, 190], RED)
+    assert is_color(out[60, 5], BLUE) and (out[10, 190] == GRAY).all()

@@ -1,0 +1,68 @@
+"""mediagraph.samples: generated test media decodes as described."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+import pytest
+
+from mediagraph import samples
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def _means(path):
+    with av.open(str(path)) as container:
+        return [float(f.to_ndarray(format="rgb24").mean()) for f in container.decode(video=0)]
+
+
+def test_make_video_has_the_frames_size_rate_and_tone(tmp_path):
+    path = samples.make_video(tmp_path / "clip.mp4", frames=20, width=160, height=120, fps=25)
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        assert (video.codec_context.name, video.width, video.height) == ("h264", 160, 120)
+        assert video.average_rate == 25
+        audio = container.streams.audio[0]
+        assert (audio.codec_context.name, audio.rate) == ("aac", samples.AUDIO_RATE)
+    means = _means(path)
+    assert len(means) == 20
+    assert np.all(np.diff(means) > 0), "frame brightness must grow with the frame index"
+
+
+def test_make_video_without_audio_has_one_stream(tmp_path):
+    path = samples.make_video(tmp_path / "clip.mkv", frames=5, audio=False)
+    with av.open(str(path)) as container:
+        assert [s.type for s in container.streams] == ["video"]
+    assert len(_means(path)) == 5
+
+
+def test_frames_show_motion():
+    first = samples.video_frame(0, 10, 64, 48)
+    last = samples.video_frame(9, 10, 64, 48)
+    moved = np.argmax(last[24, :, 0] == 250) - np.argmax(first[24, :, 0] == 250)
+    assert moved > 0
+
+
+def test_make_images_writes_sorted_pngs(tmp_path):
+    paths = samples.make_images(tmp_path / "imgs", 3, (32, 24))
+    assert [p.name for p in paths] == ["image_000.png", "image_001.png", "image_002.png"]
+    for path in paths:
+        with av.open(str(path)) as container:
+            frame = next(container.decode(video=0))
+            assert (frame.width, frame.height) == (32, 24)
+
+
+def test_truncate_keeps_a_prefix(tmp_path):
+    path = samples.make_video(tmp_path / "clip.mp4", frames=10)
+    cut = samples.truncate(path, 0.5)
+    assert cut != path and cut.exists()
+    data, prefix = path.read_bytes(), cut.read_bytes()
+    assert len(prefix) == len(data) // 2 and data.startswith(prefix)
+
+
+@pytest.mark.parametrize("fraction", [-0.1, 1.5])
+def test_truncate_rejects_fractions_outside_0_1(tmp_path, fraction):
+    path = tmp_path / "x.bin"
+    path.write_bytes(b"abc")
+    with pytest.raises(ValueError):
+        samples.truncate(path, fraction)
