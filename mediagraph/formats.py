@@ -184,6 +184,38 @@ class AudioFrame:
                 f"@ {self.sample_rate:g} Hz)")
 
 
+@dataclass(frozen=True)
+class VideoHeader:
+    """What a decoder knows about a video before its first frame (MediaPipe's VideoHeader).
+
+    `duration` is in seconds and `frame_count` a count; both are 0 when the container
+    does not say. `audio_sample_rate`/`audio_channels` are 0 without an audio track.
+    """
+
+    width: int
+    height: int
+    frame_rate: float
+    duration: float
+    frame_count: int
+    codec: str
+    audio_sample_rate: int = 0
+    audio_channels: int = 0
+
+
+@dataclass(frozen=True)
+class AudioHeader:
+    """What a consumer needs before the first AudioFrame (MediaPipe's TimeSeriesHeader).
+
+    `duration` is in seconds as the container reports it (0.0 when unknown);
+    `frame_size` is the number of samples per AudioFrame (0: as decoded).
+    """
+
+    sample_rate: int
+    num_channels: int
+    duration: float
+    frame_size: int
+
+
 Matrix = np.ndarray
 """A float32 2-D array; the payload of time-series calculators (rows x columns)."""
 

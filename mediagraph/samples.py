@@ -16,7 +16,6 @@ like a partial download.
 from __future__ import annotations
 
 import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 
@@ -120,21 +119,10 @@ def truncate(path: str | os.PathLike[str], fraction: float) -> Path:
         raise ValueError(f"fraction must be within [0, 1], got {fraction}")
     path = Path(path)
     target = path.with_name(f"{path.stem}.truncated{path.suffix}")
-    size = path.stat().st_size
-    with open(path, "rb") as src, open(target, "wb") as dst:
-        shutil.copyfileobj(_Limited(src, int(size * fraction)), dst)
+    keep = int(path.stat().st_size * fraction)
+    with open(path, "rb") as src:
+        target.write_bytes(src.read(keep))
     return target
-
-
-class _Limited:
-    def __init__(self, file, limit: int) -> None:  # type: ignore[no-untyped-def]
-        self.file, self.left = file, limit
-
-    def read(self, n: int = -1) -> bytes:
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.file.read(n)
-        self.left -= len(data)
-        return data
 
 
 def _write_png(av, frame, path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,292 @@
+"""VideoEncoderCalculator: frames (and audio) into a video file, encoded with PyAV."""
+
+from __future__ import annotations
+
+import logging
+import os
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mediagraph import (Calculator, CalculatorContext, Input, MissingDependencyError, Options,
+                        SideInput, Timestamp, option)
+from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
+
+logger = logging.getLogger(__name__)
+
+# MPEG's 90 kHz clock, else 1/30000 for codecs that cap the time base (MPEG-4 part 2):
+# both are exact for 24, 25, 30, 50, 60 and the NTSC x/1.001 rates.
+_VIDEO_TIME_BASES = (Fraction(1, 90_000), Fraction(1, 30_000))
+_PIXEL_FORMATS = {ImageFormat.SRGB: "rgb24", ImageFormat.SRGBA: "rgba", ImageFormat.GRAY8: "gray",
+                  ImageFormat.SBGRA: "bgra", ImageFormat.SRGB48: "rgb48le",
+                  ImageFormat.GRAY16: "gray16le"}
+_LAYOUTS = {1: "mono", 2: "stereo"}
+
+
+class VideoEncoderCalculatorOptions(Options):
+    codec: str = option(1, default="libx264", doc="FFmpeg encoder name")
+    crf: int = option(2, default=-1, doc="constant rate factor (x264/x265/vpx); -1: codec default")
+    bitrate: int = option(3, default=0, doc="bits per second; 0: codec default")
+    pix_fmt: str = option(4, default="yuv420p")
+    fps: float = option(5, default=0.0, proto="double",
+                        doc="nominal frame rate; 0: the VIDEO_PRESTREAM header's, else 30")
+    audio_codec: str = option(6, default="aac")
+    audio_sample_rate: int = option(7, default=0, doc="0: the first audio frame's rate")
+    audio_bitrate: int = option(8, default=0, doc="bits per second; 0: codec default")
+
+
+class VideoEncoderCalculator(Calculator):
+    """Encode frames (and audio) into a video file; the file is finished in `close()`.
+
+    Frame presentation times come from the packet timestamps (microseconds, converted
+    exactly to a 1/90000 time base), so variable frame rates survive; a timestamp that
+    would not move the clock forward is nudged up by one tick. `close()` flushes the
+    encoders and writes the container trailer, and the framework calls it even when
+    the run fails or is cancelled, so a partial output still plays. Frames whose width
+    or height is odd are cropped by one pixel for 4:2:0 pixel formats. Audio before
+    timestamp 0 is dropped (the output starts at 0).
+
+    Inputs:  VIDEO (ImageFrame); AUDIO (AudioFrame, optional);
+             VIDEO_PRESTREAM (VideoHeader, optional: its frame_rate sets the nominal fps)
+    Outputs: none (a sink)
+    Side inputs: OUTPUT_FILE_PATH (str; the suffix picks the container, e.g. .mp4)
+    Options: codec ("libx264"), crf, bitrate, pix_fmt ("yuv420p"), fps, audio_codec ("aac"),
+             audio_sample_rate, audio_bitrate
+
+    Example config:
+        node { calculator: "VideoEncoderCalculator"
+               input_stream: "VIDEO:output_video"
+               input_stream: "VIDEO_PRESTREAM:input_video_header"
+               input_side_packet: "OUTPUT_FILE_PATH:output_video_path" }
+    """
+
+    Options = VideoEncoderCalculatorOptions
+    timestamp_offset = None
+
+    video = Input(ImageFrame, tag="VIDEO")
+    audio = Input(AudioFrame, tag="AUDIO", optional=True)
+    header = Input(Any, tag="VIDEO_PRESTREAM", optional=True)
+    output_file_path = SideInput(str, tag="OUTPUT_FILE_PATH")
+
+    def open(self, cc: CalculatorContext) -> None:
+        self._av = _import_av()
+        self._path = path = os.fspath(cc.side(self.output_file_path))
+        _check_writable(path)
+        try:
+            self._container = self._av.open(path, "w")
+        except (self._av.error.FFmpegError, ValueError) as exc:
+            _remove_empty(path)
+            raise ValueError(f"cannot write video '{path}': {exc}") from exc
+        self._vstream: Any = None
+        self._astream: Any = None
+        self._fps: Fraction | None = None
+        self._last_vpts: int | None = None
+        self._next_apts = 0
+        self.frames_written = 0
+        self._time_base = _VIDEO_TIME_BASES[0]
+        self._hold = False
+        self._held: list[Any] = []
+        self._started = False  # the container header is written: no more streams
+
+    def process(self, cc: CalculatorContext) -> None:
+        header = cc.get(self.header) if cc.connected(self.header) else None
+        if header is not None and self._fps is None:
+            rate = getattr(header, "frame_rate", 0)
+            if rate:
+                self._fps = Fraction(rate).limit_denominator(1001)
+        sound = cc.packet(self.audio) if cc.connected(self.audio) else None
+        image = cc.packet(self.video)
+        # Muxing writes the container header, after which no stream can be added: hold
+        # packets until each connected input has its stream or has ended.
+        self._hold = (
+            (self._vstream is None and image is None and cc.bound(self.video) < Timestamp.DONE)
+            or (self._astream is None and sound is None and cc.connected(self.audio)
+                and cc.bound(self.audio) < Timestamp.DONE))
+        if sound is not None and self._astream is None:
+            self._astream = self._add_audio_stream(sound[0])
+        if image is not None:
+            self._write_video(image[0], int(image[1]))
+        if sound is not None:
+            self._write_audio(sound[0], int(sound[1]))
+
+    def close(self, cc: CalculatorContext) -> None:
+        container = getattr(self, "_container", None)
+        if container is None:
+            return
+        try:
+            self._hold = False
+            # Flush only encoders that took data: one that failed to start has nothing.
+            if self.frames_written:
+                self._mux(self._vstream.encode(None))
+            if self._astream is not None and self._next_apts:
+                self._mux(self._astream.encode(None))
+        finally:
+            container.close()
+            if not self.frames_written and not self._next_apts:
+                _remove_empty(self._path)
+
+    # -- encoding ---------------------------------------------------------------------
+
+    def _mux(self, packets: list[Any]) -> None:
+        if self._hold:
+            self._held.extend(packets)
+            return
+        if self._held:
+            packets = self._held + list(packets)
+            self._held = []
+        if packets:
+            self._started = True
+        self._container.mux(packets)
+
+    def _write_video(self, image: ImageFrame, ts: int) -> None:
+        av = self._av
+        if not isinstance(image, ImageFrame):
+            raise TypeError(f"VIDEO needs ImageFrame packets, not {type(image).__name__}")
+        pixel_format = _PIXEL_FORMATS.get(image.format)
+        if pixel_format is None:
+            raise ValueError(f"cannot encode {image.format.name} images; convert to SRGB first")
+        data = image.to_ndarray()
+        if self._vstream is None:
+            self._vstream = self._add_video_stream(image)
+        stream = self._vstream
+        if (image.width, image.height) != (self._in_width, self._in_height):
+            raise ValueError(f"frame at {ts} µs is {image.width}x{image.height}, but the "
+                             f"video '{self._path}' started at {self._in_width}x{self._in_height}")
+        data = data[:self._height, :self._width]
+        if data.shape[2] == 1:
+            data = data[:, :, 0]
+        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format=pixel_format)
+        pts = _scaled(ts, self._time_base)
+        if self._last_vpts is not None and pts <= self._last_vpts:
+            pts = self._last_vpts + 1
+        self._last_vpts = pts
+        frame.pts = pts
+        frame.time_base = self._time_base
+        self._mux(stream.encode(frame))
+        self.frames_written += 1
+
+    def _add_video_stream(self, image: ImageFrame) -> Any:
+        opts = self.options
+        if self._started:  # FFmpeg cannot add a stream once the header is out
+            raise ValueError(f"video arrived after audio was written to '{self._path}'")
+        fps = Fraction(opts.fps).limit_denominator(1001) if opts.fps else self._fps or Fraction(30)
+        try:
+            stream = self._container.add_stream(opts.codec, rate=fps)
+        except (self._av.error.FFmpegError, ValueError) as exc:
+            raise ValueError(f"cannot encode video '{self._path}' with codec "
+                             f"{opts.codec!r}: {exc}") from exc
+        self._in_width, self._in_height = image.width, image.height
+        width, height = image.width, image.height
+        if opts.pix_fmt.endswith(("420p", "422p", "420p10le", "nv12")):
+            width, height = width // 2 * 2, height // 2 * 2
+        if width == 0 or height == 0:
+            raise ValueError(f"cannot encode a {image.width}x{image.height} image")
+        self._width, self._height = width, height
+        stream.width, stream.height, stream.pix_fmt = width, height, opts.pix_fmt
+        if opts.bitrate:
+            stream.bit_rate = opts.bitrate
+        if opts.crf >= 0:
+            stream.codec_context.options = {**stream.codec_context.options,
+                                            "crf": str(opts.crf)}
+        for time_base in _VIDEO_TIME_BASES:
+            stream.time_base = stream.codec_context.time_base = time_base
+            try:
+                stream.codec_context.open()
+            except self._av.error.FFmpegError as exc:
+                error = exc
+                continue
+            self._time_base = time_base
+            return stream
+        raise ValueError(f"cannot encode video '{self._path}' with codec {opts.codec!r} "
+                         f"({width}x{height} {opts.pix_fmt}): {error}") from error
+
+    def _write_audio(self, sound: AudioFrame, ts: int) -> None:
+        av = self._av
+        if not isinstance(sound, AudioFrame):
+            raise TypeError(f"AUDIO needs AudioFrame packets, not {type(sound).__name__}")
+        if self._astream is None:
+            self._astream = self._add_audio_stream(sound)
+        stream = self._astream
+        samples = sound.to_ndarray()
+        rate = int(sound.sample_rate)
+        if rate != self._in_rate or sound.num_channels != self._in_channels:
+            raise ValueError(f"audio at {ts} µs is {sound.num_channels} ch @ {rate} Hz, but the "
+                             f"track started as {self._in_channels} ch @ {self._in_rate} Hz")
+        pts = ts * rate // 1_000_000 if ts >= 0 else -((-ts * rate) // 1_000_000)
+        if pts < self._next_apts:  # overlap (or before 0): drop what was already written
+            samples = samples[self._next_apts - pts:]
+            pts = self._next_apts
+        if not len(samples):
+            return
+        self._next_apts = pts + len(samples)
+        layout = _LAYOUTS.get(samples.shape[1])
+        if layout is None:
+            samples, layout = samples[:, :2], "stereo"
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples).reshape(1, -1),
+                                           format="flt", layout=layout)
+        frame.sample_rate = rate
+        frame.pts = pts
+        frame.time_base = Fraction(1, rate)
+        self._mux(stream.encode(frame))
+
+    def _add_audio_stream(self, sound: AudioFrame) -> Any:
+        opts = self.options
+        if not isinstance(sound, AudioFrame):
+            raise TypeError(f"AUDIO needs AudioFrame packets, not {type(sound).__name__}")
+        if self._started:  # FFmpeg cannot add a stream once the header is out
+            raise ValueError(f"audio arrived after video was written to '{self._path}'")
+        self._in_rate = int(sound.sample_rate)
+        self._in_channels = sound.num_channels
+        rate = opts.audio_sample_rate or self._in_rate
+        layout = _LAYOUTS.get(min(sound.num_channels, 2))
+        try:
+            stream = self._container.add_stream(opts.audio_codec, rate=rate, layout=layout)
+        except (self._av.error.FFmpegError, ValueError) as exc:
+            raise ValueError(f"cannot encode audio in '{self._path}' with codec "
+                             f"{opts.audio_codec!r}: {exc}") from exc
+        stream.time_base = Fraction(1, rate)
+        if opts.audio_bitrate:
+            stream.bit_rate = opts.audio_bitrate
+        return stream
+
+
+def _import_av() -> Any:
+    try:
+        import av
+    except ImportError:
+        raise MissingDependencyError("av", None, "VideoEncoderCalculator") from None
+    return av
+
+
+def _scaled(micros: int, time_base: Fraction) -> int:
+    """`micros` µs in `time_base` ticks, rounded half-up, exactly."""
+    value = Fraction(micros, 1_000_000) / time_base
+    return int((value + Fraction(1, 2)) // 1)
+
+
+def _check_writable(path: str) -> None:
+    """Fail now, naming the path, if the output file cannot be created."""
+    folder = Path(path).parent
+    if not folder.exists():
+        raise FileNotFoundError(f"output folder does not exist: '{folder}' (for '{path}')")
+    if not folder.is_dir():
+        raise NotADirectoryError(f"output folder is not a folder: '{folder}' (for '{path}')")
+    if Path(path).is_dir():
+        raise IsADirectoryError(f"output path is a folder: '{path}'")
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise PermissionError(f"cannot write video '{path}': {exc.strerror}") from exc
+    if not os.access(path, os.W_OK):
+        raise PermissionError(f"cannot write video '{path}': not writable")
+
+
+def _remove_empty(path: str) -> None:
+    try:
+        if os.path.getsize(path) == 0:
+            os.remove(path)
+    except OSError:
+        pass

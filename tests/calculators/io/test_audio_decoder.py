@@ -1,0 +1,190 @@
+"""AudioDecoderCalculator: fixed-size frames, exact timestamps, resampling, bad files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401
+from calculators.io.audio_decoder import sample_timestamp
+from mediagraph.formats import AudioHeader
+from mediagraph import CalculatorError, MediaGraphError, Timestamp
+from mediagraph.testing import CalculatorRunner, timestamps
+
+pytestmark = pytest.mark.timeout(120)
+
+RATE = 44100
+SILENCE = (0.5, 1.0)  # seconds of silence inside every generated tone
+
+
+def tone(rate: int = RATE, seconds: float = 2.5, channels: int = 2) -> np.ndarray:
+    """A 440 Hz tone (samples x channels, float32) with silence over SILENCE."""
+    n = int(rate * seconds)
+    t = np.arange(n) / rate
+    mono = 0.5 * np.sin(2 * np.pi * 440 * t)
+    mono[int(SILENCE[0] * rate):int(SILENCE[1] * rate)] = 0.0
+    return np.stack([mono * (1.0 - 0.25 * c) for c in range(channels)], axis=1).astype(np.float32)
+
+
+def write_audio(path, data: np.ndarray, rate: int = RATE, codec: str = "pcm_s16le") -> None:
+    """Write `data` (samples x channels float32) with PyAV."""
+    import av
+
+    layout = {1: "mono", 2: "stereo"}[data.shape[1]]
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=rate, layout=layout)
+        stream.codec_context.open()
+        resampler = av.AudioResampler(format=stream.codec_context.format, layout=layout,
+                                      rate=rate, frame_size=stream.codec_context.frame_size or None)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data).reshape(1, -1),
+                                           format="flt", layout=layout)
+        frame.sample_rate = rate
+        for out in resampler.resample(frame) + resampler.resample(None):
+            for packet in stream.encode(out):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def decode(path, **options) -> dict:
+    runner = CalculatorRunner("AudioDecoderCalculator", options=options or None)
+    return runner.run(side_packets={"INPUT_FILE_PATH": str(path)})
+
+
+def joined(frames) -> np.ndarray:
+    return np.concatenate([p.value.to_ndarray() for p in frames])
+
+
+@pytest.fixture
+def wav(tmp_path):
+    path = tmp_path / "tone.wav"
+    write_audio(path, tone())
+    return path
+
+
+def test_frames_are_frame_size_long_with_exact_first_sample_timestamps(wav):
+    out = decode(wav)
+    frames = out["AUDIO"]
+    sizes = [p.value.num_samples for p in frames]
+    assert all(s == 1024 for s in sizes[:-1]) and 0 < sizes[-1] <= 1024
+    assert sum(sizes) == int(RATE * 2.5)
+    assert timestamps(frames) == [n * 1024 * 1_000_000 // RATE for n in range(len(frames))]
+    assert all(p.value.sample_rate == RATE and p.value.num_channels == 2 for p in frames)
+
+
+def test_samples_match_the_file_including_its_silence(wav):
+    samples = joined(decode(wav)["AUDIO"])
+    expected = tone()
+    assert samples.dtype == np.float32 and samples.shape == expected.shape
+    np.testing.assert_allclose(samples, expected, atol=1e-3)  # 16-bit PCM
+    silent = samples[int(SILENCE[0] * RATE):int(SILENCE[1] * RATE)]
+    assert np.abs(silent).max() == 0.0
+
+
+def test_header_arrives_at_pre_stream(wav):
+    [header] = decode(wav)["AUDIO_HEADER"]
+    assert header.timestamp == Timestamp.PRE_STREAM
+    assert header.value == AudioHeader(sample_rate=RATE, num_channels=2,
+                                       duration=pytest.approx(2.5), frame_size=1024)
+
+
+def test_resampling_to_16k_mono_keeps_the_duration(wav):
+    out = decode(wav, sample_rate=16000, channels=1, frame_size=512)
+    frames = out["AUDIO"]
+    assert abs(sum(p.value.num_samples for p in frames) - 16000 * 2.5) <= 512
+    assert all(p.value.sample_rate == 16000 and p.value.num_channels == 1 for p in frames)
+    assert timestamps(frames)[7] == 7 * 512 * 1_000_000 // 16000
+    assert out["AUDIO_HEADER"][0].value.sample_rate == 16000
+    samples = joined(frames)[:, 0]
+    assert np.abs(samples[int(0.6 * 16000):int(0.9 * 16000)]).max() < 1e-3  # still silent
+    assert np.abs(samples[int(0.1 * 16000):int(0.4 * 16000)]).max() > 0.3
+
+
+def test_frame_size_zero_passes_decoded_frames_with_exact_timestamps(wav):
+    frames = decode(wav, frame_size=0)["AUDIO"]
+    starts = np.cumsum([0] + [p.value.num_samples for p in frames[:-1]])
+    assert timestamps(frames) == [int(s) * 1_000_000 // RATE for s in starts]
+    assert sum(p.value.num_samples for p in frames) == int(RATE * 2.5)
+
+
+@pytest.mark.parametrize("rate", [8000, 16000, 22050, 44100, 48000, 96000])
+def test_timestamps_do_not_drift_over_an_hour(rate):
+    frames_per_hour = rate * 3600 // 1024
+    assert sample_timestamp(frames_per_hour * 1024, rate) == (
+        frames_per_hour * 1024 * 1_000_000 // rate)
+    assert sample_timestamp(rate * 3600, rate) == 3_600_000_000
+    stamps = [sample_timestamp(n * 1024, rate) for n in range(frames_per_hour - 3,
+                                                               frames_per_hour)]
+    assert all(b > a for a, b in zip(stamps, stamps[1:]))
+
+
+def _video_only(path):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 32, 32, "yuv420p"
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), i * 40, np.uint8),
+                                               format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+@pytest.mark.parametrize("make, expected", [
+    (None, "does not exist"),
+    (lambda p: p.write_bytes(b""), "empty"),
+    (lambda p: p.write_bytes(b"this is not audio at all" * 50), "cannot read"),
+    (_video_only, "no audio stream"),
+], ids=["missing", "zero_length", "garbage", "video_only"])
+def test_unreadable_input_fails_in_open_naming_the_path(tmp_path, make, expected):
+    path = tmp_path / "input.mp4"
+    if make is not None:
+        make(path)
+    with pytest.raises(MediaGraphError) as info:
+        decode(path)
+    error = info.value
+    assert isinstance(error, CalculatorError) and error.method == "open"
+    assert str(path) in str(error) and expected in str(error)
+
+
+def test_video_file_audio_track_is_decoded(tmp_path):
+    import av
+
+    path = tmp_path / "clip.mp4"
+    with av.open(str(path), "w") as container:
+        video = container.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 32, 32, "yuv420p"
+        audio = container.add_stream("aac", rate=16000, layout="mono")
+        audio.codec_context.open()
+        resampler = av.AudioResampler(format="fltp", layout="mono", rate=16000, frame_size=1024)
+        frame = av.AudioFrame.from_ndarray(tone(16000, 1.0, 1).reshape(1, -1), format="flt",
+                                           layout="mono")
+        frame.sample_rate = 16000
+        for out in resampler.resample(frame) + resampler.resample(None):
+            for packet in audio.encode(out):
+                container.mux(packet)
+        for packet in audio.encode(None):
+            container.mux(packet)
+        vframe = av.VideoFrame.from_ndarray(np.zeros((32, 32, 3), np.uint8), format="rgb24")
+        for packet in list(video.encode(vframe)) + list(video.encode(None)):
+            container.mux(packet)
+    frames = decode(path)["AUDIO"]
+    assert abs(sum(p.value.num_samples for p in frames) - 16000) <= 2 * 1024  # AAC delay
+
+
+@pytest.mark.parametrize("calculator, side", [("AudioDecoderCalculator", "INPUT_FILE_PATH"),
+                                              ("AudioEncoderCalculator", "OUTPUT_FILE_PATH")])
+def test_missing_pyav_is_a_missing_dependency_error(monkeypatch, wav, calculator, side):
+    import sys
+
+    from mediagraph import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "av", None)
+    inputs = {"AUDIO": []} if calculator == "AudioEncoderCalculator" else None
+    with pytest.raises(MediaGraphError) as info:
+        CalculatorRunner(calculator).run(inputs, {side: str(wav)})
+    assert isinstance(info.value.__cause__, MissingDependencyError)
+    assert "pip install av" in str(info.value) and calculator in str(info.value)

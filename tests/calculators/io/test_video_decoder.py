@@ -1,0 +1,166 @@
+"""VideoDecoderCalculator: frames, header and audio from a file; damaged and bad inputs."""
+
+from __future__ import annotations
+
+import logging
+
+import av
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401
+from mediagraph.formats import VideoHeader
+from mediagraph import CalculatorError, Graph, Timestamp, samples
+from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
+from mediagraph.testing import CalculatorRunner, timestamps
+
+pytestmark = pytest.mark.timeout(120)
+
+FPS = 30
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return samples.make_video(tmp_path_factory.mktemp("media") / "clip.mp4", frames=45,
+                              width=160, height=120, fps=FPS)
+
+
+def decode(path, options=None, outputs=("VIDEO",)):
+    runner = CalculatorRunner("VideoDecoderCalculator", options=options, outputs=list(outputs))
+    return runner.run({}, {"INPUT_FILE_PATH": str(path)}, timeout=60)
+
+
+def brightness(packets):
+    return [float(p.value.to_ndarray().mean()) for p in packets]
+
+
+def frame_times(n, start=0):
+    return [round((start + i) * 1_000_000 / FPS) for i in range(n)]
+
+
+def test_frames_come_in_order_with_pts_timestamps(clip):
+    frames = decode(clip)["VIDEO"]
+    assert timestamps(frames) == frame_times(45)
+    first = frames[0].value
+    assert isinstance(first, ImageFrame) and first.format == ImageFormat.SRGB
+    assert (first.width, first.height) == (160, 120)
+    assert np.all(np.diff(brightness(frames)) > 0)
+
+
+def test_header_goes_out_before_the_stream(clip):
+    out = decode(clip, outputs=("VIDEO", "VIDEO_PRESTREAM"))
+    [header] = out["VIDEO_PRESTREAM"]
+    assert header.timestamp == Timestamp.PRE_STREAM
+    assert header.value == VideoHeader(width=160, height=120, frame_rate=30.0, duration=1.5,
+                                       frame_count=45, codec="h264",
+                                       audio_sample_rate=samples.AUDIO_RATE, audio_channels=1)
+
+
+def test_audio_covers_the_clip_in_float32(clip):
+    out = decode(clip, outputs=("VIDEO", "AUDIO"))
+    audio = out["AUDIO"]
+    assert all(isinstance(p.value, AudioFrame) and p.value.data.dtype == np.float32
+               for p in audio)
+    ts = timestamps(audio)
+    assert ts == sorted(set(ts)) and ts[0] == 0
+    total = sum(p.value.num_samples for p in audio)
+    assert abs(total / samples.AUDIO_RATE - 1.5) < 0.05
+    peak = max(float(np.abs(p.value.data).max()) for p in audio)
+    assert 0.2 < peak < 0.4  # the 0.3 amplitude tone
+    assert len(out["VIDEO"]) == 45
+
+
+def test_start_and_end_time_select_a_range(clip):
+    out = decode(clip, {"start_time_s": 0.5, "end_time_s": 1.0}, outputs=("VIDEO", "AUDIO"))
+    assert timestamps(out["VIDEO"]) == frame_times(15, start=15)
+    audio_ts = timestamps(out["AUDIO"])
+    assert audio_ts[0] >= 500_000 and audio_ts[-1] < 1_000_000
+
+
+@pytest.mark.parametrize("thread_type", ["AUTO", "NONE", "FRAME"])
+def test_thread_types_decode_the_same_frames(clip, thread_type):
+    frames = decode(clip, {"thread_type": thread_type})["VIDEO"]
+    assert timestamps(frames) == frame_times(45)
+
+
+def _audio_only(path):
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=8000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), np.float32), format="fltp",
+                                           layout="mono")
+        frame.sample_rate, frame.pts = 8000, 0
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d / "missing.mp4", "not found"),
+    (lambda d: (d / "empty.mp4").write_bytes(b"") and None or d / "empty.mp4", "empty"),
+    (lambda d: (d / "text.mp4").write_text("not a video\n") and d / "text.mp4", "cannot open"),
+    (lambda d: _audio_only(d / "sound.m4a"), "no video stream"),
+    (lambda d: d, "folder"),
+], ids=["missing", "zero-length", "text-renamed-mp4", "no-video-stream", "folder"])
+def test_unreadable_input_fails_in_open_naming_the_path(tmp_path, make, expected):
+    path = make(tmp_path)
+    with pytest.raises(CalculatorError) as excinfo:
+        decode(path)
+    assert excinfo.value.method == "open"
+    assert str(path) in str(excinfo.value) and expected in str(excinfo.value)
+
+
+@pytest.mark.parametrize("options", [{"on_error": "IGNORE"}, {"thread_type": "MANY"},
+                                     {"start_time_s": 2.0, "end_time_s": 1.0}])
+def test_bad_options_fail_in_open(clip, options):
+    with pytest.raises(CalculatorError, match="open"):
+        decode(clip, options)
+
+
+def _run_collecting(path, on_error):
+    graph = Graph(f"""
+        input_side_packet: "path"
+        node {{ calculator: "VideoDecoderCalculator" input_side_packet: "INPUT_FILE_PATH:path"
+               output_stream: "VIDEO:frames" output_stream: "AUDIO:audio"
+               node_options {{ [type.googleapis.com/mediagraph.VideoDecoderCalculatorOptions] {{
+                 on_error: "{on_error}" }} }} }}""")
+    frames = []
+    graph.observe_output_stream("frames", frames.append)
+    graph.start_run({"path": str(path)})
+    return graph, frames
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.02])
+def test_truncated_file_keeps_good_frames_then_fails(clip, fraction):
+    broken = samples.truncate(clip, fraction)
+    graph, frames = _run_collecting(broken, "FAIL")
+    with pytest.raises(CalculatorError) as excinfo:
+        graph.wait_until_done(timeout=60)
+    message = str(excinfo.value)
+    assert str(broken) in message and "truncated" in message
+    assert len(frames) < 45
+    assert timestamps(frames) == frame_times(len(frames))
+    if frames:
+        assert f"last good timestamp {int(frames[-1].timestamp)}" in message
+        assert fraction < 0.1 or len(frames) > 10
+
+
+def test_truncated_file_with_warn_ends_normally(clip, caplog):
+    broken = samples.truncate(clip, 0.5)
+    graph, frames = _run_collecting(broken, "WARN")
+    with caplog.at_level(logging.WARNING, logger="calculators.io.video_decoder"):
+        graph.wait_until_done(timeout=60)
+    assert 10 < len(frames) < 45
+    assert timestamps(frames) == frame_times(len(frames))
+    assert any(str(broken) in r.getMessage() for r in caplog.records)
+
+
+def test_variable_frame_rate_timestamps_survive_encode_and_decode(tmp_path):
+    out = tmp_path / "vfr.mp4"
+    stamps = [0, 100_000, 150_000, 400_000, 1_000_000, 1_010_000]
+    frames = [(ImageFrame(np.full((48, 64, 3), 30 + 30 * i, np.uint8)), ts)
+              for i, ts in enumerate(stamps)]
+    CalculatorRunner("VideoEncoderCalculator").run({"VIDEO": frames},
+                                                   {"OUTPUT_FILE_PATH": str(out)})
+    decoded = decode(out, {"on_error": "FAIL"})["VIDEO"]
+    assert timestamps(decoded) == stamps
+    assert np.all(np.diff(brightness(decoded)) > 0)

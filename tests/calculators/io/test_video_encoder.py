@@ -1,0 +1,301 @@
+"""VideoEncoderCalculator: decode → encode round trips, partial outputs, bad output paths."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import av
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401
+from mediagraph import (Calculator, CalculatorError, Graph, GraphCancelled, Input, Output,
+                        samples)
+from mediagraph.formats import AudioFrame, ImageFrame
+from mediagraph.testing import CalculatorRunner, timestamps
+
+pytestmark = pytest.mark.timeout(120)
+
+FRAMES, FPS = 45, 30
+PERIOD_S = 1 / FPS
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    return samples.make_video(tmp_path_factory.mktemp("media") / "clip.mp4", frames=FRAMES,
+                              width=160, height=120, fps=FPS)
+
+
+def probe(path):
+    """(frame times in s, frame means, (width, height), stream types) of a written video."""
+    with av.open(str(path)) as container:
+        types = sorted(s.type for s in container.streams)
+        frames = list(container.decode(video=0))
+    times = [float(f.time) for f in frames]
+    means = [float(f.to_ndarray(format="rgb24").mean()) for f in frames]
+    size = (frames[0].width, frames[0].height) if frames else None
+    return times, means, size, types
+
+
+_source_means: dict[str, list[float]] = {}
+
+
+def source_means(path):
+    if str(path) not in _source_means:
+        _source_means[str(path)] = probe(path)[1]
+    return _source_means[str(path)]
+
+
+def assert_prefix_of_source(out_path, src_path, count=None):
+    times, means, _, _ = probe(out_path)
+    expected = source_means(src_path)
+    if count is not None:
+        assert len(means) == count
+    assert 1 <= len(means) <= len(expected)
+    assert np.all(np.diff(means) > 0), "frames must keep their order"
+    nearest = [int(np.argmin(np.abs(np.asarray(expected) - m))) for m in means]
+    assert nearest == list(range(len(means))), "output frame i must look like source frame i"
+    for i, t in enumerate(times):
+        assert abs(t - i * PERIOD_S) < PERIOD_S, f"frame {i} at {t} s"
+    return len(means)
+
+
+TRANSCODE = """
+    input_side_packet: "in" input_side_packet: "out"
+    node {{ calculator: "VideoDecoderCalculator" input_side_packet: "INPUT_FILE_PATH:in"
+           output_stream: "VIDEO:decoded" output_stream: "VIDEO_PRESTREAM:header"
+           {audio_out}
+           node_options {{ [type.googleapis.com/mediagraph.VideoDecoderCalculatorOptions] {{
+             on_error: "{on_error}" }} }} }}
+    {middle}
+    node {{ calculator: "VideoEncoderCalculator" input_stream: "VIDEO:{to_encoder}"
+           input_stream: "VIDEO_PRESTREAM:header" {audio_in}
+           input_side_packet: "OUTPUT_FILE_PATH:out" }}
+"""
+
+
+def transcode_graph(audio=True, on_error="FAIL", middle="", to_encoder="decoded"):
+    return Graph(TRANSCODE.format(
+        audio_out='output_stream: "AUDIO:audio"' if audio else "",
+        audio_in='input_stream: "AUDIO:audio"' if audio else "",
+        on_error=on_error, middle=middle, to_encoder=to_encoder))
+
+
+@pytest.mark.parametrize("audio", [True, False], ids=["with-audio", "video-only"])
+def test_round_trip_keeps_frames_order_size_and_times(clip, tmp_path, audio):
+    out = tmp_path / "out.mp4"
+    transcode_graph(audio=audio).run(side_packets={"in": str(clip), "out": str(out)},
+                                     timeout=60)
+    assert_prefix_of_source(out, clip, count=FRAMES)
+    _, _, size, types = probe(out)
+    assert size == (160, 120)
+    assert types == (["audio", "video"] if audio else ["video"])
+    if audio:
+        with av.open(str(out)) as container:
+            total = sum(f.samples for f in container.decode(audio=0))
+        assert abs(total / samples.AUDIO_RATE - FRAMES * PERIOD_S) < 0.1
+
+
+def _frame(level, width=64, height=48):
+    return ImageFrame(np.full((height, width, 3), level, np.uint8))
+
+
+def test_timestamps_set_presentation_times(tmp_path):
+    out = tmp_path / "vfr.mp4"
+    stamps = [0, 100_000, 150_000, 400_000, 1_000_000]
+    runner = CalculatorRunner("VideoEncoderCalculator")
+    runner.run({"VIDEO": [(_frame(40 + 30 * i), ts) for i, ts in enumerate(stamps)]},
+               {"OUTPUT_FILE_PATH": str(out)})
+    times, means, _, types = probe(out)
+    assert types == ["video"]
+    assert np.allclose(times, [ts / 1e6 for ts in stamps], atol=1e-4)
+    assert np.all(np.diff(means) > 0)
+
+
+@pytest.mark.parametrize("options", [{"codec": "mpeg4", "bitrate": 400_000},
+                                     {"crf": 30, "fps": 25.0},
+                                     {"codec": "mjpeg", "pix_fmt": "yuvj420p"}])
+def test_codec_options(tmp_path, options):
+    out = tmp_path / ("out.avi" if options.get("codec") == "mjpeg" else "out.mp4")
+    runner = CalculatorRunner("VideoEncoderCalculator", options=options)
+    runner.run({"VIDEO": [(_frame(50 + 20 * i), i * 40_000) for i in range(5)]},
+               {"OUTPUT_FILE_PATH": str(out)})
+    times, _, _, _ = probe(out)
+    assert len(times) == 5
+
+
+def test_odd_sizes_are_cropped_to_even_for_yuv420p(tmp_path):
+    out = tmp_path / "odd.mp4"
+    CalculatorRunner("VideoEncoderCalculator").run(
+        {"VIDEO": [(_frame(90, 65, 49), 0), (_frame(120, 65, 49), 33_333)]},
+        {"OUTPUT_FILE_PATH": str(out)})
+    assert probe(out)[2] == (64, 48)
+
+
+@pytest.mark.parametrize("options, rate", [({}, 48_000), ({"audio_sample_rate": 22_050}, 22_050)])
+def test_audio_is_encoded_from_audio_frames(tmp_path, options, rate):
+    out = tmp_path / "av.mp4"
+    tone = np.sin(np.arange(48_000) * 2 * np.pi * 440 / 48_000).astype(np.float32) * 0.5
+    stereo = np.stack([tone, tone], axis=1)
+    blocks = [(AudioFrame(stereo[i:i + 4800], 48_000), i * 1_000_000 // 48_000)
+              for i in range(0, 48_000, 4800)]
+    CalculatorRunner("VideoEncoderCalculator", options=options).run(
+        {"VIDEO": [(_frame(60 + 10 * i), i * 100_000) for i in range(10)], "AUDIO": blocks},
+        {"OUTPUT_FILE_PATH": str(out)})
+    with av.open(str(out)) as container:
+        stream = container.streams.audio[0]
+        assert (stream.rate, stream.codec_context.layout.nb_channels) == (rate, 2)
+        total = sum(f.samples for f in container.decode(audio=0))
+    assert abs(total - rate) <= 2048
+
+
+@pytest.mark.parametrize("audio_start, video_start", [(0, 0), (300_000, 0), (0, 500_000)],
+                         ids=["together", "audio-later", "video-later"])
+def test_tracks_starting_at_different_times_are_both_written(tmp_path, audio_start,
+                                                            video_start):
+    out = tmp_path / "av.mkv"
+    blocks = [(AudioFrame(np.zeros((1600, 1), np.float32), 16_000), audio_start + i * 100_000)
+              for i in range(10)]
+    frames = [(_frame(60 + 10 * i), video_start + i * 100_000) for i in range(8)]
+    CalculatorRunner("VideoEncoderCalculator",  # MJPEG: no encoder delay, packets at once
+                     options={"codec": "mjpeg", "pix_fmt": "yuvj420p"}).run(
+        {"VIDEO": frames, "AUDIO": blocks}, {"OUTPUT_FILE_PATH": str(out)})
+    times, _, _, types = probe(out)
+    assert types == ["audio", "video"] and len(times) == 8
+
+
+def test_changing_frame_size_fails_naming_the_file(tmp_path):
+    out = tmp_path / "out.mp4"
+    with pytest.raises(CalculatorError, match="started at 64x48") as excinfo:
+        CalculatorRunner("VideoEncoderCalculator").run(
+            {"VIDEO": [(_frame(50), 0), (_frame(50, 32, 24), 1000)]},
+            {"OUTPUT_FILE_PATH": str(out)})
+    assert str(out) in str(excinfo.value)
+    assert len(probe(out)[0]) == 1  # the first frame was still written and finalized
+
+
+def test_unknown_codec_fails_naming_the_file(tmp_path):
+    out = tmp_path / "out.mp4"
+    with pytest.raises(CalculatorError, match="no_such_codec") as excinfo:
+        CalculatorRunner("VideoEncoderCalculator", options={"codec": "no_such_codec"}).run(
+            {"VIDEO": [(_frame(50), 0)]}, {"OUTPUT_FILE_PATH": str(out)})
+    assert str(out) in str(excinfo.value)
+
+
+def test_a_run_without_frames_leaves_no_file(tmp_path):
+    out = tmp_path / "none.mp4"
+    CalculatorRunner("VideoEncoderCalculator").run({"VIDEO": []}, {"OUTPUT_FILE_PATH": str(out)})
+    assert not out.exists()
+
+
+def _not_a_folder(tmp_path):
+    (tmp_path / "file").write_text("x")
+    return tmp_path / "file" / "out.mp4"
+
+
+@pytest.mark.parametrize("make, expected", [
+    (lambda d: d / "missing" / "out.mp4", "does not exist"),
+    (_not_a_folder, "not a folder"),
+    (lambda d: d, "is a folder"),
+    (lambda d: d / "out.xyz", "cannot write video"),
+], ids=["missing-folder", "parent-is-a-file", "path-is-a-folder", "unknown-container"])
+def test_bad_output_path_fails_in_open_naming_it(tmp_path, make, expected):
+    out = make(tmp_path)
+    with pytest.raises(CalculatorError) as excinfo:
+        CalculatorRunner("VideoEncoderCalculator").run({"VIDEO": [(_frame(1), 0)]},
+                                                       {"OUTPUT_FILE_PATH": str(out)})
+    assert excinfo.value.method == "open"
+    assert str(out) in str(excinfo.value) and expected in str(excinfo.value)
+    assert not out.is_file(), "a failed open leaves no file behind"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")
+def test_unwritable_output_folder_fails_in_open(tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    out = folder / "out.mp4"
+    try:
+        with pytest.raises(CalculatorError, match="cannot write video") as excinfo:
+            CalculatorRunner("VideoEncoderCalculator").run({"VIDEO": [(_frame(1), 0)]},
+                                                           {"OUTPUT_FILE_PATH": str(out)})
+        assert str(out) in str(excinfo.value)
+    finally:
+        folder.chmod(0o700)
+
+
+def test_truncated_input_fail_writes_good_frames_then_raises(clip, tmp_path):
+    broken = samples.truncate(clip, 0.5)
+    out = tmp_path / "partial.mp4"
+    graph = transcode_graph(on_error="FAIL")
+    seen = []
+    graph.observe_output_stream("decoded", seen.append)
+    with pytest.raises(CalculatorError, match="truncated") as excinfo:
+        graph.run(side_packets={"in": str(broken), "out": str(out)}, timeout=60)
+    assert str(broken) in str(excinfo.value)
+    assert 10 < len(seen) < FRAMES
+    # The decoder sent every good frame; the failure stops the run, so the encoder
+    # finalizes those it reached (a playable prefix), not necessarily all of them.
+    assert assert_prefix_of_source(out, clip) <= len(seen)
+
+
+def test_truncated_input_warn_ends_normally_with_good_frames(clip, tmp_path):
+    broken = samples.truncate(clip, 0.5)
+    out = tmp_path / "partial.mp4"
+    graph = transcode_graph(on_error="WARN")
+    seen = []
+    graph.observe_output_stream("decoded", seen.append)
+    graph.run(side_packets={"in": str(broken), "out": str(out)}, timeout=60)
+    assert 10 < len(seen) < FRAMES
+    assert_prefix_of_source(out, clip, count=len(seen))
+
+
+class VideoTestFailAfter(Calculator):
+    """Passes frames through; raises on frame `limit` (a failure mid-run)."""
+
+    limit = 12
+    frames = Input(ImageFrame, tag="VIDEO")
+    out = Output(ImageFrame, tag="VIDEO")
+
+    def open(self, cc):
+        self.count = 0
+
+    def process(self, cc):
+        if self.count == self.limit:
+            raise RuntimeError("boom after 12 frames")
+        self.count += 1
+        cc.send(self.out, cc.get(self.frames))
+
+
+def test_failure_mid_run_leaves_a_playable_partial_output(clip, tmp_path):
+    out = tmp_path / "partial.mp4"
+    graph = transcode_graph(middle="""node { calculator: "VideoTestFailAfter"
+        input_stream: "VIDEO:decoded" output_stream: "VIDEO:checked" }""",
+                            to_encoder="checked")
+    with pytest.raises(CalculatorError, match="boom"):
+        graph.run(side_packets={"in": str(clip), "out": str(out)}, timeout=60)
+    written = assert_prefix_of_source(out, clip)
+    assert written <= VideoTestFailAfter.limit
+
+
+def test_cancel_mid_run_leaves_a_playable_partial_output(clip, tmp_path):
+    out = tmp_path / "cancelled.mp4"
+    graph = transcode_graph()
+    seen = []
+    cancelled = threading.Event()
+
+    def on_frame(packet):
+        seen.append(packet)
+        if len(seen) == 10:
+            graph.cancel()  # from the run's callback thread: returns without waiting
+            cancelled.set()
+
+    graph.observe_output_stream("decoded", on_frame)
+    graph.start_run({"in": str(clip), "out": str(out)})
+    assert cancelled.wait(60)
+    with pytest.raises(GraphCancelled):
+        graph.wait_until_done(timeout=60)
+    written = assert_prefix_of_source(out, clip)
+    assert written < FRAMES
+    assert timestamps(seen[:written]) == [round(i * 1e6 / FPS) for i in range(written)]
