@@ -41,6 +41,10 @@ class Stop(Exception):
 
     Raised by a non-source node, it asks the graph to close every source and
     graph input, ending the run gracefully (MediaPipe's `StatusStop`).
+
+    `raise Stop from error` ends the same way, lets everything downstream finish with
+    the packets already sent (a damaged file's good frames still get encoded), and
+    then fails the run with `error`, as a CalculatorError naming this node.
     """
 
 

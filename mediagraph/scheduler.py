@@ -166,6 +166,7 @@ class Run:
         self.input_waiting: dict[str, int] = {}
         self.input_dropped: dict[str, int] = {}
         self.deadlock_resolutions = 0
+        self.deferred_errors: list[BaseException] = []
         self.executors: dict[str, _Executor] = {}
         for name, ex in spec.executors.items():
             app = ex.type == "ApplicationThreadExecutor"
@@ -333,8 +334,8 @@ class Run:
                     node.calc.open(cc)
                 else:
                     node.calc.close(cc)
-            except Stop:
-                result = Stop
+            except Stop as stop:
+                result = stop
             except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
                 error = exc
             end = perf()
@@ -499,6 +500,13 @@ class Run:
             self._mark_closed(node)
         else:
             if result is not None and (result is Stop or isinstance(result, Stop)):
+                cause = result.__cause__ if isinstance(result, Stop) else None
+                if cause is not None:  # `raise Stop from exc`: drain, then fail with exc
+                    error = CalculatorError(node.name, node.spec.calculator_name, "process",
+                                            Timestamp(ts) if _MIN <= ts <= _MAX else
+                                            Timestamp.UNSTARTED, cause)
+                    error.__cause__ = cause
+                    self.deferred_errors.append(error)
                 if node.is_source:
                     node.source_done = True
                 else:
@@ -936,6 +944,7 @@ class Run:
     def _end(self) -> None:
         if self.finished:
             return
+        self.errors.extend(self.deferred_errors)
         self.finished = True
         self.ended_at = time.perf_counter()
         for ex in self.executors.values():

@@ -262,7 +262,9 @@ class VideoDecoderCalculator(Calculator):
         if self.options.on_error.upper() == "WARN":
             logger.warning("%s", message)
             return
-        raise ValueError(message) from self._damage
+        error = ValueError(message)
+        error.__cause__ = self._damage
+        raise Stop from error  # downstream still gets every good frame, then the run fails
 
     def _damage_reason(self) -> str | None:
         if self._damage is not None:

@@ -497,3 +497,29 @@ def test_packets_are_frozen_when_sent():
     array = graph.run({"in": [(1, 0)]}, timeout=10)["out"][0].value
     with pytest.raises(ValueError):
         array[0] = 5
+
+
+def test_stop_from_an_error_drains_downstream_then_fails():
+    class FailingSource(mg.Calculator):
+        out = mg.Output(int, tag="")
+
+        def open(self, cc: mg.CalculatorContext) -> None:
+            self.i = 0
+
+        def process(self, cc: mg.CalculatorContext) -> None:
+            if self.i == 20:
+                raise mg.Stop from OSError("the disk went away")
+            cc.send(self.out, self.i, timestamp=self.i)
+            self.i += 1
+
+    graph = mg.Graph("""
+        max_queue_size: 3
+        node { name: "src" calculator: "FailingSource" output_stream: "n" }
+        node { calculator: "SlowDouble" input_stream: "n" output_stream: "out" }
+    """)
+    seen: list[int] = []
+    graph.observe_output_stream("out", lambda p: seen.append(p.value))
+    with pytest.raises(mg.CalculatorError, match="disk went away") as excinfo:
+        graph.run(timeout=30)
+    assert excinfo.value.node == "src" and isinstance(excinfo.value.__cause__, OSError)
+    assert seen == [2 * i for i in range(20)]  # nothing already sent was lost

@@ -235,9 +235,9 @@ def test_truncated_input_fail_writes_good_frames_then_raises(clip, tmp_path):
         graph.run(side_packets={"in": str(broken), "out": str(out)}, timeout=60)
     assert str(broken) in str(excinfo.value)
     assert 10 < len(seen) < FRAMES
-    # The decoder sent every good frame; the failure stops the run, so the encoder
-    # finalizes those it reached (a playable prefix), not necessarily all of them.
-    assert assert_prefix_of_source(out, clip) <= len(seen)
+    # The decoder ends its streams with `raise Stop from error`: the encoder still
+    # writes every good frame, then the run fails with the decoder's error.
+    assert assert_prefix_of_source(out, clip) == len(seen)
 
 
 def test_truncated_input_warn_ends_normally_with_good_frames(clip, tmp_path):
