@@ -25,6 +25,7 @@ import heapq
 import sys
 import itertools
 import logging
+import os
 import threading
 import time
 import traceback
@@ -241,6 +242,7 @@ class Run:
 
     def start(self) -> None:
         """Check side packets, then schedule opens and start the worker threads."""
+        self._check_side_packet_types()
         available = set(self.side_packets)
         produced = set(self.spec.side_packet_producers)
         for node in self.nodes:
@@ -269,6 +271,29 @@ class Run:
                 for node in self.nodes:
                     if not node.side_missing:
                         self._schedule(node, None)
+
+    def _check_side_packet_types(self) -> None:
+        """Side packets given to start_run must suit the ports that take them.
+
+        A path-like value for a `str` port is passed as its string (pathlib.Path works).
+        """
+        for node in self.nodes:
+            for b in node.spec.side_inputs:
+                if b.name not in self.side_packets:
+                    continue
+                value = self.side_packets[b.name]
+                expected = b.port.type
+                if expected is str and isinstance(value, os.PathLike):
+                    self.side_packets[b.name] = value = os.fspath(value)
+                if not isinstance(expected, type) or expected in (object, Any):
+                    continue
+                if isinstance(value, expected) or (expected is float and isinstance(value, int)
+                                                   and not isinstance(value, bool)):
+                    continue
+                raise GraphRunError(
+                    f"side packet '{b.name}' is {type(value).__name__} {value!r}, but node "
+                    f"'{node.name}' ({node.spec.calculator_name}) takes it on "
+                    f"{b.port.spec()} as {expected.__name__}")
 
     def _publish_side(self, name: str, value: Any, producer: _Node | None) -> None:
         self.side_packets[name] = value

@@ -523,3 +523,17 @@ def test_stop_from_an_error_drains_downstream_then_fails():
         graph.run(timeout=30)
     assert excinfo.value.node == "src" and isinstance(excinfo.value.__cause__, OSError)
     assert seen == [2 * i for i in range(20)]  # nothing already sent was lost
+
+
+def test_side_packet_of_the_wrong_type_names_the_packet_and_port():
+    graph = mg.Graph("""
+        input_stream: "in"
+        input_side_packet: "factor"
+        node { name: "scale" calculator: "Scale" input_stream: "in"
+               input_side_packet: "FACTOR:factor" output_stream: "out" }
+    """)
+    with pytest.raises(mg.GraphRunError) as excinfo:
+        graph.start_run({"factor": "seven"})
+    message = str(excinfo.value)
+    assert "'factor'" in message and "str" in message and "scale" in message and "int" in message
+    assert values(graph.run({"in": [(2, 0)]}, {"factor": 3}, timeout=10)["out"]) == [6]
