@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The main job: make a sample video (motion + tone, generated here, never downloaded),
+# then run the edge-detection graph over it with a progress bar.
 demo: $(STAMP)
-	$(PY) -m mediagraph run graphs/core_demo.pbtxt --print-outputs
+	$(PY) -m mediagraph.samples samples/demo.mp4
+	mkdir -p out
+	$(PY) -m mediagraph run graphs/edge_detection.pbtxt --input samples/demo.mp4 --output out/demo_edges.mp4
 
 test: $(STAMP)
 	$(PY) -m pytest -q

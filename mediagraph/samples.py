@@ -140,3 +140,29 @@ def _av(purpose: str):  # type: ignore[no-untyped-def]
     except ImportError:
         raise MissingDependencyError("av", "all", f"mediagraph.samples.{purpose}") from None
     return av
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mediagraph.samples OUT.mp4 [--frames N] [--size WxH] [--force]`."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="Write a sample video with motion and a tone.")
+    parser.add_argument("output")
+    parser.add_argument("--frames", type=int, default=150)
+    parser.add_argument("--size", default="640x480")
+    parser.add_argument("--fps", type=int, default=30)
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    args = parser.parse_args(argv)
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        print(f"{out} exists; keeping it")
+        return 0
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    make_video(out, frames=args.frames, width=width, height=height, fps=args.fps, audio=True)
+    print(f"wrote {out}: {args.frames} frames {width}x{height} at {args.fps} fps with a tone track")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

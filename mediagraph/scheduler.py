@@ -21,15 +21,17 @@ Threading rules (the contract every other module relies on):
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import sys
 import itertools
 import logging
 import os
+import signal
 import threading
 import time
 import traceback
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from mediagraph.calculator import Calculator, CalculatorContext, Stop
 from mediagraph.errors import (CalculatorError, DeadlockError, GraphCancelled, GraphRunError,
@@ -53,6 +55,23 @@ _POST = int(Timestamp.POST_STREAM)
 _OPEN, _PROCESS, _CLOSE = 0, 1, 2
 _EAGER_WAKE_NS = 200_000  # activations this long make waking another worker worthwhile
 _METHOD = ("open", "process", "close")
+
+
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Start threads with SIGINT/SIGTERM blocked, so they (and the native threads that
+    decoders and encoders start from them) never take Ctrl-C: the kernel then delivers
+    it to the main thread, whose waits it interrupts at once."""
+    if (not hasattr(signal, "pthread_sigmask")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 class _Node:
@@ -261,9 +280,10 @@ class Run:
         try:
             # Start every worker before any work exists: a busy first worker would
             # otherwise hold the GIL while the next thread.start() waits for it.
-            for ex in self.executors.values():
-                for thread in ex.threads:
-                    thread.start()
+            with _signals_blocked():
+                for ex in self.executors.values():
+                    for thread in ex.threads:
+                        thread.start()
         finally:
             with self.lock:
                 for name, value in self.side_packets.items():
