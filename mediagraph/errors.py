@@ -42,6 +42,7 @@ class GraphConfigError(MediaGraphError, ValueError):
         stream: str | None = None,
     ) -> None:
         self.reason = message
+        self.errors: list[GraphConfigError] = [self]  # every problem found, when several
         self.source = source
         self.line = line
         self.column = column

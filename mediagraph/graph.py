@@ -70,8 +70,13 @@ def validate(config: Any, *, allow_imports: Iterable[str] = ()) -> tuple[GraphSp
     def resolve(name: str, index: int) -> tuple[str, Any]:
         if not name:  # expand() adds the node's file:line
             raise GraphConfigError(f"node #{index} has no calculator")
-        return registry.resolve(name, package=config.package, allow_imports=allow,
-                                node=f"#{index} ({name})")
+        try:
+            return registry.resolve(name, package=config.package, allow_imports=allow,
+                                    node=f"#{index} ({name})")
+        except UnknownCalculatorError:
+            # Not a subgraph: leave the node in place; the validator reports it together
+            # with every other broken node.
+            return "calculator", None
 
     try:
         expanded, origins = expand(config, resolve)
@@ -108,9 +113,15 @@ class _Validator:
         config = self.config
         executors = self._executors()
         names = self._node_names()
+        problems: list[GraphConfigError] = []
         for index, node in enumerate(config.node):
-            self.nodes.append(self._node(index, node, names[index], executors))
-        streams, graph_inputs = self._streams()
+            try:
+                self.nodes.append(self._node(index, node, names[index], executors))
+            except GraphConfigError as exc:  # keep going: report every broken node at once
+                problems.append(exc)
+        _raise_all(problems)
+        streams, graph_inputs = self._streams(problems)
+        _raise_all(problems)
         sides = self._side_packets()
         outputs = list(config.output_stream)
         for entry, spec_text in enumerate(outputs):
@@ -204,7 +215,8 @@ class _Validator:
                                          allow_imports=self.allow, node=name)
         except UnknownCalculatorError as exc:
             origin = self.origins[index]
-            raise exc.located(origin.source, origin.line) from None
+            exc.node = name
+            raise exc.within(f"node '{name}'").located(origin.source, origin.line) from None
         placeholder = NodeSpec(index, name, node.calculator, cls, None, [], [], [], [], "", None,
                                "", 1, 0, 0, self.origins[index])
         self.nodes.append(placeholder)  # so errors below can name the node
@@ -332,7 +344,7 @@ class _Validator:
 
     # -- streams and side packets ---------------------------------------------------------
 
-    def _streams(self) -> tuple[dict[str, StreamInfo], list[str]]:
+    def _streams(self, problems: list[GraphConfigError]) -> tuple[dict[str, StreamInfo], list[str]]:
         streams: dict[str, StreamInfo] = {}
         graph_inputs: list[str] = []
         for entry, text in enumerate(self.config.input_stream):
@@ -355,17 +367,20 @@ class _Validator:
             for b in node.inputs:
                 info = streams.get(b.name)
                 if info is None:
-                    raise self.error(f"input stream '{b.name}' of node {node.describe()} is "
-                                     "produced by no node and is not a graph input_stream"
-                                     + _suggest(b.name, streams), node.index, stream=b.name)
+                    problems.append(self.error(
+                        f"input stream '{b.name}' of node {node.describe()} is produced by no "
+                        "node and is not a graph input_stream" + _suggest(b.name, streams),
+                        node.index, stream=b.name))
+                    continue
                 if not compatible(info.type, b.port.type):
                     producer = self.nodes[info.producer[0]] if info.producer else None
-                    raise self.error(
+                    problems.append(self.error(
                         f"type mismatch on stream '{b.name}': node "
                         f"{producer.describe() if producer else '?'} produces "
                         f"{type_name(info.type)} but node {node.describe()} port "
                         f"'{b.port.attr}' takes {type_name(b.port.type)}", node.index,
-                        stream=b.name)
+                        stream=b.name))
+                    continue
                 info.consumers.append((node.index, b.slot))
         return streams, graph_inputs
 
@@ -447,6 +462,18 @@ class _Validator:
             node.ancestor_inputs = frozenset(
                 a[len("@input:"):] for a in ancestors if a.startswith("@input:"))
         return dag
+
+
+def _raise_all(problems: list[GraphConfigError]) -> None:
+    """Raise the first problem; with several, it carries them all in `.errors`."""
+    if not problems:
+        return
+    first = problems[0]
+    first.errors = list(problems)
+    if len(problems) > 1:
+        more = "\n".join(f"  also: {p}" for p in problems[1:])
+        first.args = (f"{first.args[0]}\n({len(problems) - 1} more error(s))\n{more}",)
+    raise first
 
 
 def _input_node(stream: str) -> str:

@@ -502,3 +502,20 @@ def test_file_errors_name_the_file_and_line(tmp_path):
     with pytest.raises(GraphConfigError) as excinfo:
         mediagraph.Graph(path)
     assert str(excinfo.value).startswith(f"{path}:{case.line}: ")
+
+
+def test_every_broken_node_is_reported_at_once():
+    text = (
+        'input_stream: "a"\n'
+        'node { calculator: "NoSuchCalculatorAtAll" input_stream: "a" output_stream: "b" }\n'
+        'node { calculator: "PassThroughCalculator" input_stream: "BAD_TAG_HERE:a" '
+        'output_stream: "c" }\n'
+        'node { calculator: "PassThroughCalculator" input_stream: "missing" output_stream: "d" }\n'
+    )
+    with pytest.raises(mediagraph.GraphConfigError) as excinfo:
+        mediagraph.Graph(mediagraph.parse_config(text, source="three.pbtxt"))
+    errors = excinfo.value.errors
+    assert len(errors) == 2  # node problems first; stream checks run once nodes are sound
+    assert "NoSuchCalculatorAtAll" in str(errors[0]) and errors[0].line == 2
+    assert "BAD_TAG_HERE" in str(errors[1]) and errors[1].line == 3
+    assert "1 more error" in str(excinfo.value)
