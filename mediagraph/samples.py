@@ -16,8 +16,13 @@ like a partial download.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import tempfile
+import zipfile
 from fractions import Fraction
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -53,8 +58,13 @@ def video_frame(index: int, frames: int, width: int, height: int) -> np.ndarray:
 
 def make_video(path: str | os.PathLike[str], *, frames: int = 90, width: int = 320,
                height: int = 240, fps: int = 30, audio: bool = True,
-               codec: str = "libx264") -> Path:
-    """Write a test clip of `frames` frames at `fps` (plus an AAC tone when `audio`)."""
+               codec: str = "libx264",
+               frame_fn: Callable[[int, int, int, int], np.ndarray] | None = None) -> Path:
+    """Write a test clip of `frames` frames at `fps` (plus an AAC tone when `audio`).
+
+    `frame_fn(index, frames, width, height)` draws each frame (default: `video_frame`).
+    """
+    draw = frame_fn or video_frame
     av = _av("make_video")
     path = Path(path)
     if frames < 1:
@@ -70,8 +80,7 @@ def make_video(path: str | os.PathLike[str], *, frames: int = 90, width: int = 3
             sound = container.add_stream("aac", rate=AUDIO_RATE, layout="mono")
         written = 0  # audio samples so far
         for i in range(frames):
-            frame = av.VideoFrame.from_ndarray(video_frame(i, frames, width, height),
-                                               format="rgb24")
+            frame = av.VideoFrame.from_ndarray(draw(i, frames, width, height), format="rgb24")
             frame.pts = i
             frame.time_base = Fraction(1, fps)
             container.mux(video.encode(frame))
@@ -138,8 +147,75 @@ def _av(purpose: str):  # type: ignore[no-untyped-def]
     try:
         import av
     except ImportError:
-        raise MissingDependencyError("av", "all", f"mediagraph.samples.{purpose}") from None
+        raise MissingDependencyError("av", None, f"mediagraph.samples.{purpose}") from None
     return av
+
+
+# -- real photographs, taken from packages that ship them ---------------------------------
+
+PHOTOS = {"astronaut": ("scikit-image", "skimage/data/astronaut.png")}
+
+
+def photo(name: str = "astronaut") -> np.ndarray:
+    """A real photograph as an HxWx3 RGB array (`astronaut`: a portrait, face fully visible).
+
+    The file ships inside a package's wheel on PyPI (scikit-image's `data.astronaut()`); it
+    is taken out with `pip download --no-deps` once, cached next to the models, and the
+    package is never installed.
+    """
+    import cv2
+
+    from mediagraph.models import cache_dir
+
+    package, member = PHOTOS[name]
+    target = cache_dir().parent / "samples" / Path(member).name
+    if not target.is_file():
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory() as tmp:
+            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q",
+                            "--only-binary", ":all:", "-d", tmp, package], check=True,
+                           capture_output=True, timeout=600)
+            wheel = next(Path(tmp).glob("*.whl"))
+            with zipfile.ZipFile(wheel) as archive:
+                data = archive.read(member)
+        partial = target.with_suffix(".part")
+        partial.write_bytes(data)
+        partial.replace(target)
+    image = cv2.imread(str(target), cv2.IMREAD_COLOR)
+    if image is None:
+        raise ValueError(f"cannot read the sample photo '{target}'")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def face_frame_fn(face_height: float = 0.75) -> Callable[[int, int, int, int], np.ndarray]:
+    """Frames of the astronaut portrait drifting and zooming slowly over a gradient.
+
+    The portrait stays whole inside the frame, so the face is fully visible throughout.
+    """
+    import cv2
+
+    portrait = photo("astronaut")[0:300, 90:390]  # head and shoulders: a close-up face
+
+    def draw(index: int, frames: int, width: int, height: int) -> np.ndarray:
+        t = index / max(1, frames - 1)
+        scale = face_height * height / portrait.shape[0] * (0.85 + 0.15 * np.sin(np.pi * t))
+        w, h = int(portrait.shape[1] * scale), int(portrait.shape[0] * scale)
+        small = cv2.resize(portrait, (w, h), interpolation=cv2.INTER_AREA)
+        image = np.empty((height, width, 3), np.uint8)
+        image[:] = np.linspace(30, 90, width, dtype=np.uint8)[None, :, None]
+        left = int((width - w) * (0.1 + 0.8 * t))
+        top = (height - h) // 2
+        image[top:top + h, left:left + w] = small
+        return image
+
+    return draw
+
+
+def make_face_video(path: str | os.PathLike[str], *, frames: int = 90, width: int = 640,
+                    height: int = 480, fps: int = 30, audio: bool = True) -> Path:
+    """A clip of a real face (the astronaut portrait) moving across the frame."""
+    return make_video(path, frames=frames, width=width, height=height, fps=fps, audio=audio,
+                      frame_fn=face_frame_fn())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -152,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
+    parser.add_argument("--face", action="store_true",
+                        help="a real face (scikit-image's astronaut photo) instead of shapes")
     args = parser.parse_args(argv)
     out = Path(args.output)
     if out.exists() and not args.force:
@@ -159,7 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     width, height = (int(v) for v in args.size.lower().split("x"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    make_video(out, frames=args.frames, width=width, height=height, fps=args.fps, audio=True)
+    if args.face:
+        make_face_video(out, frames=args.frames, width=width, height=height, fps=args.fps)
+    else:
+        make_video(out, frames=args.frames, width=width, height=height, fps=args.fps, audio=True)
     print(f"wrote {out}: {args.frames} frames {width}x{height} at {args.fps} fps with a tone track")
     return 0
 

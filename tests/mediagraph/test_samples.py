@@ -66,3 +66,18 @@ def test_truncate_rejects_fractions_outside_0_1(tmp_path, fraction):
     path.write_bytes(b"abc")
     with pytest.raises(ValueError):
         samples.truncate(path, fraction)
+
+
+def test_face_video_shows_the_portrait_whole(tmp_path):
+    import av
+
+    path = samples.make_face_video(tmp_path / "face.mp4", frames=6, width=320, height=240,
+                                   audio=False)
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 6
+    photo = samples.photo()
+    assert photo.shape == (512, 512, 3) and photo.std() > 40  # a real, detailed photograph
+    for frame in frames:  # the portrait (bright, colorful) is inside the frame, not cut off
+        columns = np.nonzero(frame.std(axis=(0, 2)) > 25)[0]
+        assert columns.min() > 0 and columns.max() < frame.shape[1] - 1
