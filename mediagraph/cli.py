@@ -6,6 +6,7 @@
     mediagraph viz GRAPH.pbtxt -o graph.svg|.dot|.html
     mediagraph show GRAPH.pbtxt [--format pbtxt|binary] [--expanded]
     mediagraph calculators
+    mediagraph models fetch|list|convert X.tflite
     mediagraph version
 
 `--input`/`--output` need no graph editing: a graph declares its file (or camera) as input
@@ -267,6 +268,12 @@ def cmd_calculators(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from mediagraph import models
+
+    return models.main(args.models_args)
+
+
 def cmd_version(args: argparse.Namespace) -> int:
     import mediagraph
 
@@ -318,12 +325,22 @@ def build_parser() -> argparse.ArgumentParser:
     calcs = sub.add_parser("calculators", help="list the registered calculators and ports")
     calcs.set_defaults(func=cmd_calculators)
 
+    models = sub.add_parser("models", help="the model cache: fetch, list, convert X.tflite",
+                            add_help=False)
+    models.add_argument("models_args", nargs=argparse.REMAINDER)
+    models.set_defaults(func=cmd_models)
+
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["models"]:  # its own sub-commands and --help
+        from mediagraph import models
+
+        return models.main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -793,6 +793,9 @@ class Graph:
                 dropped = (stats.dropped + sum(q.dropped for q in node.queues)
                            + (own if isinstance(own, int) else 0))
                 info = dict(stats.info)
+                reported = getattr(node.calc, "profile_info", None)  # e.g. backend, device
+                if isinstance(reported, dict):
+                    info.update(reported)
                 rows.append(NodeProfile(
                     name=node.name, calculator=node.spec.calculator_name, calls=stats.calls,
                     busy_ms=stats.busy_ns / 1e6,

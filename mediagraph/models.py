@@ -5,14 +5,54 @@ takes MediaPipe's `.tflite` files out of the `mediapipe==0.10.14` wheel and Sile
 `.onnx` out of the `silero-vad` wheel (both from PyPI, fetched with `pip download
 --no-deps`, never installed) into the cache folder: `$MEDIAGRAPH_MODELS`, else
 `~/.cache/mediagraph/models`.
+
+`convert()` makes an `.onnx` twin of a `.tflite` model (tflite2onnx, the `convert`
+extra) with the same input and output layouts as the original, so the GPU and DSP
+backends take the same tensors the LiteRT backend does.
+
+    python -m mediagraph.models fetch [--force]
+    python -m mediagraph.models list
+    python -m mediagraph.models convert face_detection_short_range.tflite [-o out.onnx]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
+import re
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 ENV_VAR = "MEDIAGRAPH_MODELS"
+
+MEDIAPIPE_VERSION = "0.10.14"
+# Model file name -> its path inside the mediapipe wheel (MediaPipe's source-tree path).
+MEDIAPIPE_MODELS: dict[str, str] = {
+    name: f"mediapipe/modules/{folder}/{name}"
+    for folder, name in [
+        ("face_detection", "face_detection_short_range.tflite"),
+        ("face_detection", "face_detection_full_range_sparse.tflite"),
+        ("selfie_segmentation", "selfie_segmentation.tflite"),
+        ("palm_detection", "palm_detection_lite.tflite"),
+        ("hand_landmark", "hand_landmark_lite.tflite"),
+        ("pose_detection", "pose_detection.tflite"),
+        ("face_landmark", "face_landmark.tflite"),
+    ]
+}
+SILERO_MODELS: dict[str, str] = {"silero_vad.onnx": "silero_vad/data/silero_vad.onnx"}
+_WHEELS = {f"mediapipe=={MEDIAPIPE_VERSION}": MEDIAPIPE_MODELS, "silero-vad": SILERO_MODELS}
+
+
+class ModelConversionError(RuntimeError):
+    """A `.tflite` model could not be converted; `operator` names the culprit when known."""
+
+    def __init__(self, message: str, operator: str | None = None) -> None:
+        super().__init__(message)
+        self.operator = operator
 
 
 def cache_dir() -> Path:
@@ -39,3 +79,232 @@ def resolve(model_path: str | os.PathLike[str]) -> Path:
     raise FileNotFoundError(
         f"model '{model_path}' not found as a file or in the model cache {cache_dir()}; "
         "run `mediagraph models fetch` (or set $MEDIAGRAPH_MODELS)")
+
+
+def list_models() -> list[Path]:
+    """The model files in the cache, sorted by name."""
+    folder = cache_dir()
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir()
+                  if p.is_file() and p.suffix in (".tflite", ".onnx") and not p.name.startswith("."))
+
+
+# -- fetch ------------------------------------------------------------------------------
+
+def _pip_download(requirement: str, dest: Path) -> Path:
+    """Download (never install) one wheel with pip; returns the wheel's path.
+
+    Tests replace this function to work without a network.
+    """
+    before = set(dest.glob("*.whl"))
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
+           "--dest", str(dest), requirement]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"`{' '.join(cmd)}` failed:\n{result.stderr.strip()[-2000:]}")
+    wheels = sorted(set(dest.glob("*.whl")) - before) or sorted(dest.glob("*.whl"))
+    name = re.split(r"[=<>~!]", requirement)[0].replace("-", "_").lower()
+    matching = [w for w in wheels if w.name.lower().startswith(name + "-")]
+    if not matching:
+        raise RuntimeError(f"pip download {requirement} produced no wheel in {dest}")
+    return matching[-1]
+
+
+def _readable(path: str | Path) -> None:
+    """Give a mkstemp file (mode 0600) a model file's usual mode (reading the umask
+    would mean setting it, which races with other threads)."""
+    os.chmod(path, 0o644)
+
+
+def _write_atomically(data: bytes, target: Path) -> None:
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        _readable(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fetch(force: bool = False) -> list[Path]:
+    """Put every known model into the cache; returns their paths.
+
+    Files already in the cache are kept (no download at all when every file is there)
+    unless `force`. Each file is written to a temporary name and renamed into place.
+    """
+    folder = cache_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: list[Path] = []
+    with tempfile.TemporaryDirectory(prefix="mediagraph-wheels-") as tmp:
+        for requirement, members in _WHEELS.items():
+            wanted = {n: m for n, m in members.items() if force or not (folder / n).is_file()}
+            paths.extend(folder / n for n in members)
+            if not wanted:
+                continue
+            wheel = _pip_download(requirement, Path(tmp))
+            with zipfile.ZipFile(wheel) as zf:
+                names = set(zf.namelist())
+                for file_name, member in wanted.items():
+                    if member not in names:
+                        raise RuntimeError(f"{wheel.name} has no {member}")
+                    _write_atomically(zf.read(member), folder / file_name)
+    return paths
+
+
+# -- convert ----------------------------------------------------------------------------
+
+def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+    """Convert a `.tflite` model to ONNX (next to it unless `out`); returns the `.onnx` path.
+
+    tflite2onnx turns NHWC tensors into NCHW; the graph inputs and outputs are put back
+    into the TFLite model's layout with Transpose nodes, so both files take the same
+    tensors. Raises ModelConversionError naming the operator tflite2onnx lacks.
+    """
+    try:
+        import tflite2onnx
+    except ImportError:
+        from mediagraph.errors import MissingDependencyError
+
+        raise MissingDependencyError("tflite2onnx", "convert",
+                                     "converting .tflite models to ONNX") from None
+    import logging
+
+    src = resolve(tflite_path)
+    target = Path(out) if out is not None else src.with_suffix(".onnx")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".onnx")
+    os.close(fd)
+    tmp = Path(tmp_name)
+    t2o_logger = logging.getLogger("tflite2onnx")
+    level = t2o_logger.level
+    t2o_logger.setLevel(logging.ERROR)  # it warns about every float16 tensor
+    try:
+        try:
+            tflite2onnx.convert(str(src), str(tmp))
+        except NotImplementedError as exc:
+            match = re.search(r"OP:\s*(\d+)\s+(\w+)", str(exc))
+            op = match.group(2) if match else None
+            what = f"the TFLite operator {op}" if op else str(exc)
+            raise ModelConversionError(
+                f"cannot convert {src} to ONNX: tflite2onnx {tflite2onnx.__version__} does not "
+                f"support {what}; run this model with the CPU (LiteRT) backend", op) from exc
+        except Exception as exc:
+            raise ModelConversionError(
+                f"cannot convert {src} to ONNX: tflite2onnx {tflite2onnx.__version__} failed "
+                f"({type(exc).__name__}: {exc or 'no detail'}; its layout propagation does not "
+                "handle this graph); run this model with the CPU (LiteRT) backend") from exc
+        _restore_layouts(src, tmp)
+        _readable(tmp)
+        os.replace(tmp, target)
+    finally:
+        t2o_logger.setLevel(level)
+        tmp.unlink(missing_ok=True)
+    return target
+
+
+def _tflite_io_shapes(path: Path) -> tuple[dict[str, list[int]], dict[str, list[int]]]:
+    import tflite  # a tflite2onnx dependency
+
+    model = tflite.Model.GetRootAsModel(path.read_bytes(), 0)
+    graph = model.Subgraphs(0)
+
+    def shapes(indices: list[int]) -> dict[str, list[int]]:
+        result = {}
+        for i in indices:
+            tensor = graph.Tensors(i)
+            result[tensor.Name().decode()] = [int(d) for d in tensor.ShapeAsNumpy()]
+        return result
+
+    return (shapes([graph.Inputs(i) for i in range(graph.InputsLength())]),
+            shapes([graph.Outputs(i) for i in range(graph.OutputsLength())]))
+
+
+def _restore_layouts(tflite_file: Path, onnx_file: Path) -> None:
+    """Wrap NCHW graph inputs/outputs in Transposes so they match the TFLite NHWC ones."""
+    import onnx
+    from onnx import helper
+
+    tfl_in, tfl_out = _tflite_io_shapes(tflite_file)
+    model = onnx.load(str(onnx_file))
+    graph = model.graph
+
+    def dims(value_info: onnx.ValueInfoProto) -> list[int]:
+        return [d.dim_value for d in value_info.type.tensor_type.shape.dim]
+
+    def nchw_of(nhwc: list[int] | None) -> list[int] | None:
+        return None if nhwc is None or len(nhwc) != 4 else [nhwc[0], nhwc[3], nhwc[1], nhwc[2]]
+
+    def rename_uses(old: str, new: str, *, inputs: bool, outputs: bool) -> None:
+        for info in graph.value_info:  # the shape recorded for the inner (NCHW) tensor
+            if info.name == old:
+                info.name = new
+        for node in graph.node:
+            if inputs:
+                node.input[:] = [new if n == old else n for n in node.input]
+            if outputs:
+                node.output[:] = [new if n == old else n for n in node.output]
+
+    prologue = []
+    for vi in graph.input:
+        want = tfl_in.get(vi.name)
+        if want and dims(vi) != want and dims(vi) == nchw_of(want):
+            inner = vi.name + "__nchw"
+            rename_uses(vi.name, inner, inputs=True, outputs=False)
+            prologue.append(helper.make_node("Transpose", [vi.name], [inner], perm=[0, 3, 1, 2],
+                                             name=inner + "_transpose"))
+            for d, size in zip(vi.type.tensor_type.shape.dim, want):
+                d.dim_value = size
+    for vo in graph.output:
+        want = tfl_out.get(vo.name)
+        if want and dims(vo) != want and dims(vo) == nchw_of(want):
+            inner = vo.name + "__nchw"
+            rename_uses(vo.name, inner, inputs=True, outputs=True)
+            graph.node.append(helper.make_node("Transpose", [inner], [vo.name], perm=[0, 2, 3, 1],
+                                               name=inner + "_transpose"))
+            for d, size in zip(vo.type.tensor_type.shape.dim, want):
+                d.dim_value = size
+    if prologue:
+        nodes = prologue + list(graph.node)
+        del graph.node[:]
+        graph.node.extend(nodes)
+    onnx.save(model, str(onnx_file))
+
+
+# -- command line -----------------------------------------------------------------------
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`python -m mediagraph.models fetch|list|convert`; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="mediagraph models",
+                                     description="manage the model cache "
+                                                 "($MEDIAGRAPH_MODELS or ~/.cache/mediagraph/models)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_fetch = sub.add_parser("fetch", help="extract MediaPipe's and Silero's models from their wheels")
+    p_fetch.add_argument("--force", action="store_true", help="replace files already cached")
+    sub.add_parser("list", help="list the cached models")
+    p_conv = sub.add_parser("convert", help="make an .onnx twin of a .tflite model")
+    p_conv.add_argument("model", help="a .tflite path or a cached model name")
+    p_conv.add_argument("-o", "--output", help="where to write the .onnx (default: next to it)")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "fetch":
+            for path in fetch(force=args.force):
+                print(path)
+        elif args.command == "list":
+            models = list_models()
+            if not models:
+                print(f"no models in {cache_dir()}; run `mediagraph models fetch`")
+            for path in models:
+                print(f"{path.name:45s} {path.stat().st_size / 1e6:8.2f} MB")
+        else:
+            print(convert(args.model, args.output))
+    except (OSError, RuntimeError, ImportError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

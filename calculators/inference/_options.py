@@ -1,0 +1,128 @@
+"""`InferenceCalculatorOptions`: MediaPipe's message (ext 336783863) plus mediagraph's DSP members.
+
+Field numbers follow `mediapipe/calculators/tensor/inference_calculator.proto`, so MediaPipe
+configs (text and binary) load unchanged. mediagraph's own additions use numbers from 100
+up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102)
+and `allow_fallback` (100).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from mediagraph import Options, option
+
+_P = "mediapipe.InferenceCalculatorOptions"
+
+
+class TfLite(Options, proto_name=f"{_P}.Delegate.TfLite"):
+    """Default TFLite CPU inference (LiteRT with its built-in XNNPACK)."""
+
+
+class GpuApi(enum.IntEnum):
+    ANY = 0
+    OPENGL = 1
+    OPENCL = 2
+
+
+class CacheWritingBehavior(enum.IntEnum):
+    NO_WRITE = 0
+    TRY_WRITE = 1
+    WRITE_OR_ERROR = 2
+
+
+class InferenceUsage(enum.IntEnum):
+    UNSPECIFIED = 0
+    FAST_SINGLE_ANSWER = 1
+    SUSTAINED_SPEED = 2
+
+
+class Gpu(Options, proto_name=f"{_P}.Delegate.Gpu"):
+    """MediaPipe's GPU delegate; here ONNX Runtime's CUDA (or TensorRT) provider.
+
+    `allow_precision_loss` turns on TensorRT's fp16 mode; the other fields are
+    accepted for compatibility and have no effect.
+    """
+
+    use_advanced_gpu_api: bool = option(1, default=False)
+    cached_kernel_path: str = option(2, default="")
+    allow_precision_loss: bool = option(3, default=True)
+    api: GpuApi = option(4, default=GpuApi.ANY)
+    usage: InferenceUsage = option(5, default=InferenceUsage.SUSTAINED_SPEED)
+    serialized_model_dir: str = option(7, default="")
+    model_token: str = option(8, default="")
+    cache_writing_behavior: CacheWritingBehavior = option(
+        10, default=CacheWritingBehavior.WRITE_OR_ERROR)
+
+
+class Nnapi(Options, proto_name=f"{_P}.Delegate.Nnapi"):
+    """Android's NNAPI: not available off Android (an error, or CPU with allow_fallback)."""
+
+    cache_dir: str = option(1, default="")
+    model_token: str = option(2, default="")
+    accelerator_name: str = option(3, default="")
+
+
+class Xnnpack(Options, proto_name=f"{_P}.Delegate.Xnnpack"):
+    num_threads: int = option(1, default=-1, doc="-1: chosen from the CPU count")
+    enable_zero_copy_tensor_io: bool = option(7, default=False)
+
+
+class Dsp(Options, proto_name=f"{_P}.Delegate.Dsp"):
+    """mediagraph's Hexagon DSP delegate: ONNX Runtime's QNN provider, HTP backend.
+
+    precision: "" (the backend's default), "fp32", "fp16" (HTP fp16 math; needs a
+               `soc_model`, default "60"), "int8" (a QDQ-quantized ONNX model, or one
+               quantized once here from `calibration_data` and cached next to it) or
+               "a16w8" (the same with 16-bit activations: slower, closer to float). Off ARM the HTP is a simulator: with no
+               `soc_model` it computes in fp32; naming a SoC makes it emulate that
+               chip's fp16 math, and QNN keeps that SoC for every later session in
+               the process, so set precision the same way on every DSP node
+    context_cache_dir: folder for compiled QNN context binaries (and int8 models); a
+               later open loads the binary instead of compiling again
+    calibration_data: representative inputs for int8: a `.npy` (N x input shape) for a
+               one-input model, or an `.npz` with one such array per input name
+    allow_fallback: nodes HTP cannot run go to the CPU, and a missing QNN runs the
+               model on the CPU (logged); false: the whole model runs on HTP or open fails
+    """
+
+    precision: str = option(1, default="")
+    context_cache_dir: str = option(2, default="")
+    allow_fallback: bool = option(3, default=False)
+    soc_model: str = option(4, default="")
+    htp_performance_mode: str = option(5, default="", doc="burst, balanced, power_saver, ...")
+    backend_path: str = option(6, default="", doc="libQnnHtp.so to use instead of the wheel's")
+    calibration_data: str = option(7, default="", doc=".npy/.npz of inputs for int8")
+
+
+class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
+    """Best available: a CUDA GPU, then real (not emulated) Hexagon HTP, then the CPU."""
+
+
+class Delegate(Options, proto_name=f"{_P}.Delegate"):
+    """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon` and `auto`."""
+
+    tflite: TfLite = option(1, default=None)
+    gpu: Gpu = option(2, default=None)
+    nnapi: Nnapi = option(3, default=None)
+    xnnpack: Xnnpack = option(4, default=None)
+    dsp: Dsp = option(100, default=None)
+    hexagon: Dsp = option(101, default=None)
+    auto: Auto = option(102, default=None)
+
+
+class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
+    """MediaPipe's `inference_calculator.proto` fields, plus `allow_fallback` (100)."""
+
+    model_path: str = option(1, default="")
+    use_gpu: bool = option(2, default=False, doc="deprecated: delegate { gpu {} }")
+    use_nnapi: bool = option(3, default=False, doc="deprecated: delegate { nnapi {} }")
+    cpu_num_thread: int = option(4, default=-1)
+    delegate: Delegate = option(5, default=None)
+    try_mmap_model: bool = option(7, default=False)
+    allow_fallback: bool = option(100, default=False,
+                                  doc="run on the CPU (logged) when the asked-for device "
+                                      "is unavailable, instead of failing at open")
+
+
+DELEGATE_MEMBERS = ("tflite", "gpu", "nnapi", "xnnpack", "dsp", "hexagon", "auto")

@@ -1,0 +1,211 @@
+"""InferenceCalculator: run a TFLite or ONNX model on the CPU, a CUDA GPU or the Hexagon DSP."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from calculators.inference import _backends as B
+from calculators.inference._options import (
+    Auto,
+    Delegate,
+    Dsp,
+    Gpu,
+    InferenceCalculatorOptions,
+    Nnapi,
+    TfLite,
+    Xnnpack,
+)
+from mediagraph import Calculator, CalculatorContext, Input, Output, SideInput, models
+from mediagraph.errors import MissingDependencyError
+
+__all__ = ["Auto", "Delegate", "Dsp", "Gpu", "InferenceCalculator", "InferenceCalculatorOptions",
+           "Nnapi", "TfLite", "Xnnpack"]
+
+log = logging.getLogger("mediagraph.inference")
+
+_CPU, _GPU, _DSP, _NNAPI, _AUTO = "cpu", "gpu", "dsp", "nnapi", "auto"
+
+
+class InferenceCalculator(Calculator):
+    """Run a model on a list of tensors: `.tflite` with LiteRT, `.onnx` with ONNX Runtime.
+
+    The device comes from `delegate` (MediaPipe's field, plus mediagraph's `dsp`):
+      tflite {} / xnnpack {}  CPU: LiteRT (XNNPACK) for .tflite, ONNX Runtime for .onnx
+      gpu {}                  ONNX Runtime CUDA (TensorRT when present); a .tflite model
+                              is converted once to an .onnx twin next to it
+      dsp {} / hexagon {}     ONNX Runtime QNN, HTP backend, the whole model on HTP
+                              (emulated off ARM); precision, context_cache_dir, ...
+      nnapi {}                Android only: an error here (CPU with allow_fallback)
+      auto {} or none         the best available: CUDA GPU, then real Hexagon HTP, then CPU
+    A device that is unavailable fails `open` with what is missing, unless
+    `allow_fallback: true`, which logs and runs on the CPU. Loaded models are cached per
+    (file, backend, settings) for the process, so a graph run again reuses them.
+    `profile_info` (and `backend`) say which backend and device really ran.
+
+    Inputs:  TENSORS (list of numpy arrays, in the model's input order)
+    Outputs: TENSORS (list of numpy arrays, read-only, in the model's output order)
+    Side inputs: MODEL (path, optional; overrides model_path)
+    Options: InferenceCalculatorOptions: model_path, cpu_num_thread (-1), delegate,
+             use_gpu/use_nnapi (deprecated), allow_fallback (mediagraph's)
+
+    Example config:
+        node {
+          calculator: "InferenceCalculator"
+          input_stream: "TENSORS:image_tensor"
+          output_stream: "TENSORS:detection_tensors"
+          options { [mediapipe.InferenceCalculatorOptions.ext] {
+            model_path: "mediapipe/modules/face_detection/face_detection_short_range.tflite"
+            delegate { xnnpack {} } } }
+        }
+    """
+
+    Options = InferenceCalculatorOptions
+
+    tensors_in = Input(list, tag="TENSORS")
+    tensors_out = Output(list, tag="TENSORS")
+    model = SideInput(str, tag="MODEL", optional=True)
+
+    def open(self, cc: CalculatorContext) -> None:
+        opts: InferenceCalculatorOptions = self.options
+        source = cc.side(self.model) or opts.model_path
+        if not source:
+            raise ValueError(f"node '{cc.node_name}': no model: set model_path or the MODEL "
+                             "side packet")
+        path = models.resolve(str(source))
+        self.model_path = path
+        kind, settings = _requested(opts)
+        fallback = opts.allow_fallback or bool(settings.get("allow_fallback"))
+        try:
+            self.session = self._open_backend(kind, path, opts, settings)
+        except (B.BackendUnavailable, MissingDependencyError, models.ModelConversionError) as exc:
+            if kind == _CPU or not fallback:
+                raise
+            log.warning("node '%s': %s backend unavailable (%s); running on the CPU",
+                        cc.node_name, kind, exc)
+            self.session = self._open_backend(_CPU, path, opts, {})
+        self.profile_info = {"backend": self.session.backend, "device": self.session.device}
+        self.backend = self.session.backend
+        self._inputs = self.session.inputs
+        self._node = cc.node_name
+
+    def _open_backend(self, kind: str, path: Path, opts: InferenceCalculatorOptions,
+                      settings: dict[str, Any]) -> B.Backend:
+        threads = settings.get("num_threads", -1)
+        if threads is None or threads < 0:
+            threads = opts.cpu_num_thread
+        if kind == _AUTO:
+            return self._open_auto(path, threads)
+        if kind == _NNAPI:
+            raise B.BackendUnavailable("the NNAPI delegate is Android-only and not available on "
+                                       "this platform; use xnnpack {}, gpu {} or dsp {}")
+        if kind == _CPU:
+            if path.suffix == ".onnx":
+                return B.cached(("onnxruntime-cpu", B.file_key(path), threads),
+                                lambda: B.OrtCpu(path, threads))
+            return B.cached(("litert", B.file_key(path), threads),
+                            lambda: B.LiteRtCpu(path, threads))
+        onnx = _onnx_twin(path)
+        if kind == _GPU:
+            fp16 = bool(settings.get("allow_precision_loss", True))
+            return B.cached(("onnxruntime-gpu", B.file_key(onnx), threads, fp16),
+                            lambda: B.OrtGpu(onnx, threads, fp16))
+        dsp = {k: v for k, v in settings.items() if k != "num_threads"}
+        config = {"precision": dsp.get("precision", ""),
+                  "context_cache_dir": dsp.get("context_cache_dir", ""),
+                  "allow_cpu_nodes": bool(dsp.get("allow_fallback", False)),
+                  "soc_model": dsp.get("soc_model", ""),
+                  "performance_mode": dsp.get("htp_performance_mode", ""),
+                  "backend_path": dsp.get("backend_path", ""),
+                  "calibration_data": dsp.get("calibration_data", "")}
+        return B.cached(("onnxruntime-qnn-htp", B.file_key(onnx), tuple(sorted(config.items()))),
+                        lambda: B.QnnHtp(onnx, **config))
+
+    def _open_auto(self, path: Path, threads: int) -> B.Backend:
+        candidates: list[tuple[str, dict[str, Any]]] = []
+        if B.gpu_providers():
+            candidates.append((_GPU, {}))
+        if not B.htp_emulated() and _importable("onnxruntime_qnn"):
+            candidates.append((_DSP, {}))
+        opts = self.options
+        for kind, settings in candidates:
+            try:
+                return self._open_backend(kind, path, opts, {**settings, "num_threads": threads})
+            except (B.BackendUnavailable, MissingDependencyError,
+                    models.ModelConversionError) as exc:
+                log.info("auto delegate: %s not used for %s (%s)", kind, path.name, exc)
+        return self._open_backend(_CPU, path, opts, {"num_threads": threads})
+
+    def process(self, cc: CalculatorContext) -> None:
+        tensors = cc.get(self.tensors_in)
+        if tensors is None:
+            return
+        if isinstance(tensors, np.ndarray):
+            tensors = [tensors]
+        arrays = self._checked(list(tensors))
+        outputs = self.session.run(arrays)
+        for out in outputs:
+            out.flags.writeable = False
+        cc.send(self.tensors_out, outputs)
+
+    def _checked(self, tensors: list[Any]) -> list[np.ndarray]:
+        specs = self._inputs
+        if len(tensors) != len(specs):
+            raise ValueError(f"node '{self._node}': model {self.model_path.name} takes "
+                             f"{len(specs)} input tensors ({', '.join(s.name for s in specs)}), "
+                             f"got {len(tensors)}")
+        arrays = []
+        for spec, tensor in zip(specs, tensors):
+            array = np.asarray(tensor)
+            shape_ok = len(array.shape) == len(spec.shape) and all(
+                want in (-1, 0, got) for want, got in zip(spec.shape, array.shape))
+            if not shape_ok or array.dtype != spec.dtype:
+                raise ValueError(
+                    f"node '{self._node}': model input '{spec.name}' of {self.model_path.name} "
+                    f"expects shape {list(spec.shape)} {spec.dtype}, got shape "
+                    f"{list(array.shape)} {array.dtype}")
+            arrays.append(np.ascontiguousarray(array))
+        return arrays
+
+
+def _requested(opts: InferenceCalculatorOptions) -> tuple[str, dict[str, Any]]:
+    """The backend kind the options ask for, and that delegate member's settings."""
+    delegate = opts.delegate
+    if delegate is not None:
+        chosen = [(name, getattr(delegate, name)) for name in
+                  ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto")
+                  if getattr(delegate, name) is not None]
+        if len(chosen) > 1:
+            raise ValueError("delegate sets " + " and ".join(n for n, _ in chosen)
+                             + "; set one of tflite, xnnpack, gpu, nnapi, dsp, hexagon, auto")
+        if chosen:
+            name, member = chosen[0]
+            settings = {f: getattr(member, f) for f in member.__dataclass_fields__}
+            kind = {"tflite": _CPU, "xnnpack": _CPU, "gpu": _GPU, "nnapi": _NNAPI,
+                    "dsp": _DSP, "hexagon": _DSP, "auto": _AUTO}[name]
+            return kind, settings
+    # MediaPipe: the deprecated use_* flags count only when no delegate is set.
+    if opts.use_gpu:
+        return _GPU, {}
+    if opts.use_nnapi:
+        return _NNAPI, {}
+    return _AUTO, {}
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _onnx_twin(path: Path) -> Path:
+    """`path` if it is ONNX, else its converted `.onnx` twin (converted once, then reused)."""
+    if path.suffix == ".onnx":
+        return path
+    twin = path.with_suffix(".onnx")
+    if twin.is_file() and twin.stat().st_mtime_ns >= path.stat().st_mtime_ns:
+        return twin
+    return models.convert(path, twin)

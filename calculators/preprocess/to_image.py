@@ -1,0 +1,41 @@
+"""ToImageCalculator: hand an image on under the IMAGE tag (MediaPipe's Image conversion)."""
+
+from __future__ import annotations
+
+from calculators.preprocess._images import expect_image, get_optional
+from mediagraph import Calculator, CalculatorContext, Input, Output
+from mediagraph.formats import ImageFrame
+
+
+class ToImageCalculator(Calculator):
+    """Pass a CPU image through unchanged as IMAGE.
+
+    MediaPipe wraps ImageFrame or GpuBuffer into its `Image` type here; mediagraph's
+    images are all CPU ImageFrames, so this is an identity kept for config compatibility
+    (face detection graphs start with it). IMAGE_GPU is not supported.
+
+    Inputs:  IMAGE or IMAGE_CPU (ImageFrame; connect exactly one)
+    Outputs: IMAGE (ImageFrame, the same object)
+    Options: none
+
+    Example config:
+        node {
+          calculator: "ToImageCalculator"
+          input_stream: "IMAGE:image"
+          output_stream: "IMAGE:multi_backend_image"
+        }
+    """
+
+    image = Input(ImageFrame, optional=True)
+    image_cpu = Input(ImageFrame, tag="IMAGE_CPU", optional=True)
+    out = Output(ImageFrame, tag="IMAGE")
+
+    def open(self, cc: CalculatorContext) -> None:
+        if cc.connected(self.image) == cc.connected(self.image_cpu):
+            raise ValueError("connect exactly one of IMAGE and IMAGE_CPU")
+        self._source = self.image if cc.connected(self.image) else self.image_cpu
+
+    def process(self, cc: CalculatorContext) -> None:
+        frame = get_optional(cc, self._source)
+        if frame is not None:
+            cc.send(self.out, expect_image(frame, self._source.tag))

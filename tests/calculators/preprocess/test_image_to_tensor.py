@@ -1,0 +1,196 @@
+"""ImageToTensorCalculator: letterboxing, MATRIX, ranges, rotation, MediaPipe's sampling."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401
+from calculators.preprocess.image_to_tensor import (
+    BorderMode,
+    FloatRange,
+    GpuOrigin,
+    ImageToTensorCalculatorOptions,
+    IntRange,
+    UIntRange,
+)
+from mediagraph import MediaGraphError, parse_config
+from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect
+from mediagraph.testing import CalculatorRunner
+
+pytestmark = pytest.mark.timeout(60)
+
+MINUS_ONE_TO_ONE = FloatRange(min=-1.0, max=1.0)
+OUTPUTS = ["TENSORS", "MATRIX", "LETTERBOX_PADDING"]
+
+
+def convert(image, rect=None, outputs=OUTPUTS, **options):
+    options = {"output_tensor_float_range": MINUS_ONE_TO_ONE, **options}
+    options = {k: v for k, v in options.items() if v is not None}  # None: leave unset
+    inputs = {"IMAGE": [(ImageFrame(image), 0)]}
+    if rect is not None:
+        inputs["NORM_RECT"] = [(rect, 0)]
+    out = CalculatorRunner("ImageToTensorCalculator", options=options,
+                           outputs=list(outputs)).run(inputs)
+    return {key: (packets[0].value if packets else None) for key, packets in out.items()}
+
+
+def apply(matrix, x, y):
+    m = np.asarray(matrix, np.float64).reshape(4, 4)
+    return tuple((m @ np.array([x, y, 0.0, 1.0]))[:2])
+
+
+def test_letterbox_centres_the_image_with_zero_borders():
+    image = np.full((100, 200, 3), 255, np.uint8)
+    out = convert(image, output_tensor_width=128, output_tensor_height=128,
+                  keep_aspect_ratio=True, border_mode=BorderMode.BORDER_ZERO)
+    (tensor,) = out["TENSORS"]
+    assert tensor.shape == (1, 128, 128, 3) and tensor.dtype == np.float32
+    assert not tensor.flags.writeable
+    column = tensor[0, :, 64, 0]
+    assert (column[:32] == -1.0).all() and (column[96:] == -1.0).all()  # pixel 0 -> range min
+    assert (tensor[0, 32:96] == 1.0).all()
+    assert out["LETTERBOX_PADDING"] == pytest.approx((0.0, 0.25, 0.0, 0.25))
+
+
+def test_matrix_maps_tensor_corners_back_to_image_points():
+    out = convert(np.zeros((100, 200, 3), np.uint8), output_tensor_width=128,
+                  output_tensor_height=128, keep_aspect_ratio=True)
+    matrix = out["MATRIX"]
+    assert matrix.shape == (16,) and matrix.dtype == np.float32
+    # The square tensor covers the 200x100 image plus 50 rows of padding above and below.
+    assert apply(matrix, 0, 0) == pytest.approx((0.0, -0.5))
+    assert apply(matrix, 1, 1) == pytest.approx((1.0, 1.5))
+    assert apply(matrix, 0.5, 0.25) == pytest.approx((0.5, 0.0))
+    assert apply(matrix, 0.5, 0.75) == pytest.approx((0.5, 1.0))
+
+
+def test_marker_lands_where_the_matrix_says_for_a_rotated_crop():
+    image = np.zeros((240, 320, 3), np.uint8)
+    image[60:70, 200:210] = 255  # marker centred at (205, 65) pixels
+    rect = NormalizedRect(x_center=0.55, y_center=0.4, width=0.5, height=0.6, rotation=0.5)
+    out = convert(image, rect, output_tensor_width=96, output_tensor_height=96,
+                  keep_aspect_ratio=True, border_mode=BorderMode.BORDER_ZERO)
+    tensor = out["TENSORS"][0][0, :, :, 0]
+    ys, xs = np.nonzero(tensor > 0.0)
+    assert len(xs) > 0
+    # Pixel centres (+0.5) in tensor-relative coordinates, through MATRIX to the image.
+    x, y = apply(out["MATRIX"], (xs.mean() + 0.5) / 96, (ys.mean() + 0.5) / 96)
+    assert x * 320 == pytest.approx(205, abs=1.5) and y * 240 == pytest.approx(65, abs=1.5)
+
+
+def test_rotation_quarter_turn_moves_a_corner_marker():
+    image = np.zeros((64, 64, 3), np.uint8)
+    image[:8, :8] = 255  # top-left corner
+    rect = NormalizedRect(0.5, 0.5, 1.0, 1.0, rotation=math.pi / 2)
+    tensor = convert(image, rect)["TENSORS"][0][0, :, :, 0]
+    ys, xs = np.nonzero(tensor > 0.0)
+    # A clockwise ROI rotation shows the image turned counterclockwise: top-left ends up
+    # at the bottom-left of the tensor.
+    assert ys.min() > 48 and xs.max() < 16
+
+
+def test_sampling_maps_corners_to_corners_and_rounds_half_up_like_mediapipe():
+    rng = np.random.default_rng(1)
+    image = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    out = convert(image, output_tensor_width=32, output_tensor_height=32,
+                  output_tensor_uint_range=UIntRange(min=0, max=255),
+                  output_tensor_float_range=None)
+    tensor = out["TENSORS"][0][0].astype(np.int32)
+    # MediaPipe maps the ROI's corners to the tensor's corners and samples tensor pixel
+    # index x at source index x / 2 (not at pixel centres): even pixels copy the source,
+    # odd ones fall halfway between two pixels, and halves round up.
+    source = image.astype(np.int32)
+    np.testing.assert_array_equal(tensor[::2, ::2], source)
+    between = (source[:, :-1] + source[:, 1:] + 1) // 2
+    np.testing.assert_array_equal(tensor[::2, 1:-1:2], between)
+
+
+@pytest.mark.parametrize("range_option, dtype, low, high", [
+    ({"output_tensor_float_range": FloatRange(min=0.0, max=1.0)}, np.float32, 0.0, 1.0),
+    ({"output_tensor_int_range": IntRange(min=-128, max=127)}, np.int8, -128, 127),
+    ({"output_tensor_uint_range": UIntRange(min=0, max=255)}, np.uint8, 0, 255),
+])
+def test_output_ranges_set_type_and_scale(range_option, dtype, low, high):
+    image = np.zeros((4, 4, 3), np.uint8)
+    image[:, 2:] = 255
+    options = {"output_tensor_float_range": None, **range_option}
+    tensor = convert(image, **options)["TENSORS"][0]
+    assert tensor.dtype == dtype and tensor.shape == (1, 4, 4, 3)
+    assert tensor[0, 0, 0, 0] == low and tensor[0, 0, 3, 0] == high
+
+
+def test_replicate_border_copies_edge_pixels():
+    image = np.full((50, 100, 3), 200, np.uint8)
+    out = convert(image, output_tensor_width=64, output_tensor_height=64,
+                  keep_aspect_ratio=True, border_mode=BorderMode.BORDER_REPLICATE,
+                  output_tensor_uint_range=UIntRange(min=0, max=255),
+                  output_tensor_float_range=None)
+    assert (out["TENSORS"][0] == 200).all()
+
+
+def test_gray_and_rgba_inputs():
+    gray = convert(np.full((8, 8, 1), 255, np.uint8))["TENSORS"][0]
+    assert gray.shape == (1, 8, 8, 1) and (gray == 1.0).all()
+    rgba = np.zeros((8, 8, 4), np.uint8)
+    rgba[..., 3] = 255
+    tensor = convert(rgba)["TENSORS"][0]
+    assert tensor.shape == (1, 8, 8, 3) and (tensor == -1.0).all()
+
+
+def test_tensor_output_carries_the_array_alone():
+    out = convert(np.zeros((8, 8, 3), np.uint8), outputs=["TENSOR"])
+    assert out["TENSOR"].shape == (1, 8, 8, 3)
+
+
+def test_absent_or_sentinel_rect_sends_nothing():
+    runner = CalculatorRunner("ImageToTensorCalculator",
+                              options={"output_tensor_float_range": MINUS_ONE_TO_ONE},
+                              outputs=["TENSORS"])
+    frame = ImageFrame(np.zeros((8, 8, 3), np.uint8))
+    out = runner.run({"IMAGE": [(frame, 0), (frame, 1), (frame, 2)],
+                      "NORM_RECT": [(NormalizedRect(0.5, 0.5, 0.0, 0.0), 0),
+                                    (NormalizedRect(0.5, 0.5, 1.0, 1.0), 2)]})
+    assert [int(p.timestamp) for p in out["TENSORS"]] == [2]
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"output_tensor_float_range": None}, "exactly one"),
+    ({"output_tensor_int_range": IntRange(min=0, max=255)}, "exactly one"),
+    ({"output_tensor_float_range": FloatRange(min=1.0, max=1.0)}, "min < max"),
+    ({"output_tensor_width": -4}, "positive"),
+])
+def test_invalid_options_raise(options, message):
+    with pytest.raises(MediaGraphError, match=message):
+        convert(np.zeros((8, 8, 3), np.uint8), **options)
+
+
+def test_unsupported_format_raises():
+    with pytest.raises(MediaGraphError, match="SRGB"):
+        convert(np.zeros((8, 8, 1), np.float32))
+
+
+def test_bad_rect_raises():
+    with pytest.raises(MediaGraphError, match="width and height"):
+        convert(np.zeros((8, 8, 3), np.uint8), NormalizedRect(0.5, 0.5, -1.0, 0.5))
+
+
+def test_mediapipe_face_detection_options_parse():
+    config = parse_config("""
+        node { calculator: "ImageToTensorCalculator"
+               input_stream: "IMAGE:image" output_stream: "TENSORS:t"
+               options { [mediapipe.ImageToTensorCalculatorOptions.ext] {
+                 output_tensor_width: 128 output_tensor_height: 128
+                 keep_aspect_ratio: true
+                 output_tensor_float_range { min: -1.0 max: 1.0 }
+                 border_mode: BORDER_ZERO gpu_origin: TOP_LEFT } } }""")
+    message = config.node[0].options.Extensions[ImageToTensorCalculatorOptions.extension()]
+    options = ImageToTensorCalculatorOptions.from_message(message)
+    assert ImageToTensorCalculatorOptions.extension_number == 334361939
+    assert options.output_tensor_float_range == MINUS_ONE_TO_ONE
+    assert options.gpu_origin == GpuOrigin.TOP_LEFT
+    assert options.border_mode == BorderMode.BORDER_ZERO
+    assert options.output_tensor_int_range is None
+    assert ImageFormat.SRGB  # the formats the calculator takes are MediaPipe's

