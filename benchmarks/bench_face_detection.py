@@ -1,0 +1,202 @@
+"""Face detection on video: graphs/face_detection_video.pbtxt vs a hand-written loop.
+
+Both decode the same 640x480 30 fps 300-frame H.264 video of a real face (PyAV, decoder
+threads on), letterbox each frame into the 128x128 tensor, run face_detection_short_range
+on LiteRT, decode boxes against the SSD anchors, run weighted non-max suppression, draw
+the box and keypoints with OpenCV, and encode with libx264 -- in the same process, the
+loop on one thread, the graph on its scheduler. Prints frames/s (median of --repeats),
+the ratio, the graph's per-node busy times, and the pipelined bound (the largest of the
+decode / inference / encode stages measured alone, each on one thread).
+
+    python benchmarks/bench_face_detection.py [--repeats 3]
+    python benchmarks/bench_face_detection.py --mediapipe-python /tmp/mpvenv/bin/python
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+import mediagraph as mg
+from mediagraph import models, samples
+
+ROOT = Path(__file__).resolve().parent.parent
+GRAPH = ROOT / "graphs" / "face_detection_video.pbtxt"
+MODEL = "face_detection_short_range.tflite"
+
+
+def hand_written_loop(src: Path, dst: Path) -> int:
+    """What one would write by hand: one thread, the same model and operations."""
+    import av
+    import cv2
+    from ai_edge_litert.interpreter import Interpreter
+
+    from calculators.postprocess.non_max_suppression import (NonMaxSuppressionCalculatorOptions,
+                                                              suppress)
+    from calculators.postprocess.ssd_anchors import (SsdAnchorsCalculatorOptions,
+                                                      generate_anchors)
+    from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
+
+    interpreter = Interpreter(model_path=str(models.resolve(MODEL)))
+    interpreter.allocate_tensors()
+    input_index = interpreter.get_input_details()[0]["index"]
+    outputs = {tuple(d["shape"]): d["index"] for d in interpreter.get_output_details()}
+    anchors = generate_anchors(SsdAnchorsCalculatorOptions.from_dict(dict(
+        num_layers=4, min_scale=0.1484375, max_scale=0.75, input_size_width=128,
+        input_size_height=128, anchor_offset_x=0.5, anchor_offset_y=0.5,
+        strides=[8, 16, 16, 16], aspect_ratios=[1.0], fixed_anchor_size=True,
+        interpolated_scale_aspect_ratio=1.0)))
+    nms = NonMaxSuppressionCalculatorOptions.from_dict(dict(
+        min_suppression_threshold=0.3, overlap_type="INTERSECTION_OVER_UNION",
+        algorithm="WEIGHTED"))
+    frames = 0
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        vout = out.add_stream("libx264", rate=vin.average_rate or 30)
+        vout.width, vout.height, vout.pix_fmt = vin.width, vin.height, "yuv420p"
+        for frame in inp.decode(vin):
+            rgb = frame.to_ndarray(format="rgb24")
+            h, w = rgb.shape[:2]
+            scale = 128 / max(h, w)
+            pad_x, pad_y = (128 - w * scale) / 2, (128 - h * scale) / 2
+            warp = np.array([[scale, 0, pad_x], [0, scale, pad_y]], np.float32)
+            tensor = cv2.warpAffine(rgb, warp, (128, 128), flags=cv2.INTER_LINEAR,
+                                    borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            interpreter.set_tensor(input_index,
+                                   (tensor.astype(np.float32) / 127.5 - 1.0)[None])
+            interpreter.invoke()
+            raw = interpreter.get_tensor(outputs[(1, 896, 16)])[0]
+            logits = interpreter.get_tensor(outputs[(1, 896, 1)])[0, :, 0]
+            scores = 1 / (1 + np.exp(-np.clip(logits, -100, 100).astype(np.float64)))
+            detections = []
+            for i in np.nonzero(scores >= 0.5)[0]:
+                ax, ay, aw, ah = anchors[i]
+                cx, cy = raw[i, 0] / 128 * aw + ax, raw[i, 1] / 128 * ah + ay
+                bw, bh = raw[i, 2] / 128 * aw, raw[i, 3] / 128 * ah
+                points = raw[i, 4:16].reshape(6, 2) / 128 * (aw, ah) + (ax, ay)
+                detections.append(Detection(
+                    score=(float(scores[i]),), label_id=(0,),
+                    relative_bounding_box=RelativeBoundingBox(cx - bw / 2, cy - bh / 2, bw, bh),
+                    relative_keypoints=tuple(RelativeKeypoint(float(x), float(y))
+                                             for x, y in points)))
+            canvas = rgb.copy()
+            for face in suppress(detections, nms):
+                box = face.relative_bounding_box
+                x0 = int(((box.xmin * 128) - pad_x) / scale)
+                y0 = int(((box.ymin * 128) - pad_y) / scale)
+                x1 = int(((box.xmin + box.width) * 128 - pad_x) / scale)
+                y1 = int(((box.ymin + box.height) * 128 - pad_y) / scale)
+                cv2.rectangle(canvas, (x0, y0), (x1, y1), (255, 0, 0), 4)
+                for point in face.relative_keypoints:
+                    center = (int((point.x * 128 - pad_x) / scale),
+                              int((point.y * 128 - pad_y) / scale))
+                    cv2.circle(canvas, center, 4, (255, 0, 0), -1)
+            encoded = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+            encoded.pts, encoded.time_base = frames, Fraction(1, 30)
+            out.mux(vout.encode(encoded))
+            frames += 1
+        out.mux(vout.encode(None))
+    return frames
+
+
+def graph_run(src: Path, dst: Path) -> tuple[int, mg.Graph]:
+    graph = mg.Graph(GRAPH)
+    count = [0]
+    graph.observe_output_stream("output_video", lambda _p: count.__setitem__(0, count[0] + 1))
+    graph.run(side_packets={"input_video_path": str(src), "output_video_path": str(dst)})
+    return count[0], graph
+
+
+def stage_bound(src: Path, dst: Path) -> dict[str, float]:
+    """Seconds per frame of decode, inference and encode, each alone on one thread."""
+    import av
+    from ai_edge_litert.interpreter import Interpreter
+
+    with av.open(str(src)) as inp:
+        vin = inp.streams.video[0]
+        vin.thread_type = "AUTO"
+        start = time.perf_counter()
+        images = [f.to_ndarray(format="rgb24") for f in inp.decode(vin)]
+        decode = (time.perf_counter() - start) / len(images)
+    interpreter = Interpreter(model_path=str(models.resolve(MODEL)))
+    interpreter.allocate_tensors()
+    index = interpreter.get_input_details()[0]["index"]
+    tensor = np.zeros((1, 128, 128, 3), np.float32)
+    start = time.perf_counter()
+    for _ in images:
+        interpreter.set_tensor(index, tensor)
+        interpreter.invoke()
+    inference = (time.perf_counter() - start) / len(images)
+    with av.open(str(dst), "w") as out:
+        vout = out.add_stream("libx264", rate=30)
+        vout.width, vout.height, vout.pix_fmt = images[0].shape[1], images[0].shape[0], "yuv420p"
+        start = time.perf_counter()
+        for i, image in enumerate(images):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 30)
+            out.mux(vout.encode(frame))
+        out.mux(vout.encode(None))
+        encode = (time.perf_counter() - start) / len(images)
+    return {"decode": decode, "inference": inference, "encode": encode}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--frames", type=int, default=300)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--mediapipe-python", metavar="PYTHON",
+                        help="also time MediaPipe's solution (bench_mediapipe_face.py) with it")
+    args = parser.parse_args()
+    models.resolve(MODEL)
+    loop_fps: list[float] = []
+    graph_fps: list[float] = []
+    mediapipe_fps: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        src = samples.make_face_video(Path(tmp) / "face.mp4", frames=args.frames, width=640,
+                                      height=480, fps=30)
+        graph = None
+        for i in range(args.repeats):
+            start = time.perf_counter()
+            n = hand_written_loop(src, Path(tmp) / f"loop_{i}.mp4")
+            loop_fps.append(n / (time.perf_counter() - start))
+            start = time.perf_counter()
+            n, graph = graph_run(src, Path(tmp) / f"graph_{i}.mp4")
+            graph_fps.append(n / (time.perf_counter() - start))
+            assert n == args.frames
+            if args.mediapipe_python:
+                script = Path(__file__).with_name("bench_mediapipe_face.py")
+                out = subprocess.run([args.mediapipe_python, str(script), str(src),
+                                      str(Path(tmp) / f"mp_{i}.mp4")], check=True,
+                                     capture_output=True, text=True).stdout
+                mediapipe_fps.append(json.loads(out)["fps"])
+        stages = stage_bound(src, Path(tmp) / "stages.mp4")
+    loop, pipeline = statistics.median(loop_fps), statistics.median(graph_fps)
+    bound = 1 / max(stages.values())
+    print(f"{args.frames} frames 640x480, median of {args.repeats} runs (frames/s)")
+    print(f"hand-written loop   {loop:7.1f}   runs: {', '.join(f'{v:.1f}' for v in loop_fps)}")
+    print(f"mediagraph graph    {pipeline:7.1f}   runs: {', '.join(f'{v:.1f}' for v in graph_fps)}")
+    if mediapipe_fps:
+        reference = statistics.median(mediapipe_fps)
+        print(f"MediaPipe solution  {reference:7.1f}   runs: "
+              f"{', '.join(f'{v:.1f}' for v in mediapipe_fps)}")
+        print(f"graph / MediaPipe   {pipeline / reference:7.2f}x")
+    print(f"graph / loop        {pipeline / loop:7.2f}x")
+    print("stages alone (ms/frame): " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in stages.items())
+          + f"; pipelined bound {bound:.1f} frames/s; graph at {pipeline / bound:.0%} of it")
+    assert graph is not None
+    print(graph.profile().table())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Baseline for bench_face_detection.py: MediaPipe 0.10.14's face detection solution.
+
+Run with a separate venv that has mediapipe==0.10.14 (mediagraph never depends on it):
+cv2 decode -> mp.solutions.face_detection (short range) -> draw with mp's drawing utils
+-> PyAV/libx264 encode, on one thread. Prints {"fps": ...} as JSON.
+
+    /tmp/mpvenv/bin/python benchmarks/bench_mediapipe_face.py in.mp4 out.mp4
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from fractions import Fraction
+
+import av
+import cv2
+import mediapipe as mp
+
+
+def main() -> int:
+    src, dst = sys.argv[1], sys.argv[2]
+    capture = cv2.VideoCapture(src)
+    frames = 0
+    start = time.perf_counter()
+    with mp.solutions.face_detection.FaceDetection(model_selection=0,
+                                                   min_detection_confidence=0.5) as detector, \
+            av.open(dst, "w") as out:
+        stream = None
+        while True:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+            result = detector.process(rgb)
+            for detection in result.detections or []:
+                mp.solutions.drawing_utils.draw_detection(rgb, detection)
+            if stream is None:
+                stream = out.add_stream("libx264", rate=30)
+                stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
+            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
+            frame.pts, frame.time_base = frames, Fraction(1, 30)
+            out.mux(stream.encode(frame))
+            frames += 1
+        if stream is not None:
+            out.mux(stream.encode(None))
+    elapsed = time.perf_counter() - start
+    print(json.dumps({"fps": frames / elapsed, "frames": frames}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
