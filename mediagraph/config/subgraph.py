@@ -403,7 +403,8 @@ def _set_path(target: Message, path: list[str], value: Any, rule: str, node_name
 
 
 def _unique_prefix(name: str, used: set[str]) -> str:
-    base = re.sub(r"[^a-z0-9_]", "_", re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()) or "subgraph"
+    base = re.sub(r"[^a-z0-9_]", "_", re.sub(r"(?<![_^])(?=[A-Z])", "_", name).lower())
+    base = re.sub(r"_{3,}", "__", base).strip("_") or "subgraph"
     if base[0].isdigit():
         base = "_" + base
     prefix = base
