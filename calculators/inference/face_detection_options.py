@@ -8,18 +8,9 @@ subgraphs in `graphs/face_detection*.pbtxt` copy these fields into their nodes w
 
 from __future__ import annotations
 
-import enum
-
 from calculators.inference._options import Delegate
+from calculators.preprocess.image_to_tensor import GpuOrigin
 from mediagraph import Options, option
-
-
-class GpuOrigin(enum.IntEnum):
-    """MediaPipe's `GpuOrigin.Mode`; CPU paths accept and ignore it."""
-
-    DEFAULT = 0
-    CONVENTIONAL = 1
-    TOP_LEFT = 2
 
 
 class FaceDetectionOptions(Options, proto_name="mediapipe.FaceDetectionOptions",
