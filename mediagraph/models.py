@@ -43,8 +43,24 @@ MEDIAPIPE_MODELS: dict[str, str] = {
         ("face_landmark", "face_landmark.tflite"),
     ]
 }
+# MediaPipe's own graph configs, as its wheel ships them (binary): run unchanged in tests.
+MEDIAPIPE_GRAPHS: dict[str, str] = {
+    f"mediapipe_graphs/{name}": f"mediapipe/modules/{folder}/{name}"
+    for folder, name in [
+        ("face_detection", "face_detection_short_range_cpu.binarypb"),
+        ("face_detection", "face_detection_full_range_cpu.binarypb"),
+        ("selfie_segmentation", "selfie_segmentation_cpu.binarypb"),
+        ("hand_landmark", "hand_landmark_tracking_cpu.binarypb"),
+    ]
+}
 SILERO_MODELS: dict[str, str] = {"silero_vad.onnx": "silero_vad/data/silero_vad.onnx"}
-_WHEELS = {f"mediapipe=={MEDIAPIPE_VERSION}": MEDIAPIPE_MODELS, "silero-vad": SILERO_MODELS}
+_WHEELS = {f"mediapipe=={MEDIAPIPE_VERSION}": {**MEDIAPIPE_MODELS, **MEDIAPIPE_GRAPHS},
+           "silero-vad": SILERO_MODELS}
+
+
+def mediapipe_graph(name: str) -> Path:
+    """One of MediaPipe's own graph configs from the cache (after `fetch`)."""
+    return cache_dir() / "mediapipe_graphs" / name
 
 
 class ModelConversionError(RuntimeError):
@@ -150,6 +166,7 @@ def fetch(force: bool = False) -> list[Path]:
                 for file_name, member in wanted.items():
                     if member not in names:
                         raise RuntimeError(f"{wheel.name} has no {member}")
+                    (folder / file_name).parent.mkdir(parents=True, exist_ok=True)
                     _write_atomically(zf.read(member), folder / file_name)
     return paths
 

@@ -10,7 +10,7 @@ from mediagraph.formats import ImageFrame
 class ImagePropertiesCalculator(Calculator):
     """Output the size of each image as a (width, height) tuple of ints.
 
-    Inputs:  IMAGE (ImageFrame)
+    Inputs:  IMAGE or IMAGE_CPU (ImageFrame)
     Outputs: SIZE ((width, height))
     Options: none
 
@@ -19,9 +19,11 @@ class ImagePropertiesCalculator(Calculator):
                input_stream: "IMAGE:frame" output_stream: "SIZE:frame_size" }
     """
 
-    image = Input(ImageFrame)
+    image = Input(ImageFrame, optional=True)
+    image_cpu = Input(ImageFrame, optional=True)  # MediaPipe's CPU-only tag for the same
     size = Output(tuple, tag="SIZE")
 
     def process(self, cc: CalculatorContext) -> None:
-        frame = expect_image(cc.get(self.image), "IMAGE")
+        packet = cc.get(self.image)
+        frame = expect_image(packet if packet is not None else cc.get(self.image_cpu), "IMAGE")
         cc.send(self.size, (frame.width, frame.height))

@@ -142,7 +142,7 @@ def _inline(node: Any, sub: Any, prefix: str) -> Any:
 
     for inner in sub.node:
         label = f"node '{inner.name or inner.calculator}' in {what}"
-        inner.name = f"{prefix}__{inner.name or inner.calculator}"
+        inner.name = f"{prefix}__{inner.name or _unnamed(inner.calculator, sub, inner)}"
         if node.executor and not inner.executor:
             inner.executor = node.executor
         try:
@@ -400,6 +400,17 @@ def _set_path(target: Message, path: list[str], value: Any, rule: str, node_name
         raise SubgraphError(f"option_value '{rule}': cannot copy into "
                             f"{current.DESCRIPTOR.full_name}.{last}: {exc}",
                             node=node_name) from None
+
+
+def _unnamed(calculator: str, sub: Any, node: Any) -> str:
+    """A name for an unnamed node: its calculator, numbered when the subgraph has several
+    unnamed nodes of that calculator (MediaPipe's hand graphs have three GateCalculators)."""
+    same = [n for n in sub.node if n.calculator == calculator and (n is node or not n.name
+                                                                    or "__" in n.name)]
+    if len(same) <= 1:
+        return calculator
+    position = next(i for i, n in enumerate(same) if n is node)
+    return calculator if position == 0 else f"{calculator}_{position + 1}"
 
 
 def _unique_prefix(name: str, used: set[str]) -> str:

@@ -74,11 +74,16 @@ def as_box(detection) -> tuple[float, float, float, float]:
     return (b.xmin, b.ymin, b.width, b.height)
 
 
-@pytest.mark.parametrize("form", ["text", "binary"])
+@pytest.mark.parametrize("form", ["text", "binary", "as shipped"])
 def test_mediapipes_own_config_runs_unchanged(portrait, form):
     config = mg.parse_config(MEDIAPIPE_CPU_CONFIG)
     if form == "binary":
         config = mg.parse_config(mg.to_binary(config))
+    elif form == "as shipped":  # the .binarypb from MediaPipe's wheel, via `models fetch`
+        shipped = models.mediapipe_graph("face_detection_short_range_cpu.binarypb")
+        if not shipped.is_file():
+            pytest.skip("MediaPipe's configs are not cached: run `mediagraph models fetch`")
+        config = mg.load_config(shipped)
     faces = detect(config, portrait)
     assert len(faces) == 1
     assert box_iou(as_box(faces[0]), MEDIAPIPE_BOX) > 0.99

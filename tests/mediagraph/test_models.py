@@ -72,8 +72,10 @@ def test_missing_model_message_names_cache_and_command(cache: Path) -> None:
 
 def test_fetch_extracts_every_model_from_the_wheels(cache: Path, fake_pip: list[str]) -> None:
     paths = models.fetch()
-    expected = set(models.MEDIAPIPE_MODELS) | set(models.SILERO_MODELS)
+    expected = set(models.MEDIAPIPE_MODELS) | set(models.SILERO_MODELS) | {
+        Path(name).name for name in models.MEDIAPIPE_GRAPHS}
     assert {p.name for p in paths} == expected
+    assert models.mediapipe_graph("hand_landmark_tracking_cpu.binarypb").is_file()
     assert (cache / SHORT_RANGE).read_text() == f"model {SHORT_RANGE}"
     assert (cache / "silero_vad.onnx").read_text() == "model silero_vad.onnx"
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temporary files left
@@ -82,7 +84,8 @@ def test_fetch_extracts_every_model_from_the_wheels(cache: Path, fake_pip: list[
 
 def test_fetch_keeps_existing_files_unless_forced(cache: Path, fake_pip: list[str]) -> None:
     cache.mkdir()
-    for name in list(models.MEDIAPIPE_MODELS) + list(models.SILERO_MODELS):
+    for name in [*models.MEDIAPIPE_MODELS, *models.SILERO_MODELS, *models.MEDIAPIPE_GRAPHS]:
+        (cache / name).parent.mkdir(parents=True, exist_ok=True)
         (cache / name).write_text("mine")
     models.fetch()
     assert fake_pip == []  # nothing missing: no download at all
@@ -105,7 +108,8 @@ def test_fetch_with_the_real_wheels(cache: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(models, "_pip_download", lambda req, dest: Path(
         shutil.copy(by_name["mediapipe" if req.startswith("mediapipe") else "silero_vad"], dest)))
     paths = models.fetch()
-    assert all(p.stat().st_size > 10_000 for p in paths)
+    assert all(p.stat().st_size > 10_000 for p in paths if p.suffix != ".binarypb")
+    assert all(p.stat().st_size > 100 for p in paths if p.suffix == ".binarypb")
 
 
 def test_list_and_main(cache: Path, fake_pip: list[str], capsys: pytest.CaptureFixture[str]) -> None:

@@ -25,3 +25,14 @@ def test_non_image_raises_naming_the_port():
     with pytest.raises(MediaGraphError) as info:
         CalculatorRunner("ImagePropertiesCalculator").run({"IMAGE": [("frame", 0)]})
     assert "input IMAGE needs an ImageFrame, got str" in error_text(info.value)
+
+
+def test_mediapipes_image_cpu_tag_is_accepted():
+    import numpy as np
+
+    from mediagraph.formats import ImageFrame
+    from mediagraph.testing import CalculatorRunner
+
+    frame = ImageFrame(np.zeros((5, 7, 3), np.uint8))
+    out = CalculatorRunner("ImagePropertiesCalculator").run({"IMAGE_CPU": [(frame, 0)]})
+    assert [p.value for p in out["SIZE"]] == [(7, 5)]

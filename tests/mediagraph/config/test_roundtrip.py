@@ -510,3 +510,19 @@ def test_source_info_outlives_many_other_loads():
         parse_config('input_stream: "x"')
     assert source_info(kept).source == "kept.pbtxt"
     assert source_info(kept).node_lines == [4]
+
+
+def test_unnamed_nodes_of_one_calculator_in_a_subgraph_get_distinct_names():
+    mediagraph.register_subgraph(mediagraph.parse_config("""
+        type: "TwoUnnamedPassThroughs"
+        input_stream: "IN:a"
+        output_stream: "OUT:c"
+        node { calculator: "PassThroughCalculator" input_stream: "a" output_stream: "b" }
+        node { calculator: "PassThroughCalculator" input_stream: "b" output_stream: "c" }
+    """))
+    graph = mediagraph.Graph('input_stream: "x" node { calculator: "TwoUnnamedPassThroughs" '
+                             'input_stream: "IN:x" output_stream: "OUT:y" }')
+    names = [n.name for n in graph.spec.nodes]
+    assert len(set(names)) == 2 and names[0].endswith("PassThroughCalculator")
+    assert names[1].endswith("PassThroughCalculator_2")
+    assert [p.value for p in graph.run({"x": [(1, 0)]}, timeout=10)["y"]] == [1]

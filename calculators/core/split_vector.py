@@ -1,0 +1,107 @@
+"""SplitVectorCalculator: cut a list (or landmark list) into ranges, one output each.
+
+MediaPipe registers one template instance per element type; here one class does the
+work and MediaPipe's typed names are aliases, so its graphs load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mediagraph import Calculator, CalculatorContext, Input, Options, Outputs, option
+from mediagraph.formats import NormalizedLandmarkList
+
+
+class Range(Options, proto_name="mediapipe.Range"):
+    begin: int = option(1, default=0)
+    end: int = option(2, default=0)
+
+
+class SplitVectorCalculatorOptions(
+        Options, proto_name="mediapipe.SplitVectorCalculatorOptions", extension=259438222):
+    """MediaPipe's `split_vector_calculator.proto`."""
+
+    ranges: tuple[Range, ...] = option(1, default=())
+    element_only: bool = option(2, default=False)
+    combine_outputs: bool = option(3, default=False)
+
+
+class SplitVectorCalculator(Calculator):
+    """Send `input[begin:end]` for each range on its own untagged output.
+
+    With `element_only` each range must hold one element, sent bare; with
+    `combine_outputs` the ranges are concatenated onto a single output. A
+    NormalizedLandmarkList input gives NormalizedLandmarkList outputs. A range reaching
+    past the input's end is an error.
+
+    Inputs:  untagged: a list (or NormalizedLandmarkList)
+    Outputs: untagged: one per range (one with combine_outputs)
+    Options: SplitVectorCalculatorOptions (ext 259438222): ranges {begin end},
+             element_only, combine_outputs
+
+    Example config (MediaPipe's hand_landmark_cpu.pbtxt):
+        node {
+          calculator: "SplitTensorVectorCalculator"
+          input_stream: "output_tensors"
+          output_stream: "landmark_tensors"
+          output_stream: "hand_flag_tensor"
+          options { [mediapipe.SplitVectorCalculatorOptions.ext] {
+            ranges: { begin: 0 end: 1 } ranges: { begin: 1 end: 2 } } }
+        }
+    """
+
+    Options = SplitVectorCalculatorOptions
+
+    vector = Input(tag="")
+    outputs = Outputs(tag="")
+
+    def open(self, cc: CalculatorContext) -> None:
+        opts: SplitVectorCalculatorOptions = self.options
+        if not opts.ranges:
+            raise ValueError("SplitVectorCalculatorOptions needs at least one range")
+        for r in opts.ranges:
+            if not 0 <= r.begin < r.end:
+                raise ValueError(f"range [{r.begin}, {r.end}) is empty or negative")
+            if opts.element_only and r.end - r.begin != 1:
+                raise ValueError("element_only needs ranges of one element")
+        if opts.element_only and opts.combine_outputs:
+            raise ValueError("element_only and combine_outputs are mutually exclusive")
+        expected = 1 if opts.combine_outputs else len(opts.ranges)
+        if cc.count(self.outputs) != expected:
+            raise ValueError(f"{len(opts.ranges)} ranges need {expected} outputs, got "
+                             f"{cc.count(self.outputs)}")
+
+    def process(self, cc: CalculatorContext) -> None:
+        value = cc.get(self.vector)
+        if value is None:
+            return
+        opts: SplitVectorCalculatorOptions = self.options
+        landmarks = isinstance(value, NormalizedLandmarkList)
+        items = value.landmark if landmarks else list(value)
+        for r in opts.ranges:
+            if r.end > len(items):
+                raise ValueError(f"range [{r.begin}, {r.end}) is past the end of "
+                                 f"{len(items)} elements")
+        parts = [items[r.begin:r.end] for r in opts.ranges]
+        if opts.combine_outputs:
+            parts = [[item for part in parts for item in part]]
+        for index, part in enumerate(parts):
+            cc.send(self.outputs[index], _wrap(part, landmarks, opts.element_only))
+
+
+def _wrap(part: Any, landmarks: bool, element_only: bool) -> Any:
+    if element_only:
+        return part[0]
+    return NormalizedLandmarkList(tuple(part)) if landmarks else list(part)
+
+
+def _alias(name: str) -> type[Calculator]:
+    doc = f"SplitVectorCalculator under MediaPipe's typed name {name}."
+    return type(name, (SplitVectorCalculator,), {"__doc__": doc, "__module__": __name__})
+
+
+# MediaPipe's registered instances (split_vector_calculator.cc, split_landmarks_calculator).
+ALIASES = [_alias(f"Split{kind}Calculator") for kind in (
+    "TensorVector", "NormalizedLandmarkList", "LandmarkList", "NormalizedLandmarkListVector",
+    "DetectionVector", "NormalizedRectVector", "ClassificationListVector", "Uint64tVector",
+    "FloatVector", "MatrixVector")]

@@ -1,0 +1,42 @@
+"""Shared helpers of the landmark and rect calculators: angles, landmark arrays, image sizes."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from mediagraph.formats import NormalizedLandmark, NormalizedLandmarkList
+
+
+def normalize_radians(angle: float) -> float:
+    """`angle` wrapped into [-pi, pi), as MediaPipe's NormalizeRadians."""
+    return angle - 2 * math.pi * math.floor((angle + math.pi) / (2 * math.pi))
+
+
+def image_size(value: Any, node_needs: str) -> tuple[int, int]:
+    """A (width, height) pair from an IMAGE_SIZE packet; raises naming what needed it."""
+    if value is None:
+        raise ValueError(f"{node_needs} needs an IMAGE_SIZE packet at this timestamp")
+    width, height = value
+    return int(width), int(height)
+
+
+def landmark_arrays(landmarks: NormalizedLandmarkList) -> tuple[np.ndarray, list, list]:
+    """(Nx3 float64 x/y/z, visibilities, presences) of a landmark list."""
+    points = landmarks.landmark
+    xyz = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float64).reshape(-1, 3)
+    return xyz, [p.visibility for p in points], [p.presence for p in points]
+
+
+def landmark_list(xyz: np.ndarray, visibility: Iterable[float | None] | None = None,
+                  presence: Iterable[float | None] | None = None) -> NormalizedLandmarkList:
+    """A landmark list from Nx3 coordinates and optional per-landmark visibility/presence."""
+    n = len(xyz)
+    vis = list(visibility) if visibility is not None else [None] * n
+    pres = list(presence) if presence is not None else [None] * n
+    rows = xyz.tolist()
+    return NormalizedLandmarkList(tuple(
+        NormalizedLandmark(x, y, z, v, p) for (x, y, z), v, p in zip(rows, vis, pres)))
