@@ -64,6 +64,7 @@ class AnnotationOverlayCalculator(Calculator):
 
     Inputs:  IMAGE (ImageFrame: SRGB, SRGBA or SBGRA; optional);
              untagged RenderData streams (any number, each may be absent at a timestamp);
+             VECTOR (lists of RenderData, any number of streams, as MediaPipe's);
              MASK (HxW float array or VEC32F1 ImageFrame, values in [0, 1]; optional)
     Outputs: IMAGE (ImageFrame, the input's format)
     Options: AnnotationOverlayCalculatorOptions (ext 250607623): canvas_width_px,
@@ -84,6 +85,7 @@ class AnnotationOverlayCalculator(Calculator):
 
     image = Input(ImageFrame, tag="IMAGE", optional=True)
     render_data = Inputs(RenderData, tag="")
+    vector = Inputs(list, tag="VECTOR")  # MediaPipe's lists of RenderData (e.g. one per hand)
     mask = Input(tag="MASK", optional=True)
     out = Output(ImageFrame, tag="IMAGE")
 
@@ -100,6 +102,8 @@ class AnnotationOverlayCalculator(Calculator):
     def process(self, cc: CalculatorContext) -> None:
         opts: AnnotationOverlayCalculatorOptions = self.options
         parts = [cc.get(port) for port in self._streams]
+        for items in cc.get(self.vector):
+            parts.extend(items or ())
         mask = get_optional(cc, self.mask)
         if self._has_image:
             frame = cc.get(self.image)

@@ -193,3 +193,21 @@ def test_overlay_in_a_graph_with_mask_and_two_render_streams():
     out = result["annotated"][0].value.data
     assert is_color(out[10, 10], GREEN) and is_color(out[90, 190], RED)
     assert is_color(out[60, 5], BLUE) and (out[10, 190] == GRAY).all()
+
+
+def test_vector_of_render_data_is_drawn_like_separate_streams():
+    import numpy as np
+
+    from mediagraph.formats import Color, ImageFrame, RenderAnnotation, RenderData
+    from mediagraph.testing import CalculatorRunner
+
+    def box(left: float) -> RenderData:
+        return RenderData((RenderAnnotation("filled_rectangle", (left, 0.1, left + 0.2, 0.3),
+                                            Color(255, 0, 0)),))
+
+    frame = ImageFrame(np.zeros((100, 100, 3), np.uint8))
+    out = CalculatorRunner("AnnotationOverlayCalculator").run(
+        {"IMAGE": [(frame, 0)], "VECTOR": [([box(0.1), box(0.6)], 0)]})
+    pixels = out["IMAGE"][0].value.to_ndarray()
+    assert tuple(pixels[20, 20]) == (255, 0, 0) and tuple(pixels[20, 70]) == (255, 0, 0)
+    assert tuple(pixels[20, 45]) == (0, 0, 0)
