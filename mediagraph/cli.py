@@ -121,7 +121,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if graph.input_streams:
         print(f"error: {args.graph} has graph input streams ({', '.join(graph.input_streams)}); "
               "`mediagraph run` feeds none, so the run would never end. Embed the graph "
-              "(examples/embed_graph.py) or give it source calculators.", file=sys.stderr)
+              "(examples/embed_in_app.py) or give it source calculators.", file=sys.stderr)
         return 2
     side = dict(args.side)
     if args.input is not None:
