@@ -111,6 +111,13 @@ class _Validator:
 
     def run(self) -> tuple[GraphSpec, nx.MultiDiGraph]:
         config = self.config
+        for field, instead in (("packet_generator", "a node that sets output side packets "
+                                "in open()"), ("packet_factory", "input side packets given to "
+                                "start_run()"), ("status_handler", "the error raised by "
+                                "wait_until_done() or Graph(error_callback=...)")):
+            if len(getattr(config, field)):
+                raise self.error(f"{field} (deprecated in MediaPipe) is not supported; use "
+                                 f"{instead}")
         executors = self._executors()
         names = self._node_names()
         problems: list[GraphConfigError] = []

@@ -519,3 +519,14 @@ def test_every_broken_node_is_reported_at_once():
     assert "NoSuchCalculatorAtAll" in str(errors[0]) and errors[0].line == 2
     assert "BAD_TAG_HERE" in str(errors[1]) and errors[1].line == 3
     assert "1 more error" in str(excinfo.value)
+
+
+@pytest.mark.parametrize("field, text", [
+    ("packet_generator", 'packet_generator { packet_generator: "X" output_side_packet: "a" }'),
+    ("packet_factory", 'packet_factory { packet_factory: "Y" output_side_packet: "b" }'),
+    ("status_handler", 'status_handler { status_handler: "Z" }'),
+])
+def test_deprecated_mediapipe_mechanisms_are_refused_clearly(field, text):
+    with pytest.raises(GraphConfigError, match=f"{field}.*not supported"):
+        mediagraph.Graph(text + '\nnode { calculator: "CountingSourceCalculator" '
+                                'output_stream: "n" }')
