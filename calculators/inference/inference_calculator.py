@@ -48,7 +48,8 @@ class InferenceCalculator(Calculator):
 
     Inputs:  TENSORS (list of numpy arrays, in the model's input order)
     Outputs: TENSORS (list of numpy arrays, read-only, in the model's output order)
-    Side inputs: MODEL (path, optional; overrides model_path)
+    Side inputs: MODEL (path, optional; overrides model_path), OP_RESOLVER (optional,
+             MediaPipe's custom-op resolver: accepted and ignored)
     Options: InferenceCalculatorOptions: model_path, cpu_num_thread (-1), delegate,
              use_gpu/use_nnapi (deprecated), allow_fallback (mediagraph's)
 
@@ -68,6 +69,8 @@ class InferenceCalculator(Calculator):
     tensors_in = Input(list, tag="TENSORS")
     tensors_out = Output(list, tag="TENSORS")
     model = SideInput(str, tag="MODEL", optional=True)
+    # MediaPipe's custom-op resolver: LiteRT resolves the ops of these models itself.
+    op_resolver = SideInput(Any, tag="OP_RESOLVER", optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
         opts: InferenceCalculatorOptions = self.options

@@ -24,6 +24,7 @@ PROTO_FILES = (
     "packet_generator.proto",
     "status_handler.proto",
     "calculator.proto",
+    "switch_container.proto",
 )
 GENERATED = HERE / "_descriptors.py"
 

@@ -111,14 +111,32 @@ def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
 
 
 def _instantiate(found: Any, node: Any) -> Any:
+    """The subgraph's config for `node`: a registered config, or a factory's result.
+
+    A factory is called with the node's first option message, and with the node itself
+    too when it takes two parameters (SwitchContainer wires its contained nodes to the
+    node's own streams, as MediaPipe's `Subgraph::GetNode` allows).
+    """
     if callable(found) and not isinstance(found, Message):
         options = next(iter(node_option_messages(node)), None)
-        config = found(options)
+        config = found(options, node) if _takes_node(found) else found(options)
     else:
         config = found
     copy = pool.CalculatorGraphConfig()
     copy.CopyFrom(config)
     return copy
+
+
+def _takes_node(factory: Callable[..., Any]) -> bool:
+    import inspect
+
+    try:
+        parameters = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):
+        return False
+    positional = [p for p in parameters
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.VAR_POSITIONAL)]
+    return len(positional) >= 2 or any(p.kind == p.VAR_POSITIONAL for p in positional)
 
 
 def _inline(node: Any, sub: Any, prefix: str) -> Any:
