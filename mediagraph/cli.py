@@ -330,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     models.add_argument("models_args", nargs=argparse.REMAINDER)
     models.set_defaults(func=cmd_models)
 
+    from mediagraph.batch import add_batch_parser
+
+    add_batch_parser(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)
     return parser

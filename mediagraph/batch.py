@@ -1,0 +1,480 @@
+"""Batch runs: one graph run per input file, on a local process pool or a Ray cluster.
+
+    mediagraph batch GRAPH.pbtxt --inputs 'videos/**/*.mp4' --output-dir out/
+                     [--engine local|ray] [--workers N] [--ray-address ADDR]
+                     [--side NAME=VALUE]... [--retry N]
+                     [--output-template '{stem}_annotated.mp4']
+
+    from mediagraph import batch
+    results = batch.run("graphs/face_detection_video.pbtxt", ["videos/**/*.mp4"], "out/")
+
+The contract:
+
+- Each input file gets one run of the graph in a worker process: the graph's `input_*`
+  side packet is set to the file and its `output_*` side packet (when it declares one) to
+  `output_dir / template`, where the template may use `{stem}` (file name without suffix),
+  `{name}` (file name), `{suffix}` (".mp4") and `{parent}` (the folder's name). Two inputs
+  mapping to one output raise before anything runs.
+- Workers get the graph as its expanded, validated config (bytes), not as a path, so a
+  worker needs no copy of `graphs/`; the Ray engine also ships the model files the graph
+  names (see `mediagraph._batch_ray`).
+- `output_dir/manifest.jsonl` gets one JSON line per finished file: input, outputs, status
+  (`ok`/`failed`), frames (packets on the graph's main video stream, as `mediagraph run`
+  counts them), wall_s, cpu_s (the worker's CPU time), fps, backend (the inference backends `graph.profile()` reported),
+  error, attempts, finished (Unix time). The last line for an input wins. A re-run skips
+  every input whose last line is `ok` and whose outputs exist; failed files run again.
+- `retry=N` runs a failed file up to N more times within the run. One bad file never stops
+  the batch. Ctrl-C cancels the files not yet started, lets running ones cancel (their
+  outputs are finalized) and returns; interrupted files get no manifest line.
+- The local engine is a `ProcessPoolExecutor` on the spawn context (fork would copy a
+  parent whose threads may hold locks). Worker processes are reused across files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import signal
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+MANIFEST = "manifest.jsonl"
+DEFAULT_TEMPLATE = "{stem}_annotated.mp4"
+
+
+@dataclass
+class FileResult:
+    """The outcome of one input file (one manifest line)."""
+
+    input: str
+    outputs: list[str]
+    status: str  # "ok", "failed", or "skipped" (done by an earlier run; not written again)
+    frames: int = 0
+    wall_s: float = 0.0
+    cpu_s: float = 0.0  # CPU time of the worker process (all its threads) for this run
+    fps: float = 0.0
+    backend: str | None = None
+    error: str | None = None
+    attempts: int = 1
+    finished: float = field(default_factory=time.time)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("ok", "skipped")
+
+
+@dataclass
+class Job:
+    """What a worker needs for one file; picklable, no paths to the graph or models."""
+
+    config: bytes
+    input: str
+    output: str | None
+    side: dict[str, Any]
+    input_side: str
+    output_side: str | None
+    allow_imports: tuple[str, ...] = ()
+    attempt: int = 1
+
+
+# -- the worker side --------------------------------------------------------------------------
+
+_in_run = False
+
+
+def _worker_init() -> None:
+    """Pool initializer: Ctrl-C interrupts a graph run (which cancels cleanly), never the
+    pool's own bookkeeping between files."""
+    signal.signal(signal.SIGINT, _on_sigint)
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    if _in_run:
+        raise KeyboardInterrupt
+
+
+def run_file(job: Job) -> FileResult:
+    """Run the graph once over `job.input`; never raises for a failure of the run itself."""
+    global _in_run
+    from mediagraph.cli import _progress_stream
+    from mediagraph.graph import Graph
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    frames = [0]
+    graph = None
+    error: str | None = None
+    status = "ok"
+    try:
+        graph = Graph(job.config, allow_imports=job.allow_imports)
+        counted = _progress_stream(graph)
+        if counted is not None:
+            graph.observe_output_stream(counted, lambda _p: frames.__setitem__(0, frames[0] + 1))
+        side = dict(job.side)
+        side[job.input_side] = job.input
+        if job.output_side is not None and job.output is not None:
+            Path(job.output).parent.mkdir(parents=True, exist_ok=True)
+            side[job.output_side] = job.output
+        _in_run = True
+        try:
+            graph.run(side_packets=side)
+        finally:
+            _in_run = False
+    except KeyboardInterrupt:
+        status, error = "cancelled", "interrupted"
+    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
+        status, error = "failed", _describe(exc)
+    wall = time.perf_counter() - start
+    return FileResult(input=job.input, outputs=[job.output] if job.output else [], status=status,
+                      frames=frames[0], wall_s=round(wall, 4),
+                      cpu_s=round(time.process_time() - cpu_start, 4),
+                      fps=round(frames[0] / wall, 2) if wall > 0 else 0.0,
+                      backend=_backends(graph), error=error, attempts=job.attempt)
+
+
+def _describe(exc: BaseException) -> str:
+    text = f"{type(exc).__name__}: {exc}"
+    inner = getattr(exc, "exceptions", None)
+    if inner:
+        text += "".join(f"; {_describe(e)}" for e in inner)
+    elif exc.__cause__ is not None and str(exc.__cause__) not in text:
+        text += f" (caused by {type(exc.__cause__).__name__}: {exc.__cause__})"
+    return text
+
+
+def _backends(graph: Any) -> str | None:
+    if graph is None:
+        return None
+    try:
+        rows = graph.profile().nodes
+    except Exception:  # noqa: BLE001 - no run started (the graph failed to load)
+        return None
+    names = sorted({str(r.info["backend"]) for r in rows if r.info.get("backend")})
+    return ",".join(names) or None
+
+
+# -- planning ---------------------------------------------------------------------------------
+
+def expand_inputs(patterns: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files matching the glob patterns (`**` recurses), sorted and without duplicates.
+
+    A pattern without glob characters is taken as a file name as is (so a missing file
+    shows up as a failed run rather than silently disappearing).
+    """
+    found: dict[str, Path] = {}
+    for pattern in patterns:
+        text = os.fspath(pattern)
+        if glob.has_magic(text):
+            matches = [Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)]
+            matches = [m for m in matches if m.is_file()]
+        else:
+            matches = [Path(text).expanduser()]
+        for path in matches:
+            found.setdefault(str(path.resolve()), path.resolve())
+    return [found[k] for k in sorted(found)]
+
+
+def output_path(template: str, source: Path, output_dir: Path) -> Path:
+    """`output_dir / template` filled in for one input file."""
+    try:
+        name = template.format(stem=source.stem, name=source.name, suffix=source.suffix,
+                               parent=source.parent.name)
+    except (KeyError, IndexError) as exc:
+        raise ValueError(f"output template {template!r}: unknown field {exc}; use {{stem}}, "
+                         "{name}, {suffix} or {parent}") from None
+    return (output_dir / name).resolve()
+
+
+def _side_names(graph: Any) -> tuple[str, str | None]:
+    """The graph's input_* side packet (required) and output_* side packet (optional)."""
+    from mediagraph.cli import _side_for
+    from mediagraph.errors import GraphConfigError
+
+    declared = [s.split(":")[-1] for s in graph.config.input_side_packet]
+    outputs = [n for n in declared if n.startswith("output")]
+    if len(outputs) > 1:
+        raise GraphConfigError(f"batch needs at most one output_* side packet; the graph "
+                               f"declares {', '.join(outputs)}", source=graph.spec.source)
+    return _side_for(graph, "input", "batch"), (outputs[0] if outputs else None)
+
+
+def _shipped_config(graph: Any) -> bytes:
+    from mediagraph.config.loader import to_binary
+
+    config = type(graph.spec.config)()
+    config.CopyFrom(graph.spec.config)
+    for node in config.node:  # already applied by subgraph expansion; loading again warns
+        node.ClearField("option_value")
+    return to_binary(config)
+
+
+def read_manifest(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
+    """{input: its last manifest entry} (an empty dict when there is no manifest)."""
+    path = Path(output_dir) / MANIFEST
+    entries: dict[str, dict[str, Any]] = {}
+    if not path.is_file():
+        return entries
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            entry = json.loads(line)
+        except json.JSONDecodeError:  # a line cut short by a crash: that file runs again
+            continue
+        entries[entry["input"]] = entry
+    return entries
+
+
+def _done(entry: Mapping[str, Any] | None) -> bool:
+    return bool(entry) and entry.get("status") == "ok" and all(
+        Path(p).is_file() for p in entry.get("outputs", []))
+
+
+# -- the driver -------------------------------------------------------------------------------
+
+class _LocalEngine:
+    """A spawn-context process pool; a pool broken by a dying worker is replaced."""
+
+    def __init__(self, workers: int) -> None:
+        import multiprocessing
+
+        self._workers = self.capacity = workers
+        self._context = multiprocessing.get_context("spawn")
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self._workers, mp_context=self._context,
+                                             initializer=_worker_init)
+        return self._pool
+
+    def submit(self, job: Job) -> Future[FileResult]:
+        try:
+            return self._ensure_pool().submit(run_file, job)
+        except BrokenProcessPool:
+            self._pool = None
+            return self._ensure_pool().submit(run_file, job)
+
+    def wait(self, handles: list[Any], timeout: float) -> list[tuple[Any, FileResult | None, str]]:
+        done, _ = wait(handles, timeout=timeout, return_when=FIRST_COMPLETED)
+        finished = []
+        for future in done:
+            try:
+                finished.append((future, future.result(), ""))
+            except BaseException as exc:  # noqa: BLE001 - e.g. the worker process died
+                if isinstance(exc, BrokenProcessPool):
+                    self._pool = None
+                finished.append((future, None, f"worker failed: {_describe(exc)}"))
+        return finished
+
+    def cancel(self, handles: list[Any]) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+
+def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
+        output_dir: str | os.PathLike[str], *, engine: str = "local", workers: int | None = None,
+        ray_address: str | None = None, side: Mapping[str, Any] | None = None, retry: int = 0,
+        output_template: str = DEFAULT_TEMPLATE, allow_imports: Sequence[str] = (),
+        threads: int | None = None, progress: bool = True,
+        on_result: Callable[[FileResult], Any] | None = None) -> list[FileResult]:
+    """Run `graph` once per file matched by `inputs`; returns one FileResult per file.
+
+    Files already done by an earlier run into `output_dir` come back as `skipped`. Raises
+    GraphConfigError before running anything when the graph is unusable for a batch.
+    Raises KeyboardInterrupt after cancelling when interrupted.
+    """
+    from mediagraph.cli import _load
+
+    if engine not in ("local", "ray"):
+        raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if retry < 0:
+        raise ValueError(f"retry must be >= 0, got {retry}")
+    loaded = _load(os.fspath(graph), allow_imports, threads)
+    input_side, output_side = _side_names(loaded)
+    config = _shipped_config(loaded)
+    out_dir = Path(output_dir).expanduser().resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = expand_inputs(inputs)
+    targets: dict[Path, Path] = {}
+    for source in files:
+        target = output_path(output_template, source, out_dir)
+        if target in targets:
+            raise ValueError(f"output template {output_template!r} maps both {targets[target]} "
+                             f"and {source} to {target}; add {{parent}} to it")
+        targets[target] = source
+    previous = read_manifest(out_dir)
+    results: dict[str, FileResult] = {}
+    jobs: list[Job] = []
+    for source in files:
+        target = output_path(output_template, source, out_dir)
+        entry = previous.get(str(source))
+        if _done(entry):
+            assert entry is not None
+            known = {k: entry[k] for k in FileResult.__dataclass_fields__ if k in entry}
+            results[str(source)] = FileResult(**{**known, "status": "skipped"})
+            continue
+        jobs.append(Job(config=config, input=str(source),
+                        output=str(target) if output_side else None, side=dict(side or {}),
+                        input_side=input_side, output_side=output_side,
+                        allow_imports=tuple(allow_imports)))
+    workers = max(1, workers or os.cpu_count() or 1)
+    if engine == "ray":
+        from mediagraph._batch_ray import RayEngine
+
+        runner: Any = RayEngine(loaded, config, workers=workers, address=ray_address)
+    else:
+        runner = _LocalEngine(min(workers, max(1, len(jobs))))
+    bar = _bar(len(files), len(results), progress)
+    try:
+        with open(out_dir / MANIFEST, "a", encoding="utf-8") as manifest:
+            _dispatch(runner, jobs, retry, manifest, results, bar, on_result)
+    finally:
+        if bar is not None:
+            bar.close()
+        runner.close()
+    return [results[str(f)] for f in files if str(f) in results]
+
+
+def _dispatch(runner: Any, jobs: list[Job], retry: int, manifest: Any,
+              results: dict[str, FileResult], bar: Any,
+              on_result: Callable[[FileResult], Any] | None) -> None:
+    """Feed `jobs` to the engine, retry failures, record each final result."""
+    # A bounded window of submitted files: a million-file batch must not queue a million
+    # futures (or Ray tasks) in the driver; two per worker keeps every worker busy.
+    queue = deque(jobs)
+    window = 2 * runner.capacity
+    started = time.perf_counter()
+    frames = 0
+    pending: dict[Any, Job] = {}
+    try:
+        while queue or pending:
+            while queue and len(pending) < window:
+                job = queue.popleft()
+                pending[runner.submit(job)] = job
+            for handle, result, crash in runner.wait(list(pending), timeout=0.25):
+                job = pending.pop(handle)
+                if result is None:
+                    result = FileResult(input=job.input, outputs=[job.output] if job.output
+                                        else [], status="failed", error=crash,
+                                        attempts=job.attempt)
+                if result.status == "cancelled":  # Ctrl-C reached the workers first
+                    raise KeyboardInterrupt
+                if result.status == "failed" and job.attempt <= retry:
+                    job.attempt += 1
+                    pending[runner.submit(job)] = job
+                    continue
+                results[job.input] = result
+                manifest.write(json.dumps(asdict(result)) + "\n")
+                manifest.flush()
+                frames += result.frames
+                if on_result is not None:
+                    on_result(result)
+                if bar is not None:
+                    elapsed = time.perf_counter() - started
+                    bar.set_postfix_str(f"{frames / elapsed:.1f} frames/s" if elapsed > 0 else "")
+                    bar.update(1)
+    except KeyboardInterrupt:
+        runner.cancel(list(pending))
+        raise
+
+
+def _bar(total: int, done: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:  # the bar is a nicety
+        return None
+    return tqdm(total=total, initial=done, unit="file", dynamic_ncols=True, file=sys.stderr,
+                disable=not sys.stderr.isatty())
+
+
+def summary(results: Sequence[FileResult], wall_s: float | None = None) -> str:
+    """A table: one row per file, then totals."""
+    rows = [("file", "status", "frames", "wall s", "fps", "backend", "error")]
+    for r in results:
+        error = (r.error or "").splitlines()[0] if r.error else ""
+        rows.append((Path(r.input).name, r.status, str(r.frames), f"{r.wall_s:.2f}",
+                     f"{r.fps:.1f}", r.backend or "", error[:60]))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row, widths)) + "  " + row[-1]
+             for row in rows]
+    counts = {s: sum(r.status == s for r in results) for s in ("ok", "skipped", "failed")}
+    ran = [r for r in results if r.status != "skipped"]
+    total = f"{len(results)} files: {counts['ok']} ok, {counts['skipped']} skipped, " \
+            f"{counts['failed']} failed; {sum(r.frames for r in ran)} frames"
+    if wall_s:
+        total += f" in {wall_s:.2f} s ({len(ran) / wall_s:.2f} files/s, " \
+                 f"{sum(r.frames for r in ran) / wall_s:.1f} frames/s)"
+    return "\n".join(lines + [total])
+
+
+# -- command line -----------------------------------------------------------------------------
+
+def add_batch_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Add `mediagraph batch` to the CLI's sub-parsers."""
+    from mediagraph.cli import parse_side
+
+    p = subparsers.add_parser("batch", help="run a graph once per input file (local or Ray)")
+    p.add_argument("graph")
+    p.add_argument("--inputs", nargs="+", required=True, metavar="GLOB",
+                   help="input files or glob patterns ('videos/**/*.mp4'; quote them)")
+    p.add_argument("--output-dir", required=True, help="outputs and manifest.jsonl go here")
+    p.add_argument("--output-template", default=DEFAULT_TEMPLATE,
+                   help="output file name: {stem}, {name}, {suffix}, {parent} "
+                        f"(default {DEFAULT_TEMPLATE})")
+    p.add_argument("--engine", choices=("local", "ray"), default="local")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel runs (default: CPU count; with Ray, the local Ray's CPUs)")
+    p.add_argument("--ray-address", default=None, help="join this Ray cluster (e.g. auto)")
+    p.add_argument("--side", action="append", type=parse_side, default=[],
+                   metavar="NAME=VALUE", help="an input side packet for every run")
+    p.add_argument("--threads", type=int, default=None,
+                   help="scheduler threads per run (default: CPU count; try cores / workers)")
+    p.add_argument("--retry", type=int, default=0, help="run a failed file up to N more times")
+    p.add_argument("--allow-import", action="append", default=[], metavar="PKG",
+                   help="allow configs to name calculators by dotted path inside PKG")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")
+    p.set_defaults(func=cmd_batch)
+    return p
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    start = time.perf_counter()
+    try:
+        results = run(args.graph, args.inputs, args.output_dir, engine=args.engine,
+                      workers=args.workers, ray_address=args.ray_address, side=dict(args.side),
+                      retry=args.retry, output_template=args.output_template,
+                      allow_imports=args.allow_import, threads=args.threads,
+                      progress=not args.quiet)
+    except KeyboardInterrupt:
+        print("interrupted: remaining files were cancelled; the manifest lists the finished "
+              "ones, and the same command resumes", file=sys.stderr)
+        return 130
+    except ValueError as exc:
+        from mediagraph.errors import MediaGraphError
+
+        if isinstance(exc, MediaGraphError):  # the CLI's main reports these
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        print(summary(results, time.perf_counter() - start))
+        print(f"manifest: {Path(args.output_dir) / MANIFEST}")
+    return 1 if any(r.status == "failed" for r in results) else 0

@@ -1,0 +1,190 @@
+"""`mediagraph.batch`: one graph run per file, local process pool and Ray, resumable manifest."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mediagraph import batch, models, samples
+
+ROOT = Path(__file__).resolve().parents[2]
+PASSTHROUGH = str(ROOT / "graphs" / "video_passthrough.pbtxt")
+FACES = str(ROOT / "graphs" / "face_detection_video.pbtxt")
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory) -> Path:
+    """Five 10-frame clips and one corrupt one (the first 2% of a clip)."""
+    folder = tmp_path_factory.mktemp("videos")
+    for i in range(5):
+        samples.make_video(folder / f"clip{i}.mp4", frames=10, width=160, height=120,
+                           audio=False)
+    samples.truncate(folder / "clip0.mp4", 0.02).rename(folder / "bad.mp4")
+    return folder
+
+
+def manifest_lines(out: Path) -> list[dict]:
+    return [json.loads(line) for line in (out / batch.MANIFEST).read_text().splitlines()]
+
+
+def by_name(results) -> dict[str, batch.FileResult]:
+    return {Path(r.input).name: r for r in results}
+
+
+def check_first_run(results, out: Path) -> None:
+    got = by_name(results)
+    assert sorted(got) == ["bad.mp4"] + [f"clip{i}.mp4" for i in range(5)]
+    assert [n for n, r in got.items() if r.status == "ok"] == [f"clip{i}.mp4" for i in range(5)]
+    assert all(r.frames == 10 and Path(r.outputs[0]).is_file()
+               for n, r in got.items() if n != "bad.mp4")
+    lines = {Path(e["input"]).name: e for e in manifest_lines(out)}
+    assert lines["bad.mp4"]["status"] == "failed" and "bad.mp4" in lines["bad.mp4"]["error"]
+    assert lines["clip3.mp4"]["outputs"] == [str(out / "clip3_annotated.mp4")]
+    assert {k for k in lines["clip3.mp4"]} >= {"input", "outputs", "status", "frames", "wall_s",
+                                               "fps", "backend", "error"}
+
+
+def check_rerun_skips_done_files(engine: str, videos: Path, out: Path, **kw) -> None:
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")}
+    ran: list[str] = []
+    results = batch.run(PASSTHROUGH, [str(videos / "*.mp4")], out, engine=engine,
+                        progress=False, on_result=lambda r: ran.append(Path(r.input).name), **kw)
+    assert ran == ["bad.mp4"]
+    assert sorted(r.status for r in results) == ["failed"] + ["skipped"] * 5
+    assert {p.name: p.stat().st_mtime_ns for p in out.glob("*.mp4")
+            if p.name != "bad_annotated.mp4"} == \
+        {k: v for k, v in before.items() if k != "bad_annotated.mp4"}
+    assert len(manifest_lines(out)) == 7
+
+
+def test_local_engine_records_each_file_and_one_failure_does_not_stop_the_batch(videos, tmp_path):
+    out = tmp_path / "out"
+    results = batch.run(PASSTHROUGH, [str(videos / "*.mp4")], out, workers=2, progress=False)
+    check_first_run(results, out)
+    check_rerun_skips_done_files("local", videos, out, workers=2)
+
+
+def test_a_missing_output_runs_its_file_again(videos, tmp_path):
+    out = tmp_path / "out"
+    batch.run(PASSTHROUGH, [str(videos / "clip[12].mp4")], out, workers=1, progress=False)
+    (out / "clip1_annotated.mp4").unlink()
+    ran: list[str] = []
+    batch.run(PASSTHROUGH, [str(videos / "clip[12].mp4")], out, workers=1, progress=False,
+              on_result=lambda r: ran.append(Path(r.input).name))
+    assert ran == ["clip1.mp4"]
+
+
+def test_retry_runs_a_failed_file_again(videos, tmp_path):
+    results = batch.run(PASSTHROUGH, [str(videos / "bad.mp4")], tmp_path, retry=2,
+                        progress=False)
+    assert [(r.status, r.attempts) for r in results] == [("failed", 3)]
+    assert len(manifest_lines(tmp_path)) == 1
+
+
+@pytest.mark.parametrize("template, message", [
+    ("{stem}{missing}.mp4", "unknown field"),
+    ("same.mp4", "maps both"),
+])
+def test_bad_output_template_raises_before_running(videos, tmp_path, template, message):
+    with pytest.raises(ValueError, match=message):
+        batch.run(PASSTHROUGH, [str(videos / "clip*.mp4")], tmp_path,
+                  output_template=template, progress=False)
+    assert not (tmp_path / batch.MANIFEST).exists()
+
+
+def test_cli_batch_writes_the_manifest_and_a_summary(videos, tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run(
+        [sys.executable, "-m", "mediagraph", "batch", PASSTHROUGH, "--inputs",
+         str(videos / "clip[34].mp4"), str(videos / "bad.mp4"), "--output-dir", str(tmp_path),
+         "--workers", "2", "--output-template", "{stem}.out.mp4"],
+        check=False, capture_output=True, text=True, env=env, timeout=120, cwd=ROOT)
+    assert result.returncode == 1, result.stderr  # one file failed
+    assert "3 files: 2 ok, 0 skipped, 1 failed; 20 frames" in result.stdout
+    assert (tmp_path / "clip3.out.mp4").is_file() and len(manifest_lines(tmp_path)) == 3
+
+
+# -- Ray ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def local_ray():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+@pytest.mark.ray
+def test_ray_engine_matches_the_local_engine(local_ray, videos, tmp_path):
+    local = batch.run(PASSTHROUGH, [str(videos / "*.mp4")], tmp_path / "local", workers=2,
+                      progress=False)
+    out = tmp_path / "ray"
+    results = batch.run(PASSTHROUGH, [str(videos / "*.mp4")], out, engine="ray", progress=False)
+    check_first_run(results, out)
+    assert [(Path(r.input).name, r.status, r.frames) for r in results] == \
+        [(Path(r.input).name, r.status, r.frames) for r in local]
+    check_rerun_skips_done_files("ray", videos, out)
+    assert local_ray.is_initialized()  # a Ray the caller started is left running
+
+
+@pytest.mark.ray
+def test_ray_engine_retries_failures(local_ray, videos, tmp_path):
+    results = batch.run(PASSTHROUGH, [str(videos / "bad.mp4")], tmp_path, engine="ray",
+                        retry=1, progress=False)
+    assert [(r.status, r.attempts) for r in results] == [("failed", 2)]
+
+
+def test_ray_engine_installs_shipped_models(tmp_path, monkeypatch):
+    from mediagraph import _batch_ray
+
+    monkeypatch.setenv(models.ENV_VAR, str(tmp_path / "cache"))
+    _batch_ray.install_models({"m.tflite": b"model"})
+    _batch_ray.install_models({"m.tflite": b"other"})  # present: kept
+    assert (tmp_path / "cache" / "m.tflite").read_bytes() == b"model"
+
+
+@pytest.mark.ray
+def test_face_detection_counts_agree_across_engines(local_ray, tmp_path):
+    try:
+        models.resolve("face_detection_short_range.tflite")
+    except FileNotFoundError:
+        pytest.skip("face detection model not cached (mediagraph models fetch)")
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    for i, frames in enumerate((6, 9)):
+        samples.make_face_video(folder / f"face{i}.mp4", frames=frames, width=320, height=240)
+    runs = {engine: batch.run(FACES, [str(folder / "*.mp4")], tmp_path / engine, engine=engine,
+                              workers=2, progress=False) for engine in ("local", "ray")}
+    summary = {engine: [(Path(r.input).name, r.status, r.frames, r.backend) for r in results]
+               for engine, results in runs.items()}
+    assert summary["local"] == summary["ray"]
+    assert [s[:3] for s in summary["local"]] == [("face0.mp4", "ok", 6), ("face1.mp4", "ok", 9)]
+    assert all(s[3] for s in summary["local"])  # the inference backend is recorded
+
+
+def interrupt(_result) -> None:
+    raise KeyboardInterrupt  # what Ctrl-C does to the driver
+
+
+@pytest.mark.parametrize("engine", ["local", pytest.param("ray", marks=pytest.mark.ray)])
+def test_interrupt_cancels_the_remaining_files_and_a_rerun_resumes(engine, request, videos,
+                                                                   tmp_path):
+    if engine == "ray":
+        request.getfixturevalue("local_ray")
+    clips = [str(videos / "clip*.mp4")]
+    with pytest.raises(KeyboardInterrupt):
+        batch.run(PASSTHROUGH, clips, tmp_path, engine=engine, workers=1, progress=False,
+                  on_result=interrupt)
+    assert len(manifest_lines(tmp_path)) == 1
+    ran: list[str] = []
+    results = batch.run(PASSTHROUGH, clips, tmp_path, engine=engine, workers=1, progress=False,
+                        on_result=lambda r: ran.append(r.input))
+    assert len(ran) == 4 and [r.status for r in results].count("skipped") == 1
