@@ -200,30 +200,33 @@ def test_error_in_process_names_node_and_timestamp_closes_all_and_reruns():
     assert values(out["out"]) == [0, 1, 2]
 
 
-def test_two_failing_nodes_raise_an_exception_group():
+def test_two_failures_raise_an_exception_group_with_both():
+    class FailingClose(mg.Calculator):
+        value = mg.Input(int, tag="")
+        out = mg.Output(int, tag="")
+
+        def process(self, cc: mg.CalculatorContext) -> None:
+            cc.send(self.out, cc.get(self.value))
+
+        def close(self, cc: mg.CalculatorContext) -> None:
+            raise OSError("disk full while closing")
+
     graph = mg.Graph("""
         input_stream: "in"
+        input_stream: "other"
         input_side_packet: "fail_at"
-        node { name: "f1" calculator: "FailAt" input_stream: "in" output_stream: "a"
+        node { name: "failing" calculator: "FailAt" input_stream: "in" output_stream: "a"
                input_side_packet: "FAIL_AT:fail_at" }
-        node { name: "f2" calculator: "FailAt" input_stream: "in" output_stream: "b"
-               input_side_packet: "FAIL_AT:fail_at" }
-        node { name: "blocker" calculator: "Blocker" input_stream: "in" output_stream: "c" }
+        node { name: "closing" calculator: "FailingClose" input_stream: "other"
+               output_stream: "b" }
     """)
-    sched_calcs.Blocker.release.clear()
-    sched_calcs.Blocker.entered.clear()
     graph.start_run({"fail_at": 0})
-    graph.add_packet("in", 0, timestamp=0)
-    assert sched_calcs.Blocker.entered.wait(5)
-    # The blocker holds one thread; the two failures race on the other. Release later.
-    deadline = time.monotonic() + 5
-    while len(graph._run.errors) < 1 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    sched_calcs.Blocker.release.set()
-    with pytest.raises((mg.CalculatorError, ExceptionGroup)) as excinfo:
+    graph.add_packet("in", 0, timestamp=0)  # "other" stays open: "closing" closes in cleanup
+    with pytest.raises(ExceptionGroup) as excinfo:
         graph.wait_until_done(timeout=10)
-    errors = excinfo.value.exceptions if isinstance(excinfo.value, ExceptionGroup) else [excinfo.value]
-    assert {e.node for e in errors} <= {"f1", "f2"}
+    errors = {(e.node, e.method): e for e in excinfo.value.exceptions}
+    assert set(errors) == {("failing", "process"), ("closing", "close")}
+    assert isinstance(errors[("closing", "close")].__cause__, OSError)
 
 
 def test_cancel_with_open_inputs_and_full_queues_returns_promptly():
