@@ -65,8 +65,10 @@ class SileroVad:
 class SileroVadCalculator(Calculator):
     """Speech probability (0..1) of each 16 kHz (or 8 kHz) mono audio frame.
 
-    Frames hold 512 samples at 16 kHz (256 at 8 kHz), as AudioDecoderCalculator makes
-    with `sample_rate: 16000 channels: 1 frame_size: 512`; a shorter frame (a file's
+    Frames hold 512 samples at 16 kHz (256 at 8 kHz), or a multiple of that (taken a window
+    at a time, one PROBABILITY per window at its own first sample's timestamp), as
+    AudioDecoderCalculator makes with `sample_rate: 16000 channels: 1 frame_size: 512`
+    (or 4096); a shorter frame (a file's
     last) is zero-padded. Any other rate, channel count or a longer frame raises an
     error naming the node and the decoder options that fix it: the calculator does not
     resample, so what the model sees is what the graph says.
@@ -102,9 +104,20 @@ class SileroVadCalculator(Calculator):
                 raise ValueError(self._mismatch(frame, vad.rate))
             vad = self.vad = SileroVad(self.options.model_path, int(frame.sample_rate))
         self.started = True
-        if frame.num_channels != 1 or frame.num_samples > vad.window:
+        window = vad.window
+        if frame.num_channels != 1:
             raise ValueError(self._mismatch(frame, vad.rate))
-        cc.send(self.probability, vad(frame.data[:, 0]))
+        if frame.num_samples <= window:
+            cc.send(self.probability, vad(frame.data[:, 0]))
+            return
+        # A longer frame is taken a window at a time (fewer scheduler hops per window);
+        # each probability carries its own window's first-sample timestamp, exactly. A
+        # remainder shorter than a window is padded, like a stream's short last frame.
+        samples = frame.data[:, 0]
+        first = -(-int(cc.input_timestamp) * vad.rate // 1_000_000)  # the frame's sample index
+        for start in range(0, len(samples), window):
+            cc.send(self.probability, vad(samples[start:start + window]),
+                    timestamp=(first + start) * 1_000_000 // vad.rate)
 
     def _mismatch(self, frame: AudioFrame, rate: float) -> str:
         window = WINDOW.get(int(rate), 512)
