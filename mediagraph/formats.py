@@ -303,6 +303,27 @@ class NormalizedRect:
     rect_id: int | None = None
 
 
+# -- classification.proto -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classification:
+    """One class and its score (MediaPipe's `classification.proto` Classification)."""
+
+    index: int
+    score: float
+    label: str = ""
+    display_name: str = ""
+
+
+@dataclass(frozen=True)
+class ClassificationList:
+    classification: tuple[Classification, ...] = ()
+
+    def __len__(self) -> int:
+        return len(self.classification)
+
+
 # -- render_data.proto ------------------------------------------------------------------
 
 

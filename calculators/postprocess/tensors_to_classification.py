@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from mediagraph import (
@@ -15,24 +13,7 @@ from mediagraph import (
     models,
     option,
 )
-
-
-@dataclass(frozen=True)
-class Classification:
-    """One class and its score (MediaPipe's `classification.proto` Classification)."""
-
-    index: int
-    score: float
-    label: str = ""
-    display_name: str = ""
-
-
-@dataclass(frozen=True)
-class ClassificationList:
-    classification: tuple[Classification, ...] = ()
-
-    def __len__(self) -> int:
-        return len(self.classification)
+from mediagraph.formats import Classification, ClassificationList
 
 
 class LabelMapEntry(Options,
