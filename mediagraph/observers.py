@@ -16,7 +16,6 @@ from mediagraph.calculator import Calculator, CalculatorContext
 from mediagraph.errors import GraphRunError
 from mediagraph.packet import Packet
 from mediagraph.port import Input
-from mediagraph.timestamp import Timestamp
 
 
 class CallbackSink(Calculator, register=False):
@@ -116,6 +115,3 @@ class PollerSink(Calculator, register=False):
 class BoundsPollerSink(PollerSink, register=False):
     process_timestamp_bounds = True
 
-
-def bound_packet(ts: int) -> Packet:
-    return Packet(None, Timestamp(ts))

@@ -30,7 +30,6 @@ import os
 import signal
 import threading
 import time
-import traceback
 from typing import Any, Callable, Iterator
 
 from mediagraph.calculator import Calculator, CalculatorContext, Stop
@@ -82,7 +81,7 @@ class _Node:
                  "in_flight", "max_in_flight", "is_source", "throttle", "source_done",
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
                  "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
-                 "waits_back", "index", "n_inputs", "side_values", "stop_requested")
+                 "waits_back", "index", "n_inputs", "side_values")
 
     def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
         self.spec = spec
@@ -122,7 +121,6 @@ class _Node:
         self.waits_back = hasattr(calc, "has_pending_work")
         self.n_inputs = len(spec.inputs)
         self.side_values: dict[Any, Any] = {}
-        self.stop_requested = False
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
@@ -555,10 +553,10 @@ class Run:
                 if node.is_source:
                     node.source_done = True
                 else:
-                    self._graceful_stop(touched)
+                    self._graceful_stop()
             if cc._stop_requested:
                 cc._stop_requested = False
-                self._graceful_stop(touched)
+                self._graceful_stop()
         # After a long activation (C work that releases the GIL: decode, resize, encode,
         # inference) wake an idle worker for what is left, so stages overlap; after a
         # short one keep the work on this thread, where a hand-off would cost more.
@@ -900,9 +898,9 @@ class Run:
     def close_all_sources(self) -> None:
         """Close graph inputs and end every source (MediaPipe's CloseAllPacketSources)."""
         with self.lock:
-            self._graceful_stop([])
+            self._graceful_stop()
 
-    def _graceful_stop(self, touched: list[_Node]) -> None:
+    def _graceful_stop(self) -> None:
         for out in self.graph_inputs.values():
             self._close_input(out)
         for node in self.nodes:
@@ -1075,9 +1073,6 @@ class Run:
             return errors[0]
         return ExceptionGroup(f"{len(errors)} errors in graph run", errors)
 
-    def stack_of(self, thread: threading.Thread) -> str:
-        frame = sys._current_frames().get(thread.ident or -1)
-        return "".join(traceback.format_stack(frame)) if frame is not None else ""
 
     # -- tracing --------------------------------------------------------------------------------
 

@@ -65,6 +65,10 @@ class _Switch(Calculator, register=False):
 
     select_stream = Input(int, tag="SELECT", optional=True)
     enable_stream = Input(bool, tag="ENABLE", optional=True)
+    inputs = Inputs(tag="")
+    outputs = Outputs(tag="")
+    side_inputs = SideInputs(tag="")
+    side_outputs = SideOutputs(tag="")
     select_side = SideInput(int, tag="SELECT", optional=True)
     enable_side = SideInput(bool, tag="ENABLE", optional=True)
 
@@ -136,11 +140,6 @@ class SwitchDemuxCalculator(_Switch):
         }
     """
 
-    inputs = Inputs(tag="")
-    outputs = Outputs(tag="")
-    side_inputs = SideInputs(tag="")
-    side_outputs = SideOutputs(tag="")
-
     def open(self, cc: CalculatorContext) -> None:
         self._open_selection(cc)
         self._n = self._layout(cc, self.inputs, self.outputs, "input streams")
@@ -180,11 +179,6 @@ class SwitchMuxCalculator(_Switch):
           options { [mediagraph.SwitchCalculatorOptions.ext] { channels: 2 } }
         }
     """
-
-    inputs = Inputs(tag="")
-    outputs = Outputs(tag="")
-    side_inputs = SideInputs(tag="")
-    side_outputs = SideOutputs(tag="")
 
     def open(self, cc: CalculatorContext) -> None:
         self._open_selection(cc)
