@@ -44,7 +44,9 @@ class VideoDecoderCalculator(Calculator):
 
     A damaged or truncated file keeps every frame decoded before the damage; then
     `on_error: "FAIL"` raises an error naming the file and the last good timestamp, and
-    `"WARN"` logs it and ends the streams normally. A missing, empty or unreadable file,
+    `"WARN"` logs it and ends the streams normally; so does a file from which not one
+    frame could be read, and one that ends well before the duration its container (or a
+    Matroska track's DURATION tag) declares. A missing, empty or unreadable file,
     or one without a video stream, fails in `open()` with its path in the message.
 
     Inputs:  none (a source)
@@ -82,7 +84,8 @@ class VideoDecoderCalculator(Calculator):
         self._path = path = os.fspath(cc.side(self.input_file_path))
         _check_local_file(path)
         try:
-            self._container = av.open(path, "r")
+            # Tags are often Latin-1 (or damaged); a strict decode would refuse the whole file.
+            self._container = av.open(path, "r", metadata_errors="replace")
         except av.error.FFmpegError as exc:
             raise ValueError(f"cannot open video '{path}': not a media file FFmpeg can read "
                              f"({exc.strerror or exc})") from exc
@@ -271,20 +274,22 @@ class VideoDecoderCalculator(Calculator):
             return f"{type(self._damage).__name__}: {self._damage}"
         if self._end is not None:
             return None
-        # A clean EOF well before the duration the container declared is a cut file.
         stream = self._vstream
-        if stream.duration is None or stream.time_base is None:
+        last = self._last["video"]
+        if last == int(Timestamp.UNSET) and not self._start:
+            listed = f" (the container lists {stream.frames})" if stream.frames else ""
+            return f"not one frame could be read{listed}"
+        # A clean EOF well before the duration the container declared is a cut file.
+        expected_end = _declared_end(stream)
+        if expected_end is None:
             return None
-        start = stream.start_time or 0
-        expected_end = _micros(start + stream.duration, stream.time_base)
         rate = stream.average_rate or stream.guessed_rate or Fraction(30)
         period = round(1_000_000 / rate)
-        last = self._last["video"]
         # The last frame lasts its own duration (a still at the end of a variable-rate
         # video can last seconds), else one nominal period.
         reached = (int(self._start) if last == int(Timestamp.UNSET)
                    else last + max(period, self._last_duration or 0))
-        if expected_end is not None and reached < expected_end - period - period // 2:
+        if reached < expected_end - period - period // 2:
             return (f"the input ended at {reached} µs but the container says the video "
                     f"lasts until {expected_end} µs")
         return None
@@ -312,6 +317,23 @@ def _check_local_file(path: str) -> None:
         raise IsADirectoryError(f"video path is a folder, not a file: '{path}'")
     if p.stat().st_size == 0:
         raise ValueError(f"video file is empty (0 bytes): '{path}'")
+
+
+def _declared_end(stream: Any) -> int | None:
+    """Where the container says the stream ends, in µs, if it says."""
+    if stream.time_base is None:
+        return None
+    start = stream.start_time or 0
+    if stream.duration is not None:
+        return _micros(start + stream.duration, stream.time_base)
+    # Matroska keeps a track's length only in its DURATION tag, "HH:MM:SS.nnnnnnnnn".
+    tag = stream.metadata.get("DURATION")
+    try:
+        hours, minutes, seconds = tag.split(":")
+        length = (int(hours) * 3600 + int(minutes) * 60 + Fraction(seconds)) * 1_000_000
+    except (AttributeError, ValueError, ZeroDivisionError):
+        return None
+    return _micros(start, stream.time_base) + int(length)
 
 
 def _micros(pts: int | None, time_base: Fraction | None) -> int | None:
@@ -350,8 +372,9 @@ def _header(vstream: Any, astream: Any, container: Any) -> VideoHeader:
     elif container.duration is not None:
         duration = container.duration / 1_000_000
     frame_count = vstream.frames or (round(duration * rate) if rate else 0)
+    # An audio track FFmpeg has no decoder for has no codec context: no rate, no channels.
+    actx = astream.codec_context if astream is not None else None
     return VideoHeader(width=ctx.width, height=ctx.height, frame_rate=float(rate),
                        duration=duration, frame_count=int(frame_count), codec=ctx.name,
-                       audio_sample_rate=astream.rate if astream is not None else 0,
-                       audio_channels=(astream.codec_context.layout.nb_channels
-                                       if astream is not None else 0))
+                       audio_sample_rate=actx.sample_rate if actx is not None else 0,
+                       audio_channels=actx.layout.nb_channels if actx is not None else 0)

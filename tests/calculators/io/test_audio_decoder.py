@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 import calculators  # noqa: F401
-from calculators.io.audio_decoder import sample_timestamp
+from calculators.io.audio_decoder import AudioDecoderCalculator, sample_timestamp
 from mediagraph.formats import AudioHeader
-from mediagraph import CalculatorError, MediaGraphError, Timestamp
+from mediagraph import (Calculator, CalculatorContext, CalculatorError, Graph, Input,
+                        MediaGraphError, Output, SideInput, Stop, Timestamp, samples)
 from mediagraph.testing import CalculatorRunner, timestamps
 
 pytestmark = pytest.mark.timeout(120)
@@ -188,3 +191,155 @@ def test_missing_pyav_is_a_missing_dependency_error(monkeypatch, wav, calculator
         CalculatorRunner(calculator).run(inputs, {side: str(wav)})
     assert isinstance(info.value.__cause__, MissingDependencyError)
     assert "pip install av" in str(info.value) and calculator in str(info.value)
+
+
+# -- damaged files: keep what was decoded, then fail naming the file --------------------------
+
+class HeldUntilAudioDecoderEnds(Calculator):
+    """A slow consumer: its first frame waits until the decoder has ended (or failed)."""
+
+    frame = Input(tag="")
+    out = Output(tag="")
+    release = SideInput(threading.Event, tag="RELEASE")
+
+    def process(self, cc: CalculatorContext) -> None:
+        if not cc.side(self.release).wait(30):
+            raise TimeoutError("the decoder never ended")
+        cc.send(self.out, cc.get(self.frame))
+
+
+def _decode_collecting(path, *, gate=None, **options):
+    """Run the decoder in a graph (behind `gate` if given); return (frames, error)."""
+    node_options = "".join(f" {k}: {v}" for k, v in options.items())
+    gated = gate is not None
+    graph = Graph(f"""
+        input_side_packet: "path" input_side_packet: "release" num_threads: 2
+        node {{ calculator: "AudioDecoderCalculator" input_side_packet: "INPUT_FILE_PATH:path"
+               output_stream: "AUDIO:audio"
+               node_options {{ [type.googleapis.com/mediagraph.AudioDecoderCalculatorOptions] {{
+                 {node_options} }} }} }}
+        {'node { calculator: "HeldUntilAudioDecoderEnds" input_stream: "audio" '
+         'output_stream: "out" input_side_packet: "RELEASE:release" }' if gated else ''}""")
+    frames = []
+    graph.observe_output_stream("out" if gated else "audio", frames.append)
+    graph.start_run({"path": str(path), "release": gate or threading.Event()})
+    try:
+        graph.wait_until_done(timeout=60)
+    except MediaGraphError as exc:
+        return frames, exc
+    return frames, None
+
+
+@pytest.fixture
+def truncated_flac(tmp_path):
+    path = tmp_path / "tone.flac"
+    write_audio(path, tone(), codec="flac")
+    return samples.truncate(path, 0.6)
+
+
+def test_truncated_file_keeps_every_decoded_frame_downstream_then_fails(truncated_flac,
+                                                                        monkeypatch):
+    ended = threading.Event()
+    sent = []
+    original = AudioDecoderCalculator.process
+
+    def process(self, cc):
+        try:
+            result = original(self, cc)
+        except BaseException:
+            ended.set()
+            raise
+        if result is Stop:
+            ended.set()
+        else:
+            sent.append(1)
+        return result
+
+    monkeypatch.setattr(AudioDecoderCalculator, "process", process)
+    frames, error = _decode_collecting(truncated_flac, gate=ended)
+    assert isinstance(error, CalculatorError)
+    assert len(sent) > 10 and len(frames) == len(sent)
+    message = str(error)
+    assert str(truncated_flac) in message and "truncated" in message
+    assert f"last good timestamp {int(frames[-1].timestamp)} µs" in message
+
+
+def test_damage_keeps_the_same_samples_whatever_the_frame_size(truncated_flac):
+    chunked, error = _decode_collecting(truncated_flac, frame_size=1000)  # FLAC: 4096 a frame
+    as_decoded, _ = _decode_collecting(truncated_flac, frame_size=0)
+    assert isinstance(error, CalculatorError)
+    sizes = [p.value.num_samples for p in chunked]
+    assert all(s == 1000 for s in sizes[:-1]) and sizes[-1] < 1000
+    assert sum(sizes) == sum(p.value.num_samples for p in as_decoded) > RATE
+    np.testing.assert_array_equal(joined(chunked), joined(as_decoded))
+
+
+def _mp3_with_mono_frames(path, mono=range(20, 30)):
+    """An MP3 whose frame headers say mono for the frames in `mono` (one flipped field)."""
+    import av
+
+    write_audio(path, tone(), codec="libmp3lame")
+    with av.open(str(path)) as container:
+        positions = [p.pos for p in container.demux(audio=0) if p.size and p.pos >= 0]
+    data = bytearray(path.read_bytes())
+    for index in mono:
+        assert data[positions[index]] == 0xFF  # a frame header's sync byte
+        data[positions[index] + 3] |= 0xC0  # channel mode: single channel
+    path.write_bytes(bytes(data))
+    return path
+
+
+def test_channel_layout_change_mid_stream_keeps_the_output_layout(tmp_path):
+    frames = decode(_mp3_with_mono_frames(tmp_path / "stereo_mono_stereo.mp3"))["AUDIO"]
+    assert all(p.value.num_channels == 2 and p.value.sample_rate == RATE for p in frames)
+    sizes = [p.value.num_samples for p in frames]
+    assert all(s == 1024 for s in sizes[:-1])
+    assert abs(sum(sizes) - RATE * 2.5) < 2 * 1152
+    assert timestamps(frames) == [n * 1024 * 1_000_000 // RATE for n in range(len(frames))]
+
+
+def test_non_utf8_metadata_does_not_stop_the_file_opening(tmp_path):
+    path = samples.make_video(tmp_path / "clip.mp4", frames=10, width=32, height=32)
+    data = path.read_bytes()
+    assert data.count(b"SoundHandler") == 1
+    path.write_bytes(data.replace(b"SoundHandler", b"Son\xe9Handler\xe9"))  # Latin-1
+    frames = decode(path)["AUDIO"]
+    assert sum(p.value.num_samples for p in frames) > samples.AUDIO_RATE // 4
+
+
+def _no_samples_listed(data: bytearray) -> None:
+    stsz = data.index(b"stsz")
+    data[stsz + 12:stsz + 16] = bytes(4)  # sample count
+
+
+def _no_chunks_and_no_duration(data: bytearray) -> None:
+    """The sample table still counts the frames, but says where none of them is."""
+    stco = data.index(b"stco")
+    data[stco + 8:stco + 12] = bytes(4)  # chunk count
+    for box, offset in ((b"mdhd", 20), (b"mvhd", 20), (b"tkhd", 24)):
+        at = data.index(box)
+        data[at + offset:at + offset + 4] = bytes(4)  # duration
+
+
+@pytest.mark.parametrize("damage", [_no_samples_listed, _no_chunks_and_no_duration])
+def test_a_file_whose_audio_decodes_to_nothing_fails_naming_the_file(tmp_path, damage):
+    path = tmp_path / "tone.m4a"
+    write_audio(path, tone(), codec="aac")
+    data = bytearray(path.read_bytes())
+    damage(data)
+    path.write_bytes(bytes(data))
+    frames, error = _decode_collecting(path)
+    assert frames == [] and isinstance(error, CalculatorError)
+    assert str(path) in str(error) and "before the first frame" in str(error)
+
+
+def test_a_sample_rate_too_high_for_microsecond_timestamps_fails_in_open(tmp_path):
+    path = tmp_path / "tone.wav"
+    write_audio(path, tone())
+    data = bytearray(path.read_bytes())
+    assert data[12:16] == b"fmt " and int.from_bytes(data[24:28], "little") == RATE
+    data[24:28] = (1_610_634_786).to_bytes(4, "little")  # a damaged header's rate
+    path.write_bytes(bytes(data))
+    frames, error = _decode_collecting(path)
+    assert frames == [] and isinstance(error, CalculatorError) and error.method == "open"
+    assert str(path) in str(error) and "1610634786 Hz" in str(error)

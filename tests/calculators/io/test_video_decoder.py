@@ -164,3 +164,47 @@ def test_variable_frame_rate_timestamps_survive_encode_and_decode(tmp_path):
     decoded = decode(out, {"on_error": "FAIL"})["VIDEO"]
     assert timestamps(decoded) == stamps
     assert np.all(np.diff(brightness(decoded)) > 0)
+
+
+def test_non_utf8_metadata_does_not_stop_the_file_opening(tmp_path):
+    path = samples.make_video(tmp_path / "clip.mp4", frames=10, width=32, height=32)
+    data = path.read_bytes()
+    assert data.count(b"VideoHandler") == 1
+    path.write_bytes(data.replace(b"VideoHandler", b"Vid\xe9oHandler"[:12]))  # Latin-1
+    out = decode(path, outputs=("VIDEO", "AUDIO"))
+    assert timestamps(out["VIDEO"]) == frame_times(10)
+    assert out["AUDIO"]
+
+
+def test_an_audio_track_without_a_decoder_leaves_the_video_decodable(tmp_path):
+    path = samples.make_video(tmp_path / "clip.mkv", frames=10, width=32, height=32)
+    data = path.read_bytes()
+    assert data.count(b"A_AAC") == 1
+    path.write_bytes(data.replace(b"A_AAC", b"A_ZZZ"))  # a codec FFmpeg does not know
+    out = decode(path, outputs=("VIDEO", "VIDEO_PRESTREAM", "AUDIO"))
+    assert out["AUDIO"] == []
+    assert len(out["VIDEO"]) == 10  # Matroska keeps milliseconds
+    [header] = out["VIDEO_PRESTREAM"]
+    assert header.value.audio_sample_rate == 0 and header.value.audio_channels == 0
+
+
+def _no_movie_header(path):
+    """An MP4 whose movie header box is renamed: its tracks still list frames, none plays."""
+    data = path.read_bytes()
+    assert data.count(b"mvhd") == 1
+    path.write_bytes(data.replace(b"mvhd", b"mvhX"))
+    return path
+
+
+@pytest.mark.parametrize("suffix, damage", [(".mp4", _no_movie_header),
+                                            (".mkv", lambda path: samples.truncate(path, 0.5))],
+                         ids=["mp4-without-movie-header", "mkv-truncated"])
+def test_a_damaged_file_that_decodes_quietly_still_fails_naming_the_file(tmp_path, suffix,
+                                                                          damage):
+    path = damage(samples.make_video(tmp_path / f"clip{suffix}", frames=20, width=32,
+                                     height=32, fps=FPS))
+    graph, frames = _run_collecting(path, "FAIL")
+    with pytest.raises(CalculatorError) as excinfo:
+        graph.wait_until_done(timeout=60)
+    assert str(path) in str(excinfo.value) and "truncated" in str(excinfo.value)
+    assert len(frames) < 20
