@@ -14,11 +14,17 @@ side packets whose names start with `input` and `output` (e.g. `input_video_path
 `output_video_path`, as MediaPipe's own demo graphs do); `--input` sets the one starting
 with `input`, `--output` the one starting with `output`. A number given to `--input` is
 passed as an int (a camera index). `--side NAME=VALUE` sets any side packet.
+
+SIGINT (Ctrl-C) or SIGTERM cancels a run gracefully (outputs finalized; exit 130 or 143);
+a second one while that finishes exits immediately. Configs never import code unless
+`--allow-import PKG` allows that package (README "Trust model").
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 import threading
 import time
@@ -143,18 +149,23 @@ def cmd_run(args: argparse.Namespace) -> int:
     total = _count_frames(side.get(_side_for_quiet(graph, "input")))
     bar = _progress_bar(total, args.quiet or args.print_outputs)
     start = time.perf_counter()
-    try:
-        graph.start_run(side)
-        _wait_with_progress(graph, bar, frames, args.timeout)
-    except KeyboardInterrupt:
-        graph.cancel()
-        _close_bar(bar, frames)
-        print(f"interrupted: the run was cancelled after {frames[0]} frames; outputs written so "
-              "far were finalized", file=sys.stderr)
-        return 130
-    except BaseException:
-        _close_bar(bar, frames)
-        raise
+    stop = _StopSignals()
+    with stop:
+        try:
+            graph.start_run(side)
+            _wait_with_progress(graph, bar, frames, args.timeout)
+        except KeyboardInterrupt:
+            # Finalizing (an encoder writing its trailer) may take a while: wait it out;
+            # a second signal is the way to give up on it.
+            graph.cancel(timeout=None)
+            _close_bar(bar, frames)
+            what = "terminated" if stop.signum == signal.SIGTERM else "interrupted"
+            print(f"{what}: the run was cancelled after {frames[0]} frames; outputs written "
+                  "so far were finalized", file=sys.stderr)
+            return 128 + (stop.signum or signal.SIGINT)
+        except BaseException:
+            _close_bar(bar, frames)
+            raise
     _close_bar(bar, frames)
     elapsed = time.perf_counter() - start
     if not args.quiet:
@@ -165,6 +176,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.output is not None and not args.quiet:
         print(f"wrote {args.output}")
     return 0
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM during a run: the first cancels it gracefully, the second exits now.
+
+    The first signal raises KeyboardInterrupt in the main thread (SIGTERM too), so the run
+    is cancelled and every opened node closed: outputs are finalized. A second signal,
+    while that is still going on, writes one line and leaves with `os._exit(128 + signum)`.
+    The previous handlers come back on exit; outside the main thread nothing is installed
+    (Python runs signal handlers only there).
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                self._previous[signum] = signal.signal(signum, self._handle)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+            raise KeyboardInterrupt
+        # os.write, not print: the main thread may be inside a write to stderr right now.
+        name = signal.Signals(signum).name
+        os.write(2, f"\n{name} again: exiting now; outputs may be unfinished\n".encode())
+        os._exit(128 + signum)
 
 
 def _side_for_quiet(graph: Any, prefix: str) -> str | None:

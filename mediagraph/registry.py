@@ -111,7 +111,9 @@ def resolve(name: str, *, package: str = "", allow_imports: Iterable[str] = (),
         if found is not None:
             return found
     if "." in name.strip(".:") and not name.startswith(("mediapipe.", "::")):
-        return "calculator", _import_dotted(name, tuple(allow_imports), node)
+        # One package given as a bare string is one prefix, not one per character.
+        allow = (allow_imports,) if isinstance(allow_imports, str) else tuple(allow_imports)
+        return "calculator", _import_dotted(name, allow, node)
     with _lock:
         known = list(_calculators) + list(_subgraphs) + list(_subgraph_files)
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
@@ -193,23 +195,43 @@ def _load_entry_points() -> None:
 
 def _import_dotted(name: str, allow: tuple[str, ...], node: str | None) -> Any:
     module_name, _, attr = name.rpartition(".")
-    allowed = any(module_name == a or module_name.startswith(a + ".") for a in allow)
-    if not allowed:
+    if not all(part.isidentifier() for part in name.split(".")):
+        raise UnknownCalculatorError(f"calculator '{name}' is neither a registered name nor a "
+                                     "dotted path pkg.module.Class", node=node)
+    top = module_name.split(".")[0]
+    if not _allowed(module_name, allow):
         raise UnknownCalculatorError(
             f"calculator '{name}' is a dotted path; importing code from a config is off by "
-            f"default: pass allow_imports=['{module_name.split('.')[0]}'] "
-            f"(CLI: --allow-import {module_name.split('.')[0]}) to allow it", node=node)
+            f"default: pass allow_imports=['{top}'] (CLI: --allow-import {top}) to allow it",
+            node=node)
     try:
         module = importlib.import_module(module_name)
         cls = getattr(module, attr)
     except (ImportError, AttributeError) as exc:
         raise UnknownCalculatorError(f"cannot import calculator '{name}': {exc}",
                                      node=node) from None
+    except Exception as exc:  # the allowed module itself is broken: keep the cause
+        raise UnknownCalculatorError(f"cannot import calculator '{name}': importing "
+                                     f"'{module_name}' raised {type(exc).__name__}: {exc}",
+                                     node=node) from exc
     from mediagraph.calculator import Calculator
 
     if not (isinstance(cls, type) and issubclass(cls, Calculator)):
         raise UnknownCalculatorError(f"'{name}' is not a Calculator subclass", node=node)
     return cls
+
+
+def _allowed(module_name: str, allow: Iterable[str]) -> bool:
+    """Whether `module_name` is one of the allowed packages or inside one.
+
+    Matching stops at package boundaries: allowing "pkg" allows "pkg" and "pkg.sub", never
+    "pkg_evil". Empty prefixes allow nothing.
+    """
+    for prefix in allow:
+        prefix = prefix.strip().strip(".")
+        if prefix and (module_name == prefix or module_name.startswith(prefix + ".")):
+            return True
+    return False
 
 
 def _qualified(cls: type) -> str:
