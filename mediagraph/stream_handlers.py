@@ -53,6 +53,7 @@ class InputStreamHandler:
         return min(q.next_timestamp() for q in self.queues)
 
     def trim(self) -> int:
+        """Apply the policy's drops (counted on the queues); see FixedSize."""
         return 0
 
 
@@ -113,7 +114,13 @@ class FixedSizeInputStreamHandler(DefaultInputStreamHandler):
         return super().select()
 
     def trim(self) -> int:
-        """Drop the oldest timestamps from every input until each holds <= target."""
+        """Drop the oldest timestamps from every input until each holds <= target.
+
+        Each dropped packet is counted once, on its queue (`InputQueue.dropped`, which
+        `Graph.profile()` sums per node). The scheduler adds what this returns to the
+        node's own counter as well, so it returns 0: returning the count made every
+        drop show up twice in the profile.
+        """
         queues = self.queues
         if max(len(q.packets) for q in queues) <= self.trigger:
             return 0
@@ -126,7 +133,7 @@ class FixedSizeInputStreamHandler(DefaultInputStreamHandler):
                     q.dropped += 1
                     dropped += 1
         self.dropped += dropped
-        return dropped
+        return 0
 
 
 class SyncSetInputStreamHandler(InputStreamHandler):
