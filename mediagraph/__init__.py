@@ -8,11 +8,12 @@ scheduler with bounded queues, deterministic synchronization and back-pressure.
 from mediagraph.calculator import Calculator, CalculatorContext, Stop, calculator
 from mediagraph.config.builder import GraphBuilder
 from mediagraph.config.loader import load_config, parse_config, to_binary, to_text
-from mediagraph.errors import (CalculatorError, ConfigSyntaxError, DeadlockError,
-                               DeviceUnavailableError,
-                               GraphCancelled, GraphConfigError, GraphRunError, MediaGraphError,
-                               MissingDependencyError, OptionsError, QueueFullError,
-                               SubgraphError, TimestampError, UnknownCalculatorError)
+from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, ConfigSyntaxError,
+                               DeadlockError, DeviceUnavailableError, GraphCancelled,
+                               GraphConfigError, GraphRunError, MediaGraphError,
+                               MissingDependencyError, OptionsError, PacketTypeError,
+                               QueueFullError, SubgraphError, TimestampError,
+                               UnknownCalculatorError)
 from mediagraph.graph import Graph
 from mediagraph.observers import OutputStreamPoller
 from mediagraph.options import Options, option
@@ -28,6 +29,7 @@ __all__ = [
     "Calculator",
     "CalculatorContext",
     "CalculatorError",
+    "CalculatorTimeoutError",
     "ConfigSyntaxError",
     "DeadlockError",
     "DeviceUnavailableError",
@@ -46,6 +48,7 @@ __all__ = [
     "OutputStreamPoller",
     "Outputs",
     "Packet",
+    "PacketTypeError",
     "QueueFullError",
     "SideInput",
     "SideInputs",

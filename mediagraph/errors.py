@@ -7,9 +7,11 @@
     │   ├── OptionsError                       unknown option field or wrong option type
     │   └── SubgraphError                      expansion failed (recursion, bad mapping)
     ├── CalculatorError                        a calculator raised in open/process/close
+    │   └── CalculatorTimeoutError             a call outlived its process_timeout (watchdog)
     ├── GraphRunError (RuntimeError)           the run could not go on
     │   ├── DeadlockError                      throttling stalled every node
     │   ├── TimestampError                     a stream's timestamps did not increase
+    │   ├── PacketTypeError (TypeError)        a packet's value does not suit its port
     │   ├── GraphCancelled                     cancel() ended the run
     │   └── QueueFullError                     add-if-not-full found the queue full
     ├── DeviceUnavailableError (OSError)       a camera, microphone, speaker or display is missing
@@ -113,6 +115,24 @@ class CalculatorError(MediaGraphError):
             f"node '{node}' ({calculator}) failed in {method}() at timestamp {timestamp}: {what}")
 
 
+class CalculatorTimeoutError(CalculatorError):
+    """A calculator call ran longer than its node's `process_timeout` (the watchdog).
+
+    The call cannot be interrupted: its thread is abandoned (left to finish on its own,
+    after which the calculator's `close` runs there), and the run ends without it.
+    `stack` is that thread's Python stack when the watchdog fired; `thread` its name.
+    """
+
+    def __init__(self, node: str, calculator: str, method: str, timestamp: Any,
+                 limit: float, thread: str, stack: str) -> None:
+        self.limit = limit
+        self.thread = thread
+        self.stack = stack
+        super().__init__(node, calculator, method, timestamp, detail=(
+            f"still running after {limit:g} s (watchdog: process_timeout) on thread "
+            f"'{thread}', which is abandoned; its stack:\n{stack}"))
+
+
 class GraphRunError(MediaGraphError, RuntimeError):
     """The run cannot go on for a reason outside any one calculator."""
 
@@ -123,6 +143,10 @@ class DeadlockError(GraphRunError):
 
 class TimestampError(GraphRunError):
     """A packet's timestamp is not above its stream's bound, or not allowed in a stream."""
+
+
+class PacketTypeError(GraphRunError, TypeError):
+    """A calculator sent a value whose type does not suit the output port it declared."""
 
 
 class GraphCancelled(GraphRunError):

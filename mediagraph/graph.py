@@ -9,6 +9,7 @@ wiring mistake; nothing is logged-and-continued. Running is delegated to
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
@@ -63,7 +64,7 @@ def as_config(config: Any) -> Any:
 
 def validate(config: Any, *, allow_imports: Iterable[str] = ()) -> tuple[GraphSpec, nx.MultiDiGraph]:
     """Expand subgraphs and check every rule; return the run plan and its DAG."""
-    allow = tuple(allow_imports)
+    allow = (allow_imports,) if isinstance(allow_imports, str) else tuple(allow_imports)
     info = source_info(config)
     source = info.source if info else None
 
@@ -245,6 +246,10 @@ class _Validator:
                 raise self.error(f"{label}: max_in_flight must be positive", index)
             if node.buffer_size_hint < 0:
                 raise self.error(f"{label}: buffer_size_hint must not be negative", index)
+            timeout = node.process_timeout or self.config.process_timeout
+            if math.isnan(timeout) or timeout == math.inf:
+                raise self.error(f"{label}: process_timeout must be a number of seconds, "
+                                 f"not {timeout}", index)
         finally:
             self.nodes.pop()
         return NodeSpec(index=index, name=name, calculator_name=node.calculator, calculator=cls,
@@ -252,7 +257,7 @@ class _Validator:
                         side_outputs=side_out, handler=handler, handler_options=handler_options,
                         executor=node.executor, max_in_flight=max(1, node.max_in_flight),
                         source_layer=node.source_layer, buffer_size_hint=node.buffer_size_hint,
-                        origin=self.origins[index])
+                        origin=self.origins[index], process_timeout=max(0.0, timeout))
 
     def _bind(self, index: int, label: str, cls: type, specs: Iterable[str], kind: str,
               what: str) -> list[PortBinding]:
@@ -483,6 +488,15 @@ def _raise_all(problems: list[GraphConfigError]) -> None:
     raise first
 
 
+def _sink_label(node_name: str) -> str:
+    """Observers and pollers show as the stream they watch."""
+    for kind in ("observer", "poller"):
+        prefix = f"__{kind}_"
+        if node_name.startswith(prefix):
+            return f"{node_name[len(prefix):].partition('_')[2]} ({kind})"
+    return node_name
+
+
 def _input_node(stream: str) -> str:
     return f"@input:{stream}"
 
@@ -524,6 +538,7 @@ class Graph:
         if profiler.trace_enabled and not profiler.trace_log_disabled:
             self._trace_path = profiler.trace_log_path or "mediagraph_trace.json"
         self._trace_forced = False
+        self._track_latency = profiler.enable_stream_latency
 
     # -- set-up before a run --------------------------------------------------------------
 
@@ -570,6 +585,11 @@ class Graph:
         if path is not None:
             self._trace_path = str(path)
 
+    def enable_latency_tracking(self) -> None:
+        """Measure end-to-end latency per source -> sink path in the next runs (shown by
+        `profile()`; same as profiler_config { enable_stream_latency: true })."""
+        self._track_latency = True
+
     def _check_stream(self, name: str) -> None:
         if name not in self.spec.streams:
             raise KeyError(f"no stream '{name}' in this graph" + _suggest(name, self.spec.streams))
@@ -597,7 +617,7 @@ class Graph:
                 target._reset()
         run = Run(self.spec, dict(side_packets or {}), extra_sinks=sinks,
                   queue_overrides=self._queue_overrides, trace=trace,
-                  error_callback=self._error_callback)
+                  error_callback=self._error_callback, track_latency=self._track_latency)
         self._run = run
         try:
             run.start()
@@ -719,7 +739,7 @@ class Graph:
         if error is not None:
             raise error
 
-    def cancel(self, timeout: float = 5.0) -> None:
+    def cancel(self, timeout: float | None = 5.0) -> None:
         """End the run promptly from any thread; wait_until_done then raises GraphCancelled."""
         run = self._run
         if run is None:
@@ -783,7 +803,7 @@ class Graph:
 
     def profile(self) -> GraphProfile:
         """Counters of the current or last run (see `mediagraph.profiler`)."""
-        from mediagraph.profiler import NodeProfile, percentile
+        from mediagraph.profiler import NodeProfile, latency_rows, percentile
         from mediagraph.scheduler import queue_limit
 
         run = self._active_run()
@@ -814,7 +834,8 @@ class Graph:
                               "dropped_at_input": run.input_dropped.get(name, 0)}
                        for name, out in run.streams.items()}
             end = run.ended_at or __import__("time").perf_counter()
-        return GraphProfile(rows, streams, end - run.started_at)
+            latency = latency_rows(run.latency, _sink_label)
+        return GraphProfile(rows, streams, end - run.started_at, latency)
 
     def write_trace(self, path: str | os.PathLike[str]) -> Path:
         """Write the current or last run's trace as Chrome/Perfetto trace-event JSON."""

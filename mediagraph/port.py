@@ -149,3 +149,40 @@ def compatible(produced: Any, consumed: Any) -> bool:
         if not ok:
             return False
     return True
+
+
+def runtime_check(t: Any) -> type | tuple[type, ...] | None:
+    """What `isinstance` checks a value sent on a port declared `t` against (None: anything).
+
+    Generics check their container (`list[Detection]` -> list); numbers accept numpy's
+    scalars (`float` takes any real, `int` any integral); `Path` takes str too.
+    """
+    import numbers
+    import os
+
+    from mediagraph.timestamp import Timestamp
+
+    classes: list[type] = []
+    for alt in _alternatives(t):
+        cls = _runtime_class(alt)
+        if cls in (Any, object) or not isinstance(cls, type):
+            return None  # Any, TypeVars, forward references: nothing to check
+        if cls is float:
+            classes.append(numbers.Real)
+        elif cls is int or cls is Timestamp:
+            classes.append(numbers.Integral)
+        elif cls is complex:
+            classes.append(numbers.Complex)
+        elif cls is bool:
+            classes.extend((bool, _numpy_bool()))
+        elif issubclass(cls, os.PathLike):
+            classes.extend((str, os.PathLike))
+        else:
+            classes.append(cls)
+    return classes[0] if len(classes) == 1 else tuple(classes)
+
+
+def _numpy_bool() -> type:
+    import numpy as np
+
+    return np.bool_

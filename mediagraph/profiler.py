@@ -6,6 +6,12 @@ policy (FixedSize handler, FlowLimiter, add-if-not-full), and the backend a node
 reports. Tracing records one slice per calculator call and a flow arrow per packet
 from the slice that sent it to the slice that consumed it; the JSON opens in
 https://ui.perfetto.dev or chrome://tracing.
+
+Latency tracking (`profiler_config { enable_stream_latency: true }` or
+`Graph.enable_latency_tracking()`) follows Holoscan's data-flow tracking: the time a
+packet enters the graph (a source sends it, or `add_packet` is called with it) is kept
+by timestamp, and each sink (a node without outputs, or an observer) that processes the
+same timestamp records the end-to-end latency of that path: min/avg/max/p50/p95.
 """
 
 from __future__ import annotations
@@ -45,6 +51,76 @@ class NodeStats:
         self.recent.append(duration_ns)
 
 
+class LatencyTracker:
+    """Entry times by (origin, timestamp) and end-to-end latency per origin -> sink path.
+
+    Called under the run's lock. Origins keep their most recent `capacity` timestamps,
+    so packets dropped on the way (a FlowLimiter) cost bounded memory.
+    """
+
+    def __init__(self, capacity: int = 8192) -> None:
+        self.capacity = capacity
+        self.entered: dict[str, dict[int, int]] = {}
+        self.paths: dict[tuple[str, str], PathStats] = {}
+
+    def origin(self, name: str, ts: int, t_ns: int) -> None:
+        times = self.entered.get(name)
+        if times is None:
+            times = self.entered[name] = {}
+        if ts not in times:
+            times[ts] = t_ns
+            if len(times) > self.capacity:
+                del times[next(iter(times))]
+
+    def arrive(self, origins: list[str], sink: str, ts: int, t_ns: int) -> None:
+        for name in origins:
+            times = self.entered.get(name)
+            t0 = times.get(ts) if times is not None else None
+            if t0 is not None:
+                stats = self.paths.get((name, sink))
+                if stats is None:
+                    stats = self.paths[(name, sink)] = PathStats()
+                stats.add(t_ns - t0)
+
+
+class PathStats:
+    """Latencies of one path, in nanoseconds."""
+
+    __slots__ = ("count", "total", "low", "high", "recent")
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.total = 0
+        self.low = 1 << 62
+        self.high = 0
+        self.recent: deque[int] = deque(maxlen=_RECENT)
+
+    def add(self, ns: int) -> None:
+        self.count += 1
+        self.total += ns
+        self.low = min(self.low, ns)
+        self.high = max(self.high, ns)
+        self.recent.append(ns)
+
+
+@dataclass
+class LatencyProfile:
+    """End-to-end latency of one origin -> sink path (milliseconds)."""
+
+    origin: str
+    sink: str
+    count: int
+    min_ms: float
+    avg_ms: float
+    max_ms: float
+    p50_ms: float
+    p95_ms: float
+
+    @property
+    def path(self) -> str:
+        return f"{self.origin} -> {self.sink}"
+
+
 @dataclass
 class NodeProfile:
     name: str
@@ -73,6 +149,13 @@ class GraphProfile:
     nodes: list[NodeProfile]
     streams: dict[str, dict[str, int]]
     wall_s: float
+    latency: list[LatencyProfile] = field(default_factory=list)
+
+    def path(self, origin: str, sink: str) -> LatencyProfile:
+        for row in self.latency:
+            if row.origin == origin and row.sink == sink:
+                return row
+        raise KeyError(f"{origin} -> {sink}")
 
     def node(self, name: str) -> NodeProfile:
         for row in self.nodes:
@@ -97,10 +180,29 @@ class GraphProfile:
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.append(f"wall time {self.wall_s:.3f} s")
+        if self.latency:
+            lines.append("latency (enter -> sink, ms): path  count  min  avg  p50  p95  max")
+            for r in self.latency:
+                lines.append(f"  {r.path}  {r.count}  {r.min_ms:.2f}  {r.avg_ms:.2f}  "
+                             f"{r.p50_ms:.2f}  {r.p95_ms:.2f}  {r.max_ms:.2f}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.table()
+
+
+def latency_rows(tracker: LatencyTracker | None, label: Any = str) -> list[LatencyProfile]:
+    """Profile rows for every path the tracker saw; `label` renames sink nodes."""
+    if tracker is None:
+        return []
+    rows = []
+    for (origin, sink), stats in sorted(tracker.paths.items()):
+        recent = list(stats.recent)
+        rows.append(LatencyProfile(origin, label(sink), stats.count, stats.low / 1e6,
+                                   stats.total / stats.count / 1e6, stats.high / 1e6,
+                                   percentile(recent, 0.5) / 1e6,
+                                   percentile(recent, 0.95) / 1e6))
+    return rows
 
 
 def percentile(values: list[int], q: float) -> float:

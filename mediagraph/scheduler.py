@@ -17,26 +17,35 @@ Threading rules (the contract every other module relies on):
 - Errors stop the run: no new activations start, running ones finish, then every
   opened node gets `close()` and the run ends with the errors. `cancel()` is the same
   with `GraphCancelled`. Every thread a run starts is joined before the run reports done.
+- A node with a `process_timeout` is watched: a call that outlives it fails the run
+  with the node, timestamp and the thread's stack. Python cannot interrupt the call, so
+  its thread is abandoned (not joined); the run closes the other nodes and ends, and
+  the calculator's `close` runs on that thread once the call returns.
+- Every packet a calculator sends is checked against its output port's declared type
+  (`port.runtime_check`), so a wrong value is blamed on the node that sent it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import heapq
-import sys
 import itertools
 import logging
 import os
 import signal
+import sys
 import threading
 import time
+import traceback
 from typing import Any, Callable, Iterator
 
 from mediagraph.calculator import Calculator, CalculatorContext, Stop
-from mediagraph.errors import (CalculatorError, DeadlockError, GraphCancelled, GraphRunError,
-                               MediaGraphError, QueueFullError, TimestampError)
+from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, DeadlockError,
+                               GraphCancelled, GraphRunError, MediaGraphError, PacketTypeError,
+                               QueueFullError, TimestampError)
 from mediagraph.packet import Packet
-from mediagraph.profiler import NodeStats, TraceRecorder
+from mediagraph.port import runtime_check, type_name
+from mediagraph.profiler import LatencyTracker, NodeStats, TraceRecorder
 from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bound
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
@@ -54,6 +63,8 @@ _POST = int(Timestamp.POST_STREAM)
 _OPEN, _PROCESS, _CLOSE = 0, 1, 2
 _EAGER_WAKE_NS = 200_000  # activations this long make waking another worker worthwhile
 _METHOD = ("open", "process", "close")
+_OPEN_CLOSE_TIMEOUT_FACTOR = 10  # open/close (model loads, encoder flushes) get this much longer
+_MIN_OPEN_CLOSE_TIMEOUT_NS = 1_000_000_000
 
 
 @contextlib.contextmanager
@@ -81,7 +92,8 @@ class _Node:
                  "in_flight", "max_in_flight", "is_source", "throttle", "source_done",
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
                  "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
-                 "waits_back", "index", "n_inputs", "side_values")
+                 "waits_back", "index", "n_inputs", "side_values", "timeout_ns", "abandoned",
+                 "sink_origins")
 
     def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
         self.spec = spec
@@ -121,6 +133,15 @@ class _Node:
         self.waits_back = hasattr(calc, "has_pending_work")
         self.n_inputs = len(spec.inputs)
         self.side_values: dict[Any, Any] = {}
+        self.timeout_ns = int(spec.process_timeout * 1e9)
+        self.abandoned = False  # the watchdog gave up on a hung call of this node
+        self.sink_origins: list[str] | None = None  # latency tracking: sources feeding a sink
+
+    def limit_ns(self, kind: int) -> int:
+        """How long one call of `kind` may run before the watchdog fires (0: forever)."""
+        if kind == _PROCESS or not self.timeout_ns:
+            return self.timeout_ns
+        return max(self.timeout_ns * _OPEN_CLOSE_TIMEOUT_FACTOR, _MIN_OPEN_CLOSE_TIMEOUT_NS)
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
@@ -159,7 +180,8 @@ class Run:
     def __init__(self, spec: GraphSpec, side_packets: dict[str, Any], *,
                  extra_sinks: list[tuple[NodeSpec, Calculator]],
                  queue_overrides: dict[str, int], trace: TraceRecorder | None,
-                 error_callback: Callable[[BaseException], None] | None = None) -> None:
+                 error_callback: Callable[[BaseException], None] | None = None,
+                 track_latency: bool = False) -> None:
         self.spec = spec
         self.lock = threading.Lock()
         self.done_cond = threading.Condition(self.lock)
@@ -198,6 +220,21 @@ class Run:
         self._wire(queue_overrides)
         self.layers = sorted({n.layer for n in self.nodes if n.is_source}) or [0]
         self.active_layer = self.layers[0]
+        # The watchdog (only when some node has a process_timeout): `active` maps each
+        # thread inside a calculator call to (node, kind, timestamp, start ns).
+        watched = [n.timeout_ns for n in self.nodes if n.timeout_ns]
+        self.active: dict[int, tuple[_Node, int, int, int]] | None = {} if watched else None
+        self.watch_period = min(0.25, max(0.005, min(watched) / 4e9)) if watched else 0.0
+        self.watch_cond = threading.Condition(self.lock)
+        self.abandoned: dict[int, str] = {}  # thread ident -> name, for threads left hung
+        self.helper_threads: list[threading.Thread] = []  # watchdog, cleanup continuations
+        self.latency = LatencyTracker() if track_latency else None
+        if self.latency is not None:
+            for node in self.nodes:
+                if not node.outputs and not node.is_source:
+                    node.sink_origins = (
+                        [self.nodes[i].name for i in sorted(node.spec.ancestor_sources)]
+                        + sorted(node.spec.ancestor_inputs))
 
     # -- construction ---------------------------------------------------------------------
 
@@ -225,7 +262,7 @@ class Run:
             self.input_dropped[name] = 0
         for node in self.nodes:
             for b in node.spec.outputs:
-                out = OutputStream(b.name, node, b.slot)
+                out = OutputStream(b.name, node, b.slot, runtime_check(b.port.type))
                 node.outputs.append(out)
                 streams[b.name] = out
         for node in self.nodes:
@@ -282,6 +319,8 @@ class Run:
                 for ex in self.executors.values():
                     for thread in ex.threads:
                         thread.start()
+                if self.active is not None:
+                    self._start_helper(self._watch, "watchdog")
         finally:
             with self.lock:
                 for name, value in self.side_packets.items():
@@ -359,6 +398,8 @@ class Run:
         _, _, node = heapq.heappop(ex.heap)
         lock = self.lock
         perf = time.perf_counter_ns
+        active = self.active
+        tid = threading.get_ident() if active is not None else 0
         while node is not None:
             node.scheduled = False
             job = self._begin(node)
@@ -366,6 +407,8 @@ class Run:
                 return
             kind, ts, cc = job
             self.running += 1
+            if active is not None:
+                active[tid] = (node, kind, ts, perf())
             lock.release()
             error: BaseException | None = None
             result: Any = None
@@ -383,6 +426,9 @@ class Run:
                 error = exc
             end = perf()
             lock.acquire()
+            if active is not None and active.pop(tid, None) is None:
+                self._late_return(node, kind, cc, error)  # the watchdog gave up on this call
+                return
             self.running -= 1
             try:
                 node = self._finish(node, kind, ts, cc, result, error, start, end, ex)
@@ -530,6 +576,12 @@ class Run:
             return None
         if self.trace is not None:
             self._trace(node, kind, ts, cc, start, end)
+        if self.latency is not None and kind == _PROCESS:
+            if node.is_source:
+                for _, packet in cc._outbuf:
+                    self.latency.origin(node.name, packet[1], start)
+            elif node.sink_origins is not None:
+                self.latency.arrive(node.sink_origins, node.name, ts, end)
         touched: list[_Node] = []
         if node.max_in_flight > 1 and kind == _PROCESS:
             self._deliver_in_order(node, cc, ts, touched)
@@ -560,6 +612,8 @@ class Run:
         # After a long activation (C work that releases the GIL: decode, resize, encode,
         # inference) wake an idle worker for what is left, so stages overlap; after a
         # short one keep the work on this thread, where a hand-off would cost more.
+        # Once this thread has its next node, whatever else is ready wakes an idle
+        # worker: it must not wait behind that node's process() (which may be long).
         current = None if end - start >= _EAGER_WAKE_NS else ex
         follow: _Node | None = None
         for other in touched:
@@ -567,6 +621,7 @@ class Run:
                 if follow is None and other.executor is ex:
                     other.scheduled = True
                     follow = other
+                    current = None
                 else:
                     self._schedule(other, current)
         if not node.scheduled and self._wants_run(node):
@@ -581,6 +636,10 @@ class Run:
             for slot, packet in outbuf:
                 out = outputs[slot]
                 pts = packet[1]
+                check = out.check
+                if check is not None and not isinstance(packet[0], check):
+                    outbuf.clear()
+                    raise self._type_error(node, out, packet)
                 if _MIN <= pts < _MAX and pts >= out.bound:
                     nb = pts + 1
                 elif pts >= out.bound and (pts == _MAX or pts == _PRE or pts == _POST):
@@ -814,6 +873,7 @@ class Run:
             raise KeyError(f"'{stream}' is not a graph input stream; declare it with "
                            f"input_stream: \"{stream}\" (inputs: {', '.join(self.graph_inputs)})")
         deadline = None if timeout is None else time.monotonic() + timeout
+        entered = time.perf_counter_ns() if self.latency is not None else 0
         with self.lock:
             self._raise_if_over()
             if out.closed:
@@ -846,6 +906,8 @@ class Run:
             out.bound = nb
             out.last_timestamp = pts
             out.packets_sent += 1
+            if self.latency is not None:
+                self.latency.origin(stream, pts, entered)
             for q in out.consumers:
                 q.packets.append(packet)
                 q.bound = nb
@@ -923,6 +985,14 @@ class Run:
                    "stream must strictly increase")
         return TimestampError(f"{who}, stream '{out.name}': {why}")
 
+    def _type_error(self, node: _Node, out: OutputStream, packet: Packet) -> PacketTypeError:
+        binding = node.spec.outputs[out.slot]
+        return PacketTypeError(
+            f"node '{node.name}' ({node.spec.calculator_name}) sent a value of type "
+            f"{type(packet[0]).__name__} on stream '{out.name}' at timestamp "
+            f"{Timestamp(packet[1])}, but its output port {binding.port.spec()} carries "
+            f"{type_name(binding.port.type)}")
+
     def _fail(self, error: BaseException, cause: BaseException | None = None) -> None:
         if cause is not None and error.__cause__ is None:
             error.__cause__ = cause
@@ -946,7 +1016,19 @@ class Run:
         self.input_cond.notify_all()
         self.idle_cond.notify_all()
         if self.running == 0 and not self.cleanup_started:
+            self._start_cleanup()
+
+    def _start_cleanup(self) -> None:
+        """Close the opened nodes: here on a worker (or application-executor) thread;
+        elsewhere (the watchdog, an application thread calling cancel) on a helper
+        thread, so a hung close cannot hold the caller."""
+        me = threading.current_thread()
+        here = any(ex.app or me in ex.threads for ex in self.executors.values())
+        if here:
             self._cleanup()
+        else:
+            self.cleanup_started = True
+            self._start_helper(self._locked(self._cleanup), "cleanup")
 
     def cancel(self) -> None:
         with self.lock:
@@ -960,29 +1042,47 @@ class Run:
     def _cleanup(self) -> None:
         """Close every opened node after a failure or cancel. Lock held on entry and exit."""
         self.cleanup_started = True
-        pending = [n for n in self.nodes if n.opened and not n.closed]
         for node in self.nodes:
+            node.closing = False
             if not node.opened:
                 node.closed = True
-        for node in pending:
+        self._cleanup_closes()
+
+    def _cleanup_closes(self) -> None:
+        """Close the opened nodes one by one. When the watchdog abandons a hung close it
+        starts another thread here, which goes on with the nodes still open."""
+        active = self.active
+        tid = threading.get_ident()
+        while True:
+            node = next((n for n in self.nodes if n.opened and not n.closed and not n.closing),
+                        None)
+            if node is None:
+                break
+            node.closing = True
             cc = node.contexts[0]
             cc.input_timestamp = Timestamp.DONE
             cc._inputs = [None] * node.n_inputs
+            if active is not None:
+                active[tid] = (node, _CLOSE, DONE, time.perf_counter_ns())
             self.lock.release()
+            error: CalculatorError | None = None
             try:
                 node.calc.close(cc)
             except BaseException as exc:  # noqa: BLE001
                 error = CalculatorError(node.name, node.spec.calculator_name, "close",
                                         Timestamp.DONE, exc)
                 error.__cause__ = exc
-                self.lock.acquire()
-                self.errors.append(error)
-                self.lock.release()
             finally:
                 self.lock.acquire()
+            if active is not None and active.pop(tid, None) is None:
+                return  # abandoned by the watchdog, which closes the rest on another thread
+            if error is not None:
+                self.errors.append(error)
             cc._outbuf.clear()
             node.closed = True
-        self._end()
+            node.closing = False
+        if not any(n.closing for n in self.nodes):
+            self._end()
 
     def _end(self) -> None:
         if self.finished:
@@ -990,6 +1090,7 @@ class Run:
         self.errors.extend(self.deferred_errors)
         self.finished = True
         self.ended_at = time.perf_counter()
+        self.watch_cond.notify_all()
         for ex in self.executors.values():
             ex.cond.notify_all()
         self.done_cond.notify_all()
@@ -1047,19 +1148,104 @@ class Run:
     def join_threads(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         me = threading.current_thread()
-        for ex in self.executors.values():
-            for thread in ex.threads:
-                if thread is me or thread.ident is None:
-                    continue
-                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
-                thread.join(remaining)
-                if thread.is_alive():
-                    return False
+        threads = [t for ex in self.executors.values() for t in ex.threads]
+        for thread in threads + list(self.helper_threads):
+            if thread is me or thread.ident is None or thread.ident in self.abandoned:
+                continue  # an abandoned thread is stuck in calculator code; nobody can join it
+            remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+            thread.join(remaining)
+            if thread.is_alive():
+                return False
         return True
 
     def alive_threads(self) -> list[threading.Thread]:
-        return [t for ex in self.executors.values() for t in ex.threads
+        """Threads of this run still alive, those abandoned by the watchdog included."""
+        threads = [t for ex in self.executors.values() for t in ex.threads]
+        return [t for t in threads + list(self.helper_threads)
                 if t.ident is not None and t.is_alive()]
+
+    # -- the watchdog (nodes with a process_timeout) ---------------------------------------------
+
+    def _start_helper(self, target: Callable[[], None], role: str) -> None:
+        prefix = self.executors[""].prefix if "" in self.executors else "mediagraph"
+        thread = threading.Thread(target=target, daemon=True, name=f"{prefix}-{role}")
+        self.helper_threads.append(thread)
+        with _signals_blocked():
+            thread.start()
+
+    def _locked(self, fn: Callable[[], None]) -> Callable[[], None]:
+        def run() -> None:
+            with self.lock:
+                fn()
+        return run
+
+    def _watch(self) -> None:
+        """Fail the run when a calculator call outlives its node's limit."""
+        with self.lock:
+            assert self.active is not None
+            while not self.finished:
+                self.watch_cond.wait(self.watch_period)
+                now = time.perf_counter_ns()
+                for tid, (node, kind, ts, start) in list(self.active.items()):
+                    limit = node.limit_ns(kind)
+                    if limit and now - start > limit:
+                        self._abandon(tid, node, kind, ts, limit)
+
+    def _abandon(self, tid: int, node: _Node, kind: int, ts: int, limit_ns: int) -> None:
+        """Give up on a hung call (lock held): report it with the thread's stack, count
+        the node as closed, and let the run stop without it."""
+        assert self.active is not None
+        del self.active[tid]
+        thread = next((t for t in threading.enumerate() if t.ident == tid), None)
+        name = thread.name if thread is not None else str(tid)
+        self.abandoned[tid] = name
+        frame = sys._current_frames().get(tid)
+        stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "?\n"
+        node.abandoned = True
+        in_cleanup = self.cleanup_started
+        if not in_cleanup:
+            self.running -= 1
+        if not node.closed:
+            node.closed = True
+            node.closing = False
+            self.closed_nodes += 1
+        for q in node.queues:
+            q.packets.clear()
+            if q.full:
+                self._clear_full(q)
+        at = (Timestamp(ts) if _MIN <= ts <= _MAX else
+              Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED)
+        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[kind], at,
+                                       limit_ns / 1e9, name, stack.rstrip())
+        log.error("%s", error)
+        if in_cleanup:
+            self.errors.append(error)
+            self._start_helper(self._locked(self._cleanup_closes), "cleanup")
+        else:
+            self._fail(error)
+            if self.stopping and self.running == 0 and not self.cleanup_started:
+                self._start_cleanup()  # the run was already stopping, waiting for this call
+
+    def _late_return(self, node: _Node, kind: int, cc: CalculatorContext,
+                     error: BaseException | None) -> None:
+        """A call the watchdog abandoned came back (lock held): drop its results and run
+        the calculator's `close` here, so it still releases what it holds."""
+        self.abandoned.pop(threading.get_ident(), None)
+        cc._outbuf.clear()
+        cc._bounds.clear()
+        cc._side_out.clear()
+        cc._closed_outputs.clear()
+        if kind == _CLOSE or (kind == _OPEN and error is not None):
+            return
+        cc.input_timestamp = Timestamp.DONE
+        cc._inputs = [None] * node.n_inputs
+        self.lock.release()
+        try:
+            node.calc.close(cc)
+        except Exception:  # noqa: BLE001 - the run already ended with the timeout error
+            log.exception("close() of node '%s' after its abandoned call returned", node.name)
+        finally:
+            self.lock.acquire()
 
     def outcome(self) -> BaseException | None:
         """The exception `wait_until_done` raises, or None for a clean run."""

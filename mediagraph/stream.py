@@ -62,9 +62,9 @@ class OutputStream:
     """A stream's producing end: checks timestamps and fans packets out to consumers."""
 
     __slots__ = ("name", "consumers", "bound", "producer", "slot", "packets_sent", "closed",
-                 "last_timestamp")
+                 "last_timestamp", "check")
 
-    def __init__(self, name: str, producer: Any, slot: int) -> None:
+    def __init__(self, name: str, producer: Any, slot: int, check: Any = None) -> None:
         self.name = name
         self.consumers: list[InputQueue] = []
         self.bound = _MIN - 1
@@ -73,3 +73,4 @@ class OutputStream:
         self.packets_sent = 0
         self.closed = False
         self.last_timestamp: int | None = None
+        self.check = check  # isinstance() target for sent values (port.runtime_check); None: any

@@ -46,6 +46,7 @@ class NodeSpec:
     priority: int = 0
     ancestor_sources: frozenset[int] = frozenset()
     ancestor_inputs: frozenset[str] = frozenset()
+    process_timeout: float = 0.0  # seconds; 0: no watchdog
 
     @property
     def is_source(self) -> bool:

@@ -193,7 +193,7 @@ class HeaderSource(Calculator):
 class LayerSource(Calculator):
     """Emits NAME-i for i in 0..2 and records the global order of emission."""
 
-    out = Output(str, tag="")
+    out = Output(int, tag="")
     order: list[str] = []
 
     def open(self, cc: CalculatorContext) -> None:
