@@ -2,6 +2,7 @@
 
     mediagraph run GRAPH.pbtxt [--input PATH|CAMERA_INDEX] [--output PATH]
                                [--side NAME=VALUE]... [--threads N] [--trace trace.json]
+                               [--process-timeout S] [--latency]
     mediagraph validate GRAPH.pbtxt...
     mediagraph viz GRAPH.pbtxt -o graph.svg|.dot|.html
     mediagraph show GRAPH.pbtxt [--format pbtxt|binary] [--expanded]
@@ -56,7 +57,8 @@ def _convert(raw: str) -> Any:
     return raw
 
 
-def _load(path: str, allow: Sequence[str], threads: int | None = None) -> Any:
+def _load(path: str, allow: Sequence[str], threads: int | None = None,
+          process_timeout: float | None = None) -> Any:
     from mediagraph.config.loader import load_config
     from mediagraph.graph import Graph
 
@@ -66,6 +68,8 @@ def _load(path: str, allow: Sequence[str], threads: int | None = None) -> Any:
             raise GraphConfigError("--threads cannot override a config for the default "
                                    "executor", source=path)
         config.num_threads = threads
+    if process_timeout is not None:
+        config.process_timeout = process_timeout
     return Graph(config, allow_imports=allow)
 
 
@@ -121,9 +125,11 @@ def _progress_stream(graph: Any) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    graph = _load(args.graph, args.allow_import, args.threads)
+    graph = _load(args.graph, args.allow_import, args.threads, args.process_timeout)
     if args.trace:
         graph.enable_trace(args.trace)
+    if args.latency:
+        graph.enable_latency_tracking()
     if graph.input_streams:
         print(f"error: {args.graph} has graph input streams ({', '.join(graph.input_streams)}); "
               "`mediagraph run` feeds none, so the run would never end. Embed the graph "
@@ -345,6 +351,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=None, help="threads of the default executor")
     run.add_argument("--trace", metavar="PATH", help="write a Perfetto/Chrome trace JSON")
     run.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
+    run.add_argument("--process-timeout", type=float, default=None, metavar="S",
+                     help="fail the run, naming the node and its stack, when one process() "
+                          "call takes longer than S seconds (open/close: 10x, at least 1 s)")
+    run.add_argument("--latency", action="store_true",
+                     help="measure source-to-sink latency per path (shown in the summary)")
     run.add_argument("--print-outputs", action="store_true",
                      help="print every packet on the graph's output streams")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")

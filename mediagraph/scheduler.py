@@ -579,7 +579,7 @@ class Run:
         if self.latency is not None and kind == _PROCESS:
             if node.is_source:
                 for _, packet in cc._outbuf:
-                    self.latency.origin(node.name, packet[1], start)
+                    self.latency.origin(node.name, packet[1], end)  # when it was sent
             elif node.sink_origins is not None:
                 self.latency.arrive(node.sink_origins, node.name, ts, end)
         touched: list[_Node] = []

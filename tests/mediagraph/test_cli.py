@@ -142,3 +142,33 @@ def test_demo_graph_runs():
                          capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert "pairs @" in out.stdout
+
+
+def test_latency_flag_adds_the_latency_table(tmp_path, capsys):
+    path = tmp_path / "chain.pbtxt"
+    path.write_text(CHAIN)
+    assert main(["run", str(path), "--latency"]) == 0
+    out = capsys.readouterr().out
+    assert "latency (enter -> sink" in out and "CountingSourceCalculator -> " in out
+
+
+def test_process_timeout_flag_reports_a_hung_node(tmp_path):
+    (tmp_path / "hangs_here.py").write_text(
+        "import time\n"
+        "from mediagraph import Calculator, Input\n"
+        "class Hang(Calculator, register=False):\n"
+        "    value = Input(tag='')\n"
+        "    def process(self, cc):\n"
+        "        time.sleep(60)\n")
+    path = tmp_path / "hang.pbtxt"
+    path.write_text(CHAIN.replace('"PassThroughCalculator" input_stream: "n" output_stream: "out"',
+                                  '"hangs_here.Hang" input_stream: "n"'))
+    env = dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{tmp_path}")
+    start = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "mediagraph", "run", str(path), "--quiet",
+                          "--allow-import", "hangs_here", "--process-timeout", "0.3"],
+                         capture_output=True, text=True, env=env, timeout=60, cwd=ROOT)
+    assert out.returncode == 1, out.stderr
+    assert time.monotonic() - start < 20
+    assert "hangs_here.Hang" in out.stderr and "process_timeout" in out.stderr
+    assert "time.sleep(60)" in out.stderr  # the hung thread's stack
