@@ -569,10 +569,7 @@ class Run:
                 self._mark_closed(node)
             elif kind == _OPEN:
                 node.opened = False
-            self._fail(CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind],
-                                       Timestamp(ts) if kind == _PROCESS else
-                                       (Timestamp.UNSTARTED if kind == _OPEN else Timestamp.DONE),
-                                       error), cause=error)
+            self._fail(self._calculator_error(node, kind, ts, error), cause=error)
             return None
         if self.trace is not None:
             self._trace(node, kind, ts, cc, start, end)
@@ -627,6 +624,21 @@ class Run:
         if not node.scheduled and self._wants_run(node):
             self._schedule(node, current)
         return follow
+
+    def _calculator_error(self, node: _Node, kind: int, ts: int,
+                          error: BaseException) -> CalculatorError:
+        """The error for a failed call; a source's names the last packet it had sent."""
+        if kind == _PROCESS and not node.is_source:
+            return CalculatorError(node.name, node.spec.calculator_name, "process",
+                                   Timestamp(ts), error)
+        at = Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED
+        detail = None
+        if kind == _PROCESS:  # a source: there is no input timestamp
+            sent = [o.last_timestamp for o in node.outputs if o.last_timestamp is not None]
+            after = f"after its packet at {Timestamp(max(sent))}" if sent else "before any packet"
+            detail = f"{type(error).__name__}: {error} (a source, failing {after})"
+        return CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind], at, error,
+                               detail=detail)
 
     def _deliver(self, node: _Node, cc: Any, ts: int | None,
                  touched: list[_Node]) -> None:

@@ -250,3 +250,10 @@ def test_threads_are_gone_after_failures():
     with pytest.raises(mg.CalculatorError):
         graph.wait_until_done(timeout=10)
     assert [t for t in set(threading.enumerate()) - before if t.is_alive()] == []
+
+
+def test_a_failing_source_names_its_last_packet():
+    graph, _, _ = run_chain(src=Fault("raise", after_calls=5))
+    graph.start_run()
+    with pytest.raises(mg.CalculatorError, match=r"a source, failing after its packet at 4\)"):
+        graph.wait_until_done(timeout=10)
