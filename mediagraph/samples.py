@@ -153,15 +153,29 @@ def _av(purpose: str):  # type: ignore[no-untyped-def]
 
 # -- real photographs, taken from packages that ship them ---------------------------------
 
-PHOTOS = {"astronaut": ("scikit-image", "skimage/data/astronaut.png")}
+# Name -> (pip requirement, file inside its wheel).
+PHOTOS = {
+    "astronaut": ("scikit-image", "skimage/data/astronaut.png"),
+    # Pinned: the hand's place (HAND_CROP, HAND_BOX) is measured on this file, and
+    # ultralytics has replaced one of its sample images before (bus.jpg).
+    "zidane": ("ultralytics==8.4.190", "ultralytics/assets/zidane.jpg"),
+}
+# The pointing hand in `photo("zidane")` (1280x720): the crop that `hand_frame_fn`
+# moves around, as (top, left, bottom, right) pixels of the photo, and the hand's box
+# inside that crop as (x0, y0, x1, y1) pixels, wrist to fingertip with a small margin.
+HAND_CROP = (300, 880, 600, 1240)
+HAND_BOX = (95, 100, 280, 195)
 
 
 def photo(name: str = "astronaut") -> np.ndarray:
-    """A real photograph as an HxWx3 RGB array (`astronaut`: a portrait, face fully visible).
+    """A real photograph as an HxWx3 RGB array.
 
-    The file ships inside a package's wheel on PyPI (scikit-image's `data.astronaut()`); it
-    is taken out with `pip download --no-deps` once, cached next to the models, and the
-    package is never installed.
+    `astronaut` (512x512): a portrait, face fully visible (scikit-image's
+    `data.astronaut()`). `zidane` (1280x720): two men, one pointing, the hand with its fingers
+    in full view (ultralytics' `assets/zidane.jpg`); `HAND_CROP` is the part around it.
+
+    The file ships inside a package's wheel on PyPI; it is taken out with `pip download
+    --no-deps` once, cached next to the models, and the package is never installed.
     """
     import cv2
 
@@ -218,8 +232,60 @@ def make_face_video(path: str | os.PathLike[str], *, frames: int = 90, width: in
                       frame_fn=face_frame_fn())
 
 
+def _hand_placement(index: int, frames: int, width: int, height: int,
+                    crop_height: float) -> tuple[float, int, int]:
+    """Where frame `index` draws the hand crop: (scale, left, top) in frame pixels."""
+    crop_h, crop_w = HAND_CROP[2] - HAND_CROP[0], HAND_CROP[3] - HAND_CROP[1]
+    t = index / max(1, frames - 1)
+    fit = min(crop_height * height / crop_h, 0.95 * width / crop_w)  # whole, any aspect
+    scale = fit * (0.85 + 0.15 * np.sin(np.pi * t))
+    w, h = int(crop_w * scale), int(crop_h * scale)
+    return scale, int((width - w) * (0.9 - 0.8 * t)), (height - h) // 2
+
+
+def hand_frame_fn(crop_height: float = 0.8) -> Callable[[int, int, int, int], np.ndarray]:
+    """Frames of a real pointing hand (`HAND_CROP` of the zidane photo) drifting right to
+    left and zooming slowly over a gradient.
+
+    The crop stays whole inside the frame, so the hand is fully visible throughout;
+    `hand_box` says where it is in each frame.
+    """
+    import cv2
+
+    top, left, bottom, right = HAND_CROP
+    crop = photo("zidane")[top:bottom, left:right]
+
+    def draw(index: int, frames: int, width: int, height: int) -> np.ndarray:
+        scale, left, top = _hand_placement(index, frames, width, height, crop_height)
+        w, h = int(crop.shape[1] * scale), int(crop.shape[0] * scale)
+        small = cv2.resize(crop, (w, h), interpolation=cv2.INTER_AREA)
+        image = np.empty((height, width, 3), np.uint8)
+        image[:] = np.linspace(30, 90, width, dtype=np.uint8)[None, :, None]
+        image[top:top + h, left:left + w] = small
+        return image
+
+    return draw
+
+
+def hand_box(index: int, frames: int, width: int, height: int,
+             crop_height: float = 0.8) -> tuple[float, float, float, float]:
+    """The hand's box (x0, y0, x1, y1) in pixels in frame `index` of `hand_frame_fn`."""
+    scale, left, top = _hand_placement(index, frames, width, height, crop_height)
+    x0, y0, x1, y1 = HAND_BOX
+    return left + x0 * scale, top + y0 * scale, left + x1 * scale, top + y1 * scale
+
+
+def make_hand_video(path: str | os.PathLike[str], *, frames: int = 90, width: int = 640,
+                    height: int = 480, fps: int = 30, audio: bool = True) -> Path:
+    """A clip of a real hand (the pointing hand of ultralytics' zidane photo) moving across
+    the frame; `hand_box(i, frames, width, height)` is where it is in frame `i`."""
+    return make_video(path, frames=frames, width=width, height=height, fps=fps, audio=audio,
+                      frame_fn=hand_frame_fn())
+
+
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mediagraph.samples OUT.mp4 [--frames N] [--size WxH] [--force]`."""
+    """`python -m mediagraph.samples OUT.mp4 [--frames N] [--size WxH] [--face | --hand]
+    [--force]`."""
     import argparse
 
     parser = argparse.ArgumentParser(description="Write a sample video with motion and a tone.")
@@ -228,8 +294,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="640x480")
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--force", action="store_true", help="overwrite an existing file")
-    parser.add_argument("--face", action="store_true",
-                        help="a real face (scikit-image's astronaut photo) instead of shapes")
+    content = parser.add_mutually_exclusive_group()
+    content.add_argument("--face", action="store_true",
+                         help="a real face (scikit-image's astronaut photo) instead of shapes")
+    content.add_argument("--hand", action="store_true",
+                         help="a real hand (ultralytics' zidane photo) instead of shapes")
     args = parser.parse_args(argv)
     out = Path(args.output)
     if out.exists() and not args.force:
@@ -237,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     width, height = (int(v) for v in args.size.lower().split("x"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    if args.face:
+    if args.hand:
+        make_hand_video(out, frames=args.frames, width=width, height=height, fps=args.fps)
+    elif args.face:
         make_face_video(out, frames=args.frames, width=width, height=height, fps=args.fps)
     else:
         make_video(out, frames=args.frames, width=width, height=height, fps=args.fps, audio=True)

@@ -1,10 +1,16 @@
 """Hand tracking graphs: palm detection, hand landmarks, the tracking loop, the video graph.
 
-No photo of a hand ships with the project, so the models are checked for wiring and the
-no-hand path (nothing reported, no errors, the back-edge loop ends), and the tracking
-scheme itself is checked on MediaPipe's graph with the two model subgraphs swapped for
-scripted stand-ins: everything between them (gates, loops, ROI maths, the back edge)
-is the real graph.
+The models run on a real hand: `samples.make_hand_video` moves the pointing hand of
+ultralytics' zidane photo (taken out of its wheel, never installed) across the frame, and
+`samples.hand_box` says where the hand is in each frame. On that clip the tracking graph
+reports one hand with 21 landmarks on every frame, all inside the hand's box; palm
+detection runs on the first frame only and every later frame's ROI comes from the previous
+frame's landmarks through the back edge; and the landmark model's ONNX twin agrees with
+the .tflite one on the same frames and ROIs. The models are also checked on the no-hand
+path (nothing reported, no errors, the back-edge loop ends), and the tracking scheme
+itself is checked on MediaPipe's graph with the two model subgraphs swapped for scripted
+stand-ins: everything between them (gates, loops, ROI maths, the back edge) is the real
+graph.
 """
 
 from __future__ import annotations
@@ -135,6 +141,142 @@ def test_hand_tracking_video_runs_every_frame_and_reports_no_hands(hand_models, 
 
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 12
+
+
+# -- a real hand: the pointing hand of the zidane photo, moving --------------------------
+
+CLIP = {"frames": 30, "width": 320, "height": 240}
+
+
+@pytest.fixture(scope="module")
+def hand_clip(hand_models, tmp_path_factory) -> tuple[Path, list[ImageFrame]]:
+    """A 30-frame 320x240 clip of the hand drifting and zooming, and its decoded frames."""
+    import av
+
+    clip = samples.make_hand_video(tmp_path_factory.mktemp("hand") / "hand.mp4", audio=False,
+                                   **CLIP)
+    with av.open(str(clip)) as container:
+        frames = [ImageFrame(f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
+    assert len(frames) == CLIP["frames"]
+    return clip, frames
+
+
+def tracking_config() -> str:
+    return (GRAPHS / "hand_landmark_tracking_cpu.pbtxt").read_text().replace(
+        'type: "HandLandmarkTrackingCpu"', "")
+
+
+@pytest.fixture(scope="module")
+def tracked(hand_clip) -> tuple[dict[str, list[mg.Packet]], mg.Graph]:
+    """HandLandmarkTrackingCpu with the real models over the clip's frames (timestamp = index)."""
+    graph = mg.Graph(tracking_config())
+    out = graph.run({"image": [(frame, i) for i, frame in enumerate(hand_clip[1])]},
+                    side_packets={"num_hands": 1, "model_complexity": 0,
+                                  "use_prev_landmarks": True}, timeout=120)
+    return out, graph
+
+
+def inside_hand_box(landmarks: NormalizedLandmarkList, index: int) -> bool:
+    x0, y0, x1, y1 = samples.hand_box(index, CLIP["frames"], CLIP["width"], CLIP["height"])
+    points = landmarks.to_array()
+    x, y = points[:, 0] * CLIP["width"], points[:, 1] * CLIP["height"]
+    return bool((x >= x0).all() and (x <= x1).all() and (y >= y0).all() and (y <= y1).all())
+
+
+def test_tracking_reports_the_real_hand_on_every_frame_inside_its_box(tracked):
+    out, _ = tracked
+    every = list(range(CLIP["frames"]))
+    assert timestamps(out["multi_hand_landmarks"]) == every
+    assert timestamps(out["multi_handedness"]) == every
+    for packet in out["multi_hand_landmarks"]:
+        (hand,) = packet.value
+        assert len(hand.landmark) == 21
+        assert inside_hand_box(hand, int(packet.timestamp)), f"frame {packet.timestamp}"
+    # The hand moves about 70 px: landmarks that stayed put would leave the box.
+    first, last = (samples.hand_box(i, CLIP["frames"], CLIP["width"], CLIP["height"])
+                   for i in (0, CLIP["frames"] - 1))
+    assert first[0] - last[0] > 50
+    labels = {p.value[0].classification[0].label for p in out["multi_handedness"]}
+    assert len(labels) == 1  # one hand, classified the same way throughout
+
+
+def test_palm_detection_runs_once_and_the_back_edge_carries_the_roi(tracked, hand_clip):
+    """Frame 0's ROI comes from the palm; every later frame's from the previous frame's
+    landmarks: HandLandmarkCpu on exactly those ROIs gives the tracking graph's landmarks."""
+    out, graph = tracked
+    assert timestamps(out["hand_rects_from_palm_detections"]) == [0]
+    assert timestamps(out["hand_rects_from_landmarks"]) == list(range(CLIP["frames"]))
+    calls = {row.name: row.calls for row in graph.profile().nodes
+             if row.calculator == "InferenceCalculator"}
+    assert calls == {"palm_detection_cpu__InferenceCalculator": 1,
+                     "hand_landmark_cpu__InferenceCalculator": CLIP["frames"]}
+
+    rois = [out["hand_rects_from_palm_detections"][0].value[0]] + [
+        p.value[0] for p in out["hand_rects_from_landmarks"][:-1]]
+    alone, _ = landmarks_on_rois(hand_clip[1], rois, "hand_landmark_lite.tflite")
+    for mine, theirs in zip(alone["hand_landmarks"], out["multi_hand_landmarks"]):
+        np.testing.assert_allclose(mine.value.to_array(), theirs.value[0].to_array(),
+                                   atol=1e-6)
+
+
+def landmarks_on_rois(frames, rois, model: str) -> tuple[dict[str, list[mg.Packet]], set]:
+    """HandLandmarkCpu (its config, `model` swapped in) on frame i with ROI i; its outputs
+    and the inference backends that ran."""
+    text = (GRAPHS / "hand_landmark_cpu.pbtxt").read_text().replace(
+        'type: "HandLandmarkCpu"', "")
+    text = text.replace("mediapipe/modules/hand_landmark/hand_landmark_lite.tflite", model)
+    graph = mg.Graph(text)
+    out = graph.run({"image": [(f, i) for i, f in enumerate(frames)],
+                     "hand_rect": [(r, i) for i, r in enumerate(rois)]},
+                    side_packets={"model_complexity": 0}, timeout=120)
+    backends = {row.info.get("backend") for row in graph.profile().nodes
+                if row.calculator == "InferenceCalculator"}
+    return out, backends
+
+
+def test_onnx_landmark_model_agrees_with_tflite_on_the_hand_clip(tracked, hand_clip):
+    pytest.importorskip("tflite2onnx")
+    onnx = models.convert(models.resolve("hand_landmark_lite.tflite"))
+    out, _ = tracked
+    rois = [p.value[0] for p in out["hand_rects_from_landmarks"]]
+    lite, lite_backends = landmarks_on_rois(hand_clip[1], rois, "hand_landmark_lite.tflite")
+    twin, twin_backends = landmarks_on_rois(hand_clip[1], rois, str(onnx))
+    assert (lite_backends, twin_backends) == ({"litert"}, {"onnxruntime-cpu"})
+    every = list(range(CLIP["frames"]))
+    assert timestamps(lite["hand_landmarks"]) == timestamps(twin["hand_landmarks"]) == every
+    for a, b in zip(lite["hand_landmarks"], twin["hand_landmarks"]):
+        np.testing.assert_allclose(b.value.to_array(), a.value.to_array(), atol=1e-4)
+    for a, b in zip(lite["handedness"], twin["handedness"]):
+        (x,), (y,) = a.value.classification, b.value.classification
+        assert x.label == y.label and abs(x.score - y.score) < 1e-3
+
+
+def test_hand_tracking_video_draws_the_hand_on_every_frame(hand_clip, tmp_path):
+    import av
+
+    clip, frames = hand_clip
+    out = tmp_path / "hands.mp4"
+    graph = mg.Graph(GRAPHS / "hand_tracking.pbtxt")
+    hands: list[mg.Packet] = []
+    graph.observe_output_stream("multi_hand_landmarks", hands.append)
+    graph.run(side_packets={"input_video_path": str(clip), "output_video_path": str(out)},
+              timeout=120)
+    assert timestamps(hands) == [round(i * 1e6 / 30) for i in range(CLIP["frames"])]
+    assert all(len(p.value) == 1 and inside_hand_box(p.value[0], i)
+               for i, p in enumerate(hands))
+    with av.open(str(out)) as container:
+        drawn = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(drawn) == CLIP["frames"]
+    for i, (before, after) in enumerate(zip(frames, drawn)):
+        # The skeleton (red points, green lines) is the only big change, and it is on the hand.
+        changed = np.abs(after.astype(int) - before.data.astype(int)).max(axis=2) > 100
+        ys, xs = np.nonzero(changed)
+        assert len(xs) > 50, f"frame {i}: nothing drawn"
+        x0, y0, x1, y1 = samples.hand_box(i, CLIP["frames"], CLIP["width"], CLIP["height"])
+        assert x0 <= xs.mean() <= x1 and y0 <= ys.mean() <= y1, f"frame {i}"
+        margin = 16  # the drawn points' radius
+        assert xs.min() >= x0 - margin and xs.max() <= x1 + margin, f"frame {i}"
+        assert ys.min() >= y0 - margin and ys.max() <= y1 + margin, f"frame {i}"
 
 
 # -- the tracking scheme, with scripted models --------------------------------------------

@@ -81,3 +81,28 @@ def test_face_video_shows_the_portrait_whole(tmp_path):
     for frame in frames:  # the portrait (bright, colorful) is inside the frame, not cut off
         columns = np.nonzero(frame.std(axis=(0, 2)) > 25)[0]
         assert columns.min() > 0 and columns.max() < frame.shape[1] - 1
+
+
+def test_hand_video_keeps_the_hand_whole_and_moves_it(tmp_path):
+    path = samples.make_hand_video(tmp_path / "hand.mp4", frames=6, width=320, height=240,
+                                   audio=False)
+    with av.open(str(path)) as container:
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) == 6
+    photo = samples.photo("zidane")
+    assert photo.shape == (720, 1280, 3) and photo.std() > 40  # a real, detailed photograph
+    boxes = [samples.hand_box(i, 6, 320, 240) for i in range(6)]
+    for frame, (x0, y0, x1, y1) in zip(frames, boxes):
+        assert 0 <= x0 < x1 <= 320 and 0 <= y0 < y1 <= 240
+        hand = frame[int(y0):int(y1), int(x0):int(x1)]
+        assert hand.std() > 25  # the photo, not the flat background
+    assert boxes[0][0] - boxes[-1][0] > 30  # it drifts right to left
+
+
+def test_cli_writes_a_hand_video(tmp_path, capsys):
+    out = tmp_path / "hand.mp4"
+    assert samples.main([str(out), "--hand", "--frames", "3", "--size", "160x120"]) == 0
+    with av.open(str(out)) as container:
+        assert sum(1 for _ in container.decode(video=0)) == 3
+    with pytest.raises(SystemExit):
+        samples.main([str(tmp_path / "x.mp4"), "--hand", "--face"])
