@@ -1214,29 +1214,22 @@ class Run:
         frame = sys._current_frames().get(tid)
         stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "?\n"
         node.abandoned = True
-        in_cleanup = self.cleanup_started
-        if not in_cleanup:
-            self.running -= 1
-        if not node.closed:
-            node.closed = True
-            node.closing = False
-            self.closed_nodes += 1
-        for q in node.queues:
-            q.packets.clear()
-            if q.full:
-                self._clear_full(q)
         at = (Timestamp(ts) if _MIN <= ts <= _MAX else
               Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED)
         error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[kind], at,
                                        limit_ns / 1e9, name, stack.rstrip())
         log.error("%s", error)
-        if in_cleanup:
+        if self.cleanup_started:  # a close in cleanup hung: close the rest on a new thread
+            node.closed = True
+            node.closing = False
             self.errors.append(error)
             self._start_helper(self._locked(self._cleanup_closes), "cleanup")
-        else:
-            self._fail(error)
-            if self.stopping and self.running == 0 and not self.cleanup_started:
-                self._start_cleanup()  # the run was already stopping, waiting for this call
+            return
+        self.running -= 1
+        self._fail(error)
+        if self.stopping and self.running == 0 and not self.cleanup_started:
+            self._start_cleanup()  # the run was already stopping, waiting for this call
+        self._mark_closed(node)  # it gets no close() now; `_late_return` runs it later
 
     def _late_return(self, node: _Node, kind: int, cc: CalculatorContext,
                      error: BaseException | None) -> None:
