@@ -93,7 +93,7 @@ class _Node:
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
                  "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
                  "waits_back", "index", "n_inputs", "side_values", "timeout_ns", "abandoned",
-                 "sink_origins")
+                 "sink_origins", "out_full")
 
     def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
         self.spec = spec
@@ -115,7 +115,8 @@ class _Node:
         self.in_flight = 0
         self.max_in_flight = spec.max_in_flight
         self.is_source = spec.is_source
-        self.throttle = 0
+        self.throttle = 0  # sources: full queues downstream
+        self.out_full = 0  # other nodes: full (forward) queues this node feeds directly
         self.source_done = False
         offset = getattr(type(calc), "timestamp_offset", 0)
         self.offset0 = offset is not None and offset >= 0
@@ -229,6 +230,7 @@ class Run:
         self.abandoned: dict[int, str] = {}  # thread ident -> name, for threads left hung
         self.helper_threads: list[threading.Thread] = []  # watchdog, cleanup continuations
         self.latency = LatencyTracker() if track_latency else None
+        self.recording = trace is not None or self.latency is not None
         if self.latency is not None:
             for node in self.nodes:
                 if not node.outputs and not node.is_source:
@@ -272,6 +274,7 @@ class Run:
                 if limit > 0 and hint > limit:
                     limit = hint
                 q = InputQueue(node, b.slot, b.name, limit, b.back_edge)
+                q.producer = streams[b.name].producer
                 node.queues.append(q)
                 if not b.back_edge:
                     node.forward.append(q)
@@ -454,6 +457,10 @@ class Run:
             return _OPEN, _MIN - 2, cc
         if node.closed or node.closing or node.in_flight >= node.max_in_flight:
             return None
+        if node.out_full:  # a queue it feeds is full: it may only close
+            if node.in_flight == 0 and self._inputs_done(node):
+                return self._begin_close(node)
+            return None
         if node.single:
             q = node.queues[0]
             packets = q.packets
@@ -571,14 +578,8 @@ class Run:
                 node.opened = False
             self._fail(self._calculator_error(node, kind, ts, error), cause=error)
             return None
-        if self.trace is not None:
-            self._trace(node, kind, ts, cc, start, end)
-        if self.latency is not None and kind == _PROCESS:
-            if node.is_source:
-                for _, packet in cc._outbuf:
-                    self.latency.origin(node.name, packet[1], end)  # when it was sent
-            elif node.sink_origins is not None:
-                self.latency.arrive(node.sink_origins, node.name, ts, end)
+        if self.recording:
+            self._record(node, kind, ts, cc, start, end)
         touched: list[_Node] = []
         if node.max_in_flight > 1 and kind == _PROCESS:
             self._deliver_in_order(node, cc, ts, touched)
@@ -609,8 +610,9 @@ class Run:
         # After a long activation (C work that releases the GIL: decode, resize, encode,
         # inference) wake an idle worker for what is left, so stages overlap; after a
         # short one keep the work on this thread, where a hand-off would cost more.
-        # Once this thread has its next node, whatever else is ready wakes an idle
-        # worker: it must not wait behind that node's process() (which may be long).
+        # Siblings of the node this thread takes next wake an idle worker too: they must
+        # not wait behind its process(), which may be long. (This node itself, ready
+        # again, does not: a chain stays on one thread.)
         current = None if end - start >= _EAGER_WAKE_NS else ex
         follow: _Node | None = None
         for other in touched:
@@ -618,9 +620,8 @@ class Run:
                 if follow is None and other.executor is ex:
                     other.scheduled = True
                     follow = other
-                    current = None
                 else:
-                    self._schedule(other, current)
+                    self._schedule(other, None if follow is not None else current)
         if not node.scheduled and self._wants_run(node):
             self._schedule(node, current)
         return follow
@@ -765,6 +766,8 @@ class Run:
         if (node.scheduled or node.closed or node.closing or self.stopping
                 or node.in_flight >= node.max_in_flight or not node.opened):
             return False
+        if node.out_full:  # a queue it feeds is full: it waits, unless it can close
+            return node.in_flight == 0 and self._inputs_done(node)
         if node.single:
             q = node.queues[0]
             if q.packets:
@@ -820,6 +823,9 @@ class Run:
 
     def _set_full(self, q: InputQueue) -> None:
         q.full = True
+        producer = q.producer
+        if producer is not None and not producer.is_source and not q.back_edge:
+            producer.out_full += 1  # it stops until the queue drains (sources: throttle)
         spec = q.node.spec
         for index in spec.ancestor_sources:
             self.nodes[index].throttle += 1
@@ -828,6 +834,11 @@ class Run:
 
     def _clear_full(self, q: InputQueue) -> None:
         q.full = False
+        producer = q.producer
+        if producer is not None and not producer.is_source and not q.back_edge:
+            producer.out_full -= 1
+            if producer.out_full == 0:
+                self._check(producer, None)
         spec = q.node.spec
         for index in spec.ancestor_sources:
             source = self.nodes[index]
@@ -852,7 +863,9 @@ class Run:
                      and not n.closed and n.opened and n.layer == self.active_layer]
         blocked = [name for name, count in self.input_waiting.items()
                    if count and self.input_throttle[name]]
-        if throttled or blocked:
+        stalled = [n for n in self.nodes if n.out_full and not n.closed
+                   and any(q.packets for q in n.forward)]
+        if throttled or blocked or stalled:
             full = [q for n in self.nodes for q in n.queues if q.full]
             names = ", ".join(f"'{q.stream}' (into node '{q.node.name}', "
                               f"{q.node.spec.calculator_name}, {len(q.packets)} queued)"
@@ -1265,7 +1278,19 @@ class Run:
         return ExceptionGroup(f"{len(errors)} errors in graph run", errors)
 
 
-    # -- tracing --------------------------------------------------------------------------------
+    # -- tracing and latency --------------------------------------------------------------------
+
+    def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
+                end: int) -> None:
+        if self.trace is not None:
+            self._trace(node, kind, ts, cc, start, end)
+        latency = self.latency
+        if latency is not None and kind == _PROCESS:
+            if node.is_source:
+                for _, packet in cc._outbuf:
+                    latency.origin(node.name, packet[1], end)  # when it was sent
+            elif node.sink_origins is not None:
+                latency.arrive(node.sink_origins, node.name, ts, end)
 
     def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
                end: int) -> None:

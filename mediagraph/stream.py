@@ -2,8 +2,9 @@
 
 Every consumer of a stream has its own `InputQueue` (fan-out copies references, never
 payloads). A queue's `bound` is the lowest timestamp a future packet may carry; the
-queue is *full* at `max_size` packets, which throttles the sources and graph inputs
-upstream (wait-till-not-full) instead of dropping. Depth peaks and drops are counted
+queue is *full* at `max_size` packets, which holds back the node that feeds it (unless the
+queue is a back edge) and throttles the sources and graph inputs upstream
+(wait-till-not-full) instead of dropping. Depth peaks and drops are counted
 for the profiler. All fields are guarded by the run's lock; they are plain attributes
 (no properties) because the scheduler touches them per packet.
 """
@@ -34,7 +35,7 @@ class InputQueue:
     """One consumer's queue on one stream."""
 
     __slots__ = ("packets", "bound", "max_size", "node", "slot", "stream", "peak", "full",
-                 "back_edge", "dropped", "seen_bound")
+                 "back_edge", "dropped", "seen_bound", "producer")
 
     def __init__(self, node: Any, slot: int, stream: str, max_size: int, back_edge: bool) -> None:
         self.packets: deque[Packet] = deque()
@@ -48,6 +49,7 @@ class InputQueue:
         self.back_edge = back_edge
         self.dropped = 0
         self.seen_bound = self.bound  # the bound the handler last acted on
+        self.producer: Any = None  # the node runtime that feeds it (None: a graph input)
 
     def next_timestamp(self) -> int:
         """The lowest timestamp this input can still deliver (DONE when finished)."""

@@ -540,3 +540,52 @@ def test_side_packet_of_the_wrong_type_names_the_packet_and_port():
     message = str(excinfo.value)
     assert "'factor'" in message and "str" in message and "scale" in message and "int" in message
     assert values(graph.run({"in": [(2, 0)]}, {"factor": 3}, timeout=10)["out"]) == [6]
+
+
+class HoldAtZero(mg.Calculator):
+    """Passes packets through, but holds timestamp 0 until its class's event is set."""
+
+    value = mg.Input(int, tag="")
+    out = mg.Output(int, tag="")
+    release = threading.Event()
+
+    def process(self, cc):
+        if int(cc.input_timestamp) == 0:
+            type(self).release.wait(10)
+        cc.send(self.out, cc.get(self.value))
+
+
+class HoldAtZeroToo(HoldAtZero):
+    release = threading.Event()
+
+
+def test_a_node_stops_while_a_queue_it_feeds_is_full():
+    """A full queue holds back its producer, not just the sources: `hold` may not push its
+    backlog into the join's queue past max_queue_size while `lag` keeps the join waiting."""
+    HoldAtZero.release.clear()
+    HoldAtZeroToo.release.clear()
+    graph = mg.Graph("""
+        num_threads: 3
+        max_queue_size: 4
+        node { calculator: "CountingSourceCalculator" output_stream: "s"
+               node_options { [type.googleapis.com/mediagraph.CountingSourceCalculatorOptions] {
+                 count: 20 } } }
+        node { name: "hold" calculator: "HoldAtZero" input_stream: "s" output_stream: "h" }
+        node { name: "lag" calculator: "HoldAtZeroToo" input_stream: "s" output_stream: "l" }
+        node { name: "join" calculator: "MakePairCalculator" input_stream: "h" input_stream: "l"
+               output_stream: "pairs" }
+    """)
+    pairs = []
+    graph.observe_output_stream("pairs", pairs.append)
+    graph.start_run()
+    try:
+        time.sleep(0.3)  # the source fills both queues and is throttled
+        HoldAtZero.release.set()  # hold's backlog meets the join's full queue
+        time.sleep(0.3)
+        assert graph.profile().node("join").queue_peak <= 4
+    finally:
+        HoldAtZero.release.set()
+        HoldAtZeroToo.release.set()
+    graph.wait_until_done(timeout=10)
+    assert len(pairs) == 20
+    assert all(row.queue_peak <= 4 for row in graph.profile().nodes if row.inputs)
