@@ -233,28 +233,27 @@ def warp_roi(pixels: np.ndarray, roi: tuple[float, float, float, float, float],
     OpenCV 4.11+/5's vectorized warps round differently, which moved about 1% of the
     tensor values of a letterboxed image by one level.
 
-    The sampling plan (tap positions and weights) depends only on the ROI, the sizes and
-    the border mode, so it is computed once and reused while those stay the same (a
-    video's frames): per frame only the four gathers and the weighted sum remain.
+    That path is `remap` with fixed-point maps, which OpenCV still runs unchanged (and
+    without the GIL): the maps depend only on the ROI, the sizes and the border mode, so
+    they are computed once and reused while those stay the same (a video's frames).
     """
     height, width, channels = pixels.shape
-    taps, weights = _sampling_plan(tuple(float(v) for v in roi), out_width, out_height,
-                                   width, height, replicate)
-    flat = pixels.reshape(-1, channels)
-    total = flat[taps[0]] * weights[0]
-    for k in range(1, 4):
-        total += flat[taps[k]] * weights[k]
-    shift = 2 * _INTER_BITS
-    warped = ((total + (1 << (shift - 1))) >> shift).astype(np.uint8)
-    warped = warped.reshape(out_height, out_width, channels)
-    return warped if channels == 1 else warped[:, :, :3]
+    xy, fraction = _remap_maps(tuple(float(v) for v in roi), out_width, out_height)
+    import cv2
+
+    warped = cv2.remap(pixels, xy, fraction, cv2.INTER_LINEAR,
+                       borderMode=cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT,
+                       borderValue=0)
+    if warped.ndim == 2:
+        return warped[:, :, np.newaxis]
+    return warped if channels <= 3 else warped[:, :, :3]
 
 
 @functools.lru_cache(maxsize=16)
-def _sampling_plan(roi: tuple[float, float, float, float, float], out_width: int,
-                   out_height: int, width: int, height: int,
-                   replicate: bool) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
-    """Flat source indices and integer weights (as (N, 1) int32 columns) of the 4 taps."""
+def _remap_maps(roi: tuple[float, float, float, float, float], out_width: int,
+                out_height: int) -> tuple[np.ndarray, np.ndarray]:
+    """OpenCV's fixed-point remap maps of the ROI: integer source positions (int16 x, y)
+    and the 1/32-pixel fractions as one table index (uint16, y_frac * 32 + x_frac)."""
     import cv2
 
     cx, cy, w, h, rotation = roi
@@ -270,22 +269,16 @@ def _sampling_plan(roi: tuple[float, float, float, float, float], out_width: int
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(sw != 0, _TAB_SIZE / sw, 0.0)
     limit = float(np.iinfo(np.int32).max)
-    qx = np.rint(np.clip(sx * scale, -limit, limit)).astype(np.int64).ravel()
-    qy = np.rint(np.clip(sy * scale, -limit, limit)).astype(np.int64).ravel()
-    x0, ax = qx >> _INTER_BITS, (qx & (_TAB_SIZE - 1)).astype(np.int32)
-    y0, ay = qy >> _INTER_BITS, (qy & (_TAB_SIZE - 1)).astype(np.int32)
-    bx, by = _TAB_SIZE - ax, _TAB_SIZE - ay
-    taps, weights = [], []
-    for dy, dx, weight in ((0, 0, bx * by), (0, 1, ax * by), (1, 0, bx * ay), (1, 1, ax * ay)):
-        yi, xi = y0 + dy, x0 + dx
-        if not replicate:  # BORDER_CONSTANT: taps outside the image read 0
-            weight = np.where((yi >= 0) & (yi < height) & (xi >= 0) & (xi < width), weight, 0)
-        index = np.clip(yi, 0, height - 1) * width + np.clip(xi, 0, width - 1)
-        taps.append(index.astype(np.intp))
-        weights.append(weight.astype(np.int32)[:, None])
-    for array in taps + weights:
-        array.flags.writeable = False
-    return tuple(taps), tuple(weights)
+    qx = np.rint(np.clip(sx * scale, -limit, limit)).astype(np.int64)
+    qy = np.rint(np.clip(sy * scale, -limit, limit)).astype(np.int64)
+    low, high = np.iinfo(np.int16).min, np.iinfo(np.int16).max  # far outside stays outside
+    xy = np.stack([np.clip(qx >> _INTER_BITS, low, high),
+                   np.clip(qy >> _INTER_BITS, low, high)], axis=-1).astype(np.int16)
+    fraction = (((qy & (_TAB_SIZE - 1)) << _INTER_BITS)
+                | (qx & (_TAB_SIZE - 1))).astype(np.uint16)
+    xy.flags.writeable = False
+    fraction.flags.writeable = False
+    return xy, fraction
 
 
 _INTER_BITS = 5  # OpenCV's INTER_BITS: source positions in 1/32 pixel

@@ -108,6 +108,57 @@ def test_sampling_maps_corners_to_corners_and_rounds_half_up_like_mediapipe():
     np.testing.assert_array_equal(tensor[::2, 1:-1:2], between)
 
 
+def integer_bilinear_reference(pixels, roi, out_width, out_height, replicate):
+    """Classic OpenCV warpPerspective in plain integers (the arithmetic MediaPipe ships):
+    source positions rounded to 1/32 pixel, four taps weighted in 1/1024ths, outside taps
+    reading 0 (or the nearest edge pixel), the sum rounded half up."""
+    import cv2
+
+    cx, cy, w, h, rotation = roi
+    corners = cv2.boxPoints(((cx, cy), (w, h), math.degrees(rotation)))
+    target = np.array([[0, out_height], [0, 0], [out_width, 0], [out_width, out_height]],
+                      np.float32)
+    inverse = np.linalg.inv(cv2.getPerspectiveTransform(corners.astype(np.float32), target))
+    ys, xs = np.mgrid[0:out_height, 0:out_width].astype(np.float64)
+    source = inverse @ np.stack([xs.ravel(), ys.ravel(), np.ones(xs.size)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        scale = np.where(source[2] != 0, 32 / source[2], 0.0)
+    qx = np.rint(np.clip(source[0] * scale, -2**31, 2**31 - 1)).astype(np.int64)
+    qy = np.rint(np.clip(source[1] * scale, -2**31, 2**31 - 1)).astype(np.int64)
+    x0, ax, y0, ay = qx >> 5, qx & 31, qy >> 5, qy & 31
+    height, width, channels = pixels.shape
+    total = np.zeros((xs.size, channels), np.int64)
+    for dy, dx, weight in ((0, 0, (32 - ax) * (32 - ay)), (0, 1, ax * (32 - ay)),
+                           (1, 0, (32 - ax) * ay), (1, 1, ax * ay)):
+        yi, xi = y0 + dy, x0 + dx
+        inside = (yi >= 0) & (yi < height) & (xi >= 0) & (xi < width)
+        value = pixels[np.clip(yi, 0, height - 1), np.clip(xi, 0, width - 1)].astype(np.int64)
+        if not replicate:
+            value[~inside] = 0
+        total += value * weight[:, None]
+    out = ((total + 512) >> 10).astype(np.uint8).reshape(out_height, out_width, channels)
+    return out if channels == 1 else out[:, :, :3]
+
+
+def test_warp_matches_the_integer_reference_on_random_rois():
+    from calculators.preprocess.image_to_tensor import warp_roi
+
+    rng = np.random.default_rng(3)
+    for trial in range(60):
+        height, width = (int(v) for v in rng.integers(10, 300, 2))
+        channels = int(rng.choice([1, 3, 4]))
+        image = rng.integers(0, 256, (height, width, channels), dtype=np.uint8)
+        roi = (rng.uniform(-0.2, 1.2) * width, rng.uniform(-0.2, 1.2) * height,
+               rng.uniform(0.1, 1.5) * width, rng.uniform(0.1, 1.5) * height,
+               rng.uniform(-3.2, 3.2) if trial % 2 else 0.0)
+        out_w, out_h = (int(v) for v in rng.integers(4, 160, 2))
+        replicate = trial % 3 == 0
+        np.testing.assert_array_equal(
+            warp_roi(image, roi, out_w, out_h, replicate),
+            integer_bilinear_reference(image, roi, out_w, out_h, replicate),
+            err_msg=f"trial {trial}: {image.shape} roi {roi} -> {out_w}x{out_h}")
+
+
 @pytest.mark.parametrize("range_option, dtype, low, high", [
     ({"output_tensor_float_range": FloatRange(min=0.0, max=1.0)}, np.float32, 0.0, 1.0),
     ({"output_tensor_int_range": IntRange(min=-128, max=127)}, np.int8, -128, 127),
