@@ -5,8 +5,14 @@ threads on), letterbox each frame into the 128x128 tensor, run face_detection_sh
 on LiteRT, decode boxes against the SSD anchors, run weighted non-max suppression, draw
 the box and keypoints with OpenCV, and encode with libx264 -- in the same process, the
 loop on one thread, the graph on its scheduler. Prints frames/s (median of --repeats),
-the ratio, the graph's per-node busy times, and the pipelined bound (the largest of the
-decode / inference / encode stages measured alone, each on one thread).
+the ratios, the graph's per-node busy times and CPU use, and two bounds.
+
+Two loops: "loop" is what one writes by hand (the libraries' own threads on: FFmpeg frame
+threads, x264's threads, XNNPACK's pool); "loop, 1 thread" also turns those off (the
+issue's single-threaded loop: every stage on one core, one after another).
+Bounds: "stage bound" is 1 / the slowest of decode, inference and encode, each measured
+alone with its library threads on; "work bound" is cores / (the sum of the three, each
+measured on one thread) -- what a perfect pipeline of single-threaded stages could reach.
 
     python benchmarks/bench_face_detection.py [--repeats 3]
     python benchmarks/bench_face_detection.py --mediapipe-python /tmp/mpvenv/bin/python
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -34,8 +41,9 @@ GRAPH = ROOT / "graphs" / "face_detection_video.pbtxt"
 MODEL = "face_detection_short_range.tflite"
 
 
-def hand_written_loop(src: Path, dst: Path) -> int:
-    """What one would write by hand: one thread, the same model and operations."""
+def hand_written_loop(src: Path, dst: Path, single_thread: bool = False) -> int:
+    """What one would write by hand: one thread, the same model and operations
+    (`single_thread`: the decoder, encoder and interpreter's own threads off too)."""
     import av
     import cv2
     from ai_edge_litert.interpreter import Interpreter
@@ -46,7 +54,8 @@ def hand_written_loop(src: Path, dst: Path) -> int:
                                                       generate_anchors)
     from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
 
-    interpreter = Interpreter(model_path=str(models.resolve(MODEL)))
+    interpreter = Interpreter(model_path=str(models.resolve(MODEL)),
+                              num_threads=1 if single_thread else None)
     interpreter.allocate_tensors()
     input_index = interpreter.get_input_details()[0]["index"]
     outputs = {tuple(d["shape"]): d["index"] for d in interpreter.get_output_details()}
@@ -61,9 +70,13 @@ def hand_written_loop(src: Path, dst: Path) -> int:
     frames = 0
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin = inp.streams.video[0]
-        vin.thread_type = "AUTO"
+        vin.thread_type = "SLICE" if single_thread else "AUTO"
+        if single_thread:
+            vin.thread_count = 1
         vout = out.add_stream("libx264", rate=vin.average_rate or 30)
         vout.width, vout.height, vout.pix_fmt = vin.width, vin.height, "yuv420p"
+        if single_thread:
+            vout.codec_context.options = {"threads": "1"}
         for frame in inp.decode(vin):
             rgb = frame.to_ndarray(format="rgb24")
             h, w = rgb.shape[:2]
@@ -117,18 +130,22 @@ def graph_run(src: Path, dst: Path) -> tuple[int, mg.Graph]:
     return count[0], graph
 
 
-def stage_bound(src: Path, dst: Path) -> dict[str, float]:
-    """Seconds per frame of decode, inference and encode, each alone on one thread."""
+def stage_times(src: Path, dst: Path, single_thread: bool) -> dict[str, float]:
+    """Seconds per frame of decode, inference and encode, each stage alone (with its
+    library threads, or on exactly one thread)."""
     import av
     from ai_edge_litert.interpreter import Interpreter
 
     with av.open(str(src)) as inp:
         vin = inp.streams.video[0]
-        vin.thread_type = "AUTO"
+        vin.thread_type = "SLICE" if single_thread else "AUTO"
+        if single_thread:
+            vin.thread_count = 1
         start = time.perf_counter()
         images = [f.to_ndarray(format="rgb24") for f in inp.decode(vin)]
         decode = (time.perf_counter() - start) / len(images)
-    interpreter = Interpreter(model_path=str(models.resolve(MODEL)))
+    interpreter = Interpreter(model_path=str(models.resolve(MODEL)),
+                              num_threads=1 if single_thread else None)
     interpreter.allocate_tensors()
     index = interpreter.get_input_details()[0]["index"]
     tensor = np.zeros((1, 128, 128, 3), np.float32)
@@ -140,6 +157,8 @@ def stage_bound(src: Path, dst: Path) -> dict[str, float]:
     with av.open(str(dst), "w") as out:
         vout = out.add_stream("libx264", rate=30)
         vout.width, vout.height, vout.pix_fmt = images[0].shape[1], images[0].shape[0], "yuv420p"
+        if single_thread:
+            vout.codec_context.options = {"threads": "1"}
         start = time.perf_counter()
         for i, image in enumerate(images):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
@@ -159,19 +178,27 @@ def main() -> int:
     args = parser.parse_args()
     models.resolve(MODEL)
     loop_fps: list[float] = []
+    single_fps: list[float] = []
     graph_fps: list[float] = []
+    graph_cpu: list[float] = []
     mediapipe_fps: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
+        # Video only: the loop has no audio track to carry, so neither does the graph.
         src = samples.make_face_video(Path(tmp) / "face.mp4", frames=args.frames, width=640,
-                                      height=480, fps=30)
+                                      height=480, fps=30, audio=False)
         graph = None
         for i in range(args.repeats):
             start = time.perf_counter()
             n = hand_written_loop(src, Path(tmp) / f"loop_{i}.mp4")
             loop_fps.append(n / (time.perf_counter() - start))
             start = time.perf_counter()
+            n = hand_written_loop(src, Path(tmp) / f"single_{i}.mp4", single_thread=True)
+            single_fps.append(n / (time.perf_counter() - start))
+            start, cpu = time.perf_counter(), time.process_time()
             n, graph = graph_run(src, Path(tmp) / f"graph_{i}.mp4")
-            graph_fps.append(n / (time.perf_counter() - start))
+            wall = time.perf_counter() - start
+            graph_fps.append(n / wall)
+            graph_cpu.append((time.process_time() - cpu) / wall)
             assert n == args.frames
             if args.mediapipe_python:
                 script = Path(__file__).with_name("bench_mediapipe_face.py")
@@ -179,20 +206,32 @@ def main() -> int:
                                       str(Path(tmp) / f"mp_{i}.mp4")], check=True,
                                      capture_output=True, text=True).stdout
                 mediapipe_fps.append(json.loads(out)["fps"])
-        stages = stage_bound(src, Path(tmp) / "stages.mp4")
+        stages = stage_times(src, Path(tmp) / "stages.mp4", single_thread=False)
+        single_stages = stage_times(src, Path(tmp) / "stages1.mp4", single_thread=True)
     loop, pipeline = statistics.median(loop_fps), statistics.median(graph_fps)
+    single = statistics.median(single_fps)
     bound = 1 / max(stages.values())
-    print(f"{args.frames} frames 640x480, median of {args.repeats} runs (frames/s)")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    work_bound = cores / sum(single_stages.values())
+    print(f"{args.frames} frames 640x480, median of {args.repeats} runs (frames/s), {cores} cores")
     print(f"hand-written loop   {loop:7.1f}   runs: {', '.join(f'{v:.1f}' for v in loop_fps)}")
-    print(f"mediagraph graph    {pipeline:7.1f}   runs: {', '.join(f'{v:.1f}' for v in graph_fps)}")
+    print(f"loop, 1 thread      {single:7.1f}   runs: {', '.join(f'{v:.1f}' for v in single_fps)}")
+    print(f"mediagraph graph    {pipeline:7.1f}   runs: {', '.join(f'{v:.1f}' for v in graph_fps)}"
+          f"   (CPU {statistics.median(graph_cpu):.0%} of one core)")
     if mediapipe_fps:
         reference = statistics.median(mediapipe_fps)
         print(f"MediaPipe solution  {reference:7.1f}   runs: "
               f"{', '.join(f'{v:.1f}' for v in mediapipe_fps)}")
         print(f"graph / MediaPipe   {pipeline / reference:7.2f}x")
     print(f"graph / loop        {pipeline / loop:7.2f}x")
-    print("stages alone (ms/frame): " + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in stages.items())
-          + f"; pipelined bound {bound:.1f} frames/s; graph at {pipeline / bound:.0%} of it")
+    print(f"graph / 1-thread    {pipeline / single:7.2f}x")
+    print("stages alone, library threads on (ms/frame): "
+          + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in stages.items())
+          + f"; stage bound {bound:.1f} frames/s; graph at {pipeline / bound:.0%} of it")
+    print("stages alone, one thread (ms/frame): "
+          + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in single_stages.items())
+          + f"; {cores}-core work bound {work_bound:.1f} frames/s; graph at "
+          f"{pipeline / work_bound:.0%} of it")
     assert graph is not None
     print(graph.profile().table())
     return 0
