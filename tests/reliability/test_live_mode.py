@@ -117,14 +117,17 @@ def test_with_a_flow_limiter_latency_stays_near_one_processing_time():
     latency = profile.path("camera", "results (observer)")
     limiter = profile.node("limiter")
     processed = profile.node("inference").calls
-    # Every frame is either processed or dropped at the limiter, never queued up.
-    assert processed + limiter.dropped == FRAMES
+    camera = profile.node("camera")
+    # Every frame is processed or dropped at the limiter, never queued up. (On a loaded
+    # machine the camera may also be called late and skip a frame itself: counted too.)
+    assert processed + limiter.dropped + camera.dropped == FRAMES
+    delivered = FRAMES - camera.dropped
     assert latency.count == processed == len(results)
     assert latency.p95_ms < 2 * PROCESS_S * 1e3, profile.table()
     # One frame in flight: each processed frame holds the limiter for ceil(p/T) frame
     # periods, so 1 in ceil(1.5) = 2 frames gets through.
     expected_drop = 1 - 1 / math.ceil(PROCESS_S * FPS)
-    drop_rate = limiter.dropped / FRAMES
+    drop_rate = limiter.dropped / delivered
     assert abs(drop_rate - expected_drop) < 0.1, (drop_rate, expected_drop)
     print(f"\nlive, FlowLimiter: p50 {latency.p50_ms:.1f} ms  p95 {latency.p95_ms:.1f} ms  "
           f"max {latency.max_ms:.1f} ms  drop rate {drop_rate:.2f} (model {expected_drop:.2f},"
