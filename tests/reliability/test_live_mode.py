@@ -128,7 +128,12 @@ def test_with_a_flow_limiter_latency_stays_near_one_processing_time():
     # periods, so 1 in ceil(1.5) = 2 frames gets through.
     expected_drop = 1 - 1 / math.ceil(PROCESS_S * FPS)
     drop_rate = limiter.dropped / delivered
-    assert abs(drop_rate - expected_drop) < 0.1, (drop_rate, expected_drop)
+    # Whatever the load: the stage cannot do more than its speed allows, and once free it
+    # takes the next frame within about a frame period.
+    duration_s = FRAMES / FPS
+    assert 0.7 * duration_s / (PROCESS_S + 1 / FPS) <= processed <= duration_s / PROCESS_S + 1
+    if camera.dropped == 0:  # the camera kept time: the machine was not overloaded
+        assert abs(drop_rate - expected_drop) < 0.1, (drop_rate, expected_drop)
     print(f"\nlive, FlowLimiter: p50 {latency.p50_ms:.1f} ms  p95 {latency.p95_ms:.1f} ms  "
           f"max {latency.max_ms:.1f} ms  drop rate {drop_rate:.2f} (model {expected_drop:.2f},"
           f" speed ratio {1 - 1 / (PROCESS_S * FPS):.2f})")
