@@ -178,7 +178,9 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
 
     tflite2onnx turns NHWC tensors into NCHW; the graph inputs and outputs are put back
     into the TFLite model's layout with Transpose nodes, so both files take the same
-    tensors. Raises ModelConversionError naming the operator tflite2onnx lacks.
+    tensors. Operators tflite2onnx lacks (DENSIFY, DEPTH_TO_SPACE, HARD_SWISH) are taught
+    to it for the conversion (`mediagraph._tflite2onnx_ops`). Raises ModelConversionError
+    naming the operator it still lacks.
     """
     try:
         import tflite2onnx
@@ -188,6 +190,8 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
         raise MissingDependencyError("tflite2onnx", "convert",
                                      "converting .tflite models to ONNX") from None
     import logging
+
+    from mediagraph import _tflite2onnx_ops
 
     src = resolve(tflite_path)
     target = Path(out) if out is not None else src.with_suffix(".onnx")
@@ -200,7 +204,8 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
     t2o_logger.setLevel(logging.ERROR)  # it warns about every float16 tensor
     try:
         try:
-            tflite2onnx.convert(str(src), str(tmp))
+            with _tflite2onnx_ops.patched():
+                tflite2onnx.convert(str(src), str(tmp))
         except NotImplementedError as exc:
             match = re.search(r"OP:\s*(\d+)\s+(\w+)", str(exc))
             op = match.group(2) if match else None

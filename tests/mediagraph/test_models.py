@@ -153,13 +153,81 @@ def test_convert_matches_litert(tmp_path: Path) -> None:
         np.testing.assert_allclose(value, expected[out.name], atol=1e-4, rtol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["face_detection_full_range_sparse.tflite",  # DENSIFY
+                                  "pose_detection.tflite",  # DENSIFY, DEPTH_TO_SPACE, shared pads
+                                  "palm_detection_lite.tflite"])  # PRELU with an fp16 slope
+def test_converted_model_matches_litert_on_a_photo(name: str, tmp_path: Path) -> None:
+    pytest.importorskip("tflite2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    cv2 = pytest.importorskip("cv2")
+    from mediagraph import samples
+
+    src = Path(shutil.copy(_real_model(name), tmp_path))
+    onnx_path = models.convert(src)
+    interp = litert.Interpreter(model_path=str(src))
+    interp.allocate_tensors()
+    detail = interp.get_input_details()[0]
+    _, height, width, _ = detail["shape"]
+    x = (cv2.resize(samples.photo("astronaut"), (width, height)).astype(np.float32) / 127.5 - 1)[None]
+    interp.set_tensor(detail["index"], x)
+    interp.invoke()
+    expected = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
+
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    assert session.get_inputs()[0].shape == list(detail["shape"])
+    for out, value in zip(session.get_outputs(), session.run(None, {session.get_inputs()[0].name: x})):
+        want = expected[out.name]
+        # Box regressors reach ~1700 (pixels): float32 summation order alone moves them by
+        # ~1e-3, so the bound is 1e-4 plus 1e-5 of the output's largest magnitude.
+        assert np.abs(value - want).max() <= 1e-4 + 1e-5 * np.abs(want).max(), out.name
+
+
+def test_sparse_weights_densify_like_litert() -> None:
+    tflite = pytest.importorskip("tflite")
+    pytest.importorskip("tflite2onnx")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    from mediagraph._tflite2onnx_ops import densify
+
+    src = _real_model("face_detection_full_range_sparse.tflite")
+    model = tflite.Model.GetRootAsModel(src.read_bytes(), 0)
+    graph = model.Subgraphs(0)
+    interp = litert.Interpreter(  # without XNNPACK, which takes the weights in itself
+        model_path=str(src), experimental_preserve_all_tensors=True,
+        experimental_op_resolver_type=litert.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+    interp.allocate_tensors()
+    interp.invoke()
+    checked = 0
+    for i in range(graph.OperatorsLength()):
+        op = graph.Operators(i)
+        if model.OperatorCodes(op.OpcodeIndex()).BuiltinCode() == tflite.BuiltinOperator.DENSIFY:
+            np.testing.assert_array_equal(densify(model, graph, op.Inputs(0)),
+                                          interp.get_tensor(op.Outputs(0)))
+            checked += 1
+    assert checked == 46
+
+
 def test_convert_names_the_unsupported_operator(tmp_path: Path) -> None:
     pytest.importorskip("tflite2onnx")
+    # HARD_SWISH converts now; MediaPipe's custom Convolution2DTransposeBias does not.
     src = Path(shutil.copy(_real_model("selfie_segmentation.tflite"), tmp_path))
-    with pytest.raises(models.ModelConversionError, match="HARD_SWISH") as info:
+    with pytest.raises(models.ModelConversionError, match="CUSTOM") as info:
         models.convert(src)
-    assert info.value.operator == "HARD_SWISH"
+    assert info.value.operator == "CUSTOM"
     assert not list(tmp_path.glob("*.onnx"))
+
+
+def test_conversion_leaves_tflite2onnx_as_it_was(tmp_path: Path) -> None:
+    pytest.importorskip("tflite2onnx")
+    from tflite2onnx.graph import Graph
+    from tflite2onnx.op.common import OpFactory
+
+    registry, parse = dict(OpFactory.registry), Graph.parse
+    models.convert(_real_model("pose_detection.tflite"), tmp_path / "pose.onnx")
+    with pytest.raises(models.ModelConversionError):
+        models.convert(_real_model("selfie_segmentation.tflite"), tmp_path / "selfie.onnx")
+    assert OpFactory.registry == registry
+    assert Graph.parse is parse
 
 
 def test_convert_without_tflite2onnx_names_the_extra(monkeypatch: pytest.MonkeyPatch,

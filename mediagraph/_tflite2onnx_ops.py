@@ -1,0 +1,267 @@
+"""TFLite operators tflite2onnx 0.4 lacks, taught to it for the length of one conversion.
+
+`patched()` is a context manager: inside it tflite2onnx's operator registry also knows
+
+- DENSIFY: MediaPipe's sparse models keep some fp16 weights sparse (CSR) and densify them
+  at run time. The weights are constants, so they are densified here, in numpy, and the
+  DENSIFY operator leaves the graph: its output becomes an ordinary constant.
+- DEPTH_TO_SPACE: ONNX DepthToSpace in DCR mode (TFLite's channel order) on NCHW.
+- HARD_SWISH: x * HardSigmoid(x) with alpha 1/6, beta 1/2 (tflite2onnx writes opset 11;
+  ONNX's HardSwish needs opset 14).
+- PAD sharing its pads constant with another PAD: each gets its own copy (tflite2onnx
+  rewrites the constant in place, once per user).
+- PRELU whose slope comes from an fp16 constant through DEQUANTIZE: tflite2onnx gives the
+  slope the batch dimension it lacks but not the fp16 constant behind it, whose layout
+  change then fails (an IndexError); the constant gets the same dimension here.
+
+Nothing in site-packages is edited; the registry and `Graph.parse` are restored on exit.
+A lock keeps two threads from converting with half-patched registries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any, ClassVar
+
+import numpy as np
+
+_LOCK = threading.RLock()
+
+
+def _vector(table: Any, kind: int) -> np.ndarray:
+    import tflite
+
+    cls = {tflite.SparseIndexVector.Int32Vector: tflite.Int32Vector,
+           tflite.SparseIndexVector.Uint16Vector: tflite.Uint16Vector,
+           tflite.SparseIndexVector.Uint8Vector: tflite.Uint8Vector}[kind]
+    vec = cls()
+    vec.Init(table.Bytes, table.Pos)
+    return vec.ValuesAsNumpy()
+
+
+def densify(model: Any, graph: Any, index: int) -> np.ndarray:
+    """The dense value of the sparse constant tensor `index` (TFLite's sparsity format)."""
+    import tflite
+    from tflite2onnx import mapping
+
+    tensor = graph.Tensors(index)
+    sparsity = tensor.Sparsity()
+    shape = [int(d) for d in tensor.ShapeAsNumpy()]
+    dtype = mapping.DTYPE_ONNX2NAME[mapping.DTYPE_TFLITE2ONNX[tensor.Type()]]
+    values = np.frombuffer(model.Buffers(tensor.Buffer()).DataAsNumpy(), dtype=dtype)
+    if sparsity.BlockMapLength():
+        raise NotImplementedError(f"block-sparse tensor {tensor.Name().decode()}")
+    order = [int(d) for d in sparsity.TraversalOrderAsNumpy()]
+    dims = []
+    for level in range(sparsity.DimMetadataLength()):
+        meta = sparsity.DimMetadata(level)
+        if meta.Format() == tflite.DimensionType.DENSE:
+            dims.append((meta.DenseSize(), None, None))
+        else:
+            dims.append((None, _vector(meta.ArraySegments(), meta.ArraySegmentsType()),
+                         _vector(meta.ArrayIndices(), meta.ArrayIndicesType())))
+    dense = np.zeros(shape, dtype=dtype)
+    coords = [0] * len(shape)
+    cursor = 0
+
+    def walk(level: int, position: int) -> None:
+        # `position` is this level's row in the (flattened) traversal so far, as in
+        # TFLite's FormatConverter: dense levels multiply it out, sparse ones index segments.
+        nonlocal cursor
+        if level == len(dims):
+            dense[tuple(coords)] = values[cursor]
+            cursor += 1
+            return
+        size, segments, indices = dims[level]
+        if segments is None:
+            for i in range(size):
+                coords[order[level]] = i
+                walk(level + 1, position * size + i)
+        else:
+            for k in range(int(segments[position]), int(segments[position + 1])):
+                coords[order[level]] = int(indices[k])
+                walk(level + 1, k)
+
+    walk(0, 0)
+    if cursor != values.size:
+        raise ValueError(f"sparse tensor {tensor.Name().decode()}: {values.size} values, "
+                         f"{cursor} positions")
+    return dense
+
+
+def _converters() -> dict[int, type]:
+    import tflite
+    from onnx import TensorProto
+    from tflite2onnx.layout import Layout
+    from tflite2onnx.op.activation import Activation
+    from tflite2onnx.op.common import Operator
+    from tflite2onnx.op.padding import Padding
+
+    class Densify(Operator):
+        """Turns its output into a constant; `patched()` drops the operator after parsing."""
+
+        TypeMapping: ClassVar[dict[int, str]] = {tflite.BuiltinOperator.DENSIFY: "Densify"}
+
+        def __init__(self, TFactory: Any, index: int) -> None:
+            super().__init__(TFactory, index)
+            self.setInited()
+
+        @property
+        def type(self) -> str:
+            return "Densify"
+
+        def parse(self) -> None:
+            op = self.tflite
+            out = self.TFactory.get(op.Outputs(0))
+            out.parse()
+            out.data = densify(self.model, self.graph, op.Inputs(0))
+            self.name = out.name
+            self.setParsed()
+
+    class DepthToSpace(Operator):
+        TypeMapping: ClassVar[dict[int, str]] = {tflite.BuiltinOperator.DEPTH_TO_SPACE: "DepthToSpace"}
+
+        def __init__(self, TFactory: Any, index: int) -> None:
+            super().__init__(TFactory, index)
+            self.setInited()
+
+        @property
+        def type(self) -> str:
+            return "DepthToSpace"
+
+        def parse(self) -> None:
+            op = self.tflite
+            self.parseInput(0, Layout("NHWC", "NCHW"))
+            self.parseOutput(0, Layout("NHWC", "NCHW"))
+            option = tflite.DepthToSpaceOptions()
+            option.Init(op.BuiltinOptions().Bytes, op.BuiltinOptions().Pos)
+            self.attrs["blocksize"] = option.BlockSize()
+            self.attrs["mode"] = "DCR"
+            self.setParsed()
+
+        def propagatableTensors(self) -> list[Any]:
+            return []
+
+        def transform(self) -> None:
+            pass
+
+    class HardSwish(Operator):
+        """HardSigmoid here, then a Mul by the input (a `post` operator)."""
+
+        TypeMapping: ClassVar[dict[int, str]] = {tflite.BuiltinOperator.HARD_SWISH: "HardSigmoid"}
+
+        def __init__(self, TFactory: Any, index: int) -> None:
+            super().__init__(TFactory, index)
+            self.attrs["alpha"] = 1.0 / 6.0
+            self.attrs["beta"] = 0.5
+            self.setInited()
+
+        @property
+        def type(self) -> str:
+            return "HardSigmoid"
+
+        def parse(self) -> None:
+            x = self.parseInput(0)
+            y = self.parseOutput(0)
+            gate = self.TFactory.getWithRef(y, "TFLITE2ONNX_HardSigmoid_" + y.name, True)
+            gate.setParsed()
+            self.replaceOutput(y, gate)
+            gate.addProducer(self)
+            mul = _Mul(self.TFactory, -1)
+            mul.name = y.name + "_hard_swish_mul"
+            for t in (x, gate):
+                t.addConsumer(mul)
+                mul.inputs.append(t)
+            y.replaceProducer(self, mul)
+            mul.outputs.append(y)
+            mul.setParsed()
+            self.post.append(mul)
+            self.setParsed()
+
+        def propagatableTensors(self) -> list[Any]:
+            return self.inputs + self.outputs
+
+        def transform(self) -> None:
+            pass
+
+    class _Mul(Operator):
+        def __init__(self, TFactory: Any, index: int) -> None:
+            super().__init__(TFactory, index)
+            self.setInited()
+
+        @property
+        def type(self) -> str:
+            return "Mul"
+
+        def propagatableTensors(self) -> list[Any]:
+            return self.inputs + self.outputs
+
+        def transform(self) -> None:
+            pass
+
+    class PRelu(Activation):
+        TypeMapping: ClassVar[dict[int, str]] = {tflite.BuiltinOperator.PRELU: "PRelu"}
+
+        def parse(self) -> None:
+            super().parse()
+            alpha = self.inputs[1]
+            for producer in alpha.producers:  # an fp16 constant -> DEQUANTIZE -> slope
+                if producer.type == "DequantizeLinear":
+                    source = producer.inputs[0]
+                    if (source.dtype == TensorProto.FLOAT16
+                            and len(source.shape) == len(alpha.shape) - 1):
+                        source.shape.insert(0, 1)
+
+    class Pad(Padding):
+        """One pads constant per Pad: `transform()` rewrites it in place, so a shared one
+        would be rewritten once per user (and fail the second time)."""
+
+        TypeMapping = Padding.TypeMapping
+
+        def parse(self) -> None:
+            super().parse()
+            pads = self.inputs[1]
+            if len(pads.consumers) > 1:
+                own = self.TFactory.getWithRef(pads, f"{pads.name}_{self.outputs[0].name}", True)
+                own.data = pads.data.copy()
+                own.setParsed()
+                pads.removeConsumer(self)
+                own.addConsumer(self)
+                self.inputs[1] = own
+
+    return {cls_opc: cls for cls in (Densify, DepthToSpace, HardSwish, PRelu, Pad)
+            for cls_opc in cls.TypeMapping}
+
+
+@contextlib.contextmanager
+def patched() -> Iterator[None]:
+    """Register the converters above (replacing tflite2onnx's PRELU) for one conversion."""
+    from tflite2onnx.graph import Graph
+    from tflite2onnx.op.common import OpFactory
+
+    with _LOCK:
+        import tflite
+
+        converters = _converters()
+        densify_type = converters[tflite.BuiltinOperator.DENSIFY]
+        saved = {opc: OpFactory.registry.get(opc) for opc in converters}
+        original_parse = Graph.parse
+
+        def parse(self: Any) -> None:
+            original_parse(self)
+            self.ops = [op for op in self.ops if not isinstance(op, densify_type)]
+            self._collectOpAndTensor()
+
+        OpFactory.registry.update(converters)
+        Graph.parse = parse
+        try:
+            yield
+        finally:
+            Graph.parse = original_parse
+            for opc, converter in saved.items():
+                if converter is None:
+                    del OpFactory.registry[opc]
+                else:
+                    OpFactory.registry[opc] = converter
