@@ -10,6 +10,10 @@
   ONNX's HardSwish needs opset 14).
 - PAD sharing its pads constant with another PAD: each gets its own copy (tflite2onnx
   rewrites the constant in place, once per user).
+- CUSTOM `Convolution2DTransposeBias` (MediaPipe's transpose_conv_bias.cc): TFLite's
+  TRANSPOSE_CONV plus a bias, as ONNX ConvTranspose. Its custom options are a raw
+  TfLiteTransposeConvParams (no FlexBuffer): int32 padding (1 SAME, 2 VALID), stride_width,
+  stride_height. Other CUSTOM operators still fail, naming the custom code.
 - PRELU whose slope comes from an fp16 constant through DEQUANTIZE: tflite2onnx gives the
   slope the batch dimension it lacks but not the fp16 constant behind it, whose layout
   change then fails (an IndexError); the constant gets the same dimension here.
@@ -21,6 +25,7 @@ A lock keeps two threads from converting with half-patched registries.
 from __future__ import annotations
 
 import contextlib
+import struct
 import threading
 from collections.abc import Iterator
 from typing import Any, ClassVar
@@ -91,7 +96,23 @@ def densify(model: Any, graph: Any, index: int) -> np.ndarray:
     return dense
 
 
-def _converters() -> dict[int, type]:
+# TFLite's TfLitePadding values (tensorflow/lite/core/c/builtin_op_data.h), as MediaPipe's
+# custom options store them.
+_PADDING_SAME, _PADDING_VALID = 1, 2
+
+
+def transpose_conv_pads(size: int, out: int, kernel: int, stride: int) -> tuple[int, int, int]:
+    """(pad_begin, pad_end, output_padding) making ONNX ConvTranspose give TFLite's `out`
+    from `size`: TFLite crops `total` = (size-1)*stride + kernel - out, the odd one at the
+    end (ComputePaddingWithOffset); an `out` larger than the full result is zero-extended
+    at the end, ONNX's output_padding."""
+    total = (size - 1) * stride + kernel - out
+    if total < 0:
+        return 0, 0, -total
+    return total // 2, total - total // 2, 0
+
+
+def _converters() -> dict[int, Any]:
     import tflite
     from onnx import TensorProto
     from tflite2onnx.layout import Layout
@@ -201,6 +222,74 @@ def _converters() -> dict[int, type]:
         def transform(self) -> None:
             pass
 
+    class TransposeConvBias(Operator):
+        """MediaPipe's Convolution2DTransposeBias: input NHWC, weights OHWI, bias [O]."""
+
+        CUSTOM_CODE = "Convolution2DTransposeBias"
+
+        def __init__(self, TFactory: Any, index: int) -> None:
+            super().__init__(TFactory, index)
+            self.attrs["dilations"] = [1, 1]
+            self.attrs["group"] = 1
+            self.setInited()
+
+        @property
+        def type(self) -> str:
+            return "ConvTranspose"
+
+        def parse(self) -> None:
+            op = self.tflite
+            if op.InputsLength() != 3 or op.OutputsLength() != 1:
+                raise ValueError(f"{self.CUSTOM_CODE} with {op.InputsLength()} inputs and "
+                                 f"{op.OutputsLength()} outputs (expected 3 and 1)")
+            options = op.CustomOptionsAsNumpy().tobytes()
+            if len(options) < 12:
+                raise ValueError(f"{self.CUSTOM_CODE}: {len(options)} bytes of options "
+                                 "(expected padding, stride_width, stride_height as int32)")
+            padding, stride_w, stride_h = struct.unpack_from("<3i", options)
+            if padding not in (_PADDING_SAME, _PADDING_VALID):
+                raise ValueError(f"{self.CUSTOM_CODE}: unknown padding {padding}")
+            x = self.parseInput(0, Layout("NHWC", "NCHW"))
+            w = self.parseInput(1, Layout("OHWI", "IOHW"))
+            self.parseInput(2, is_bias=True)
+            y = self.parseOutput(0, Layout("NHWC", "NCHW"))
+            # Shapes are read before the layouts are applied: all still NHWC / OHWI here.
+            kernel = [int(k) for k in w.shape[1:3]]
+            strides = [stride_h, stride_w]
+            begin, end, extra = [], [], []
+            for size, out, k, s in zip(x.shape[1:3], y.shape[1:3], kernel, strides):
+                want = size * s if padding == _PADDING_SAME else (size - 1) * s + k
+                if out != want:
+                    raise ValueError(f"{self.CUSTOM_CODE}: output {list(y.shape)} from input "
+                                     f"{list(x.shape)} (expected {want}, not {out})")
+                b, e, o = transpose_conv_pads(int(size), int(out), k, s)
+                begin.append(b)
+                end.append(e)
+                extra.append(o)
+            self.attrs["kernel_shape"] = kernel
+            self.attrs["strides"] = strides
+            self.attrs["pads"] = begin + end
+            if any(extra):
+                self.attrs["output_padding"] = extra
+            self.setParsed()
+
+        def propagatableTensors(self) -> list[Any]:
+            return []
+
+        def transform(self) -> None:
+            pass
+
+    def custom(TFactory: Any, index: int) -> Operator:
+        """The converter for a CUSTOM operator, by its custom code."""
+        op = TFactory.graph.Operators(index)
+        code = TFactory.model.OperatorCodes(op.OpcodeIndex()).CustomCode()
+        name = code.decode() if code else "?"
+        if name == TransposeConvBias.CUSTOM_CODE:
+            return TransposeConvBias(TFactory, index)
+        # models.convert reads the operator's name from this message, as from tflite2onnx's own
+        raise NotImplementedError(f"Unsupported TFLite OP: {tflite.BuiltinOperator.CUSTOM} "
+                                  f"CUSTOM ({name})!")
+
     class PRelu(Activation):
         TypeMapping: ClassVar[dict[int, str]] = {tflite.BuiltinOperator.PRELU: "PRelu"}
 
@@ -231,8 +320,10 @@ def _converters() -> dict[int, type]:
                 own.addConsumer(self)
                 self.inputs[1] = own
 
-    return {cls_opc: cls for cls in (Densify, DepthToSpace, HardSwish, PRelu, Pad)
-            for cls_opc in cls.TypeMapping}
+    converters: dict[int, Any] = {opc: cls for cls in (Densify, DepthToSpace, HardSwish, PRelu, Pad)
+                                  for opc in cls.TypeMapping}
+    converters[tflite.BuiltinOperator.CUSTOM] = custom
+    return converters
 
 
 @contextlib.contextmanager

@@ -178,9 +178,10 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
 
     tflite2onnx turns NHWC tensors into NCHW; the graph inputs and outputs are put back
     into the TFLite model's layout with Transpose nodes, so both files take the same
-    tensors. Operators tflite2onnx lacks (DENSIFY, DEPTH_TO_SPACE, HARD_SWISH) are taught
-    to it for the conversion (`mediagraph._tflite2onnx_ops`). Raises ModelConversionError
-    naming the operator it still lacks.
+    tensors. Operators tflite2onnx lacks (DENSIFY, DEPTH_TO_SPACE, HARD_SWISH, MediaPipe's
+    custom Convolution2DTransposeBias) are taught to it for the conversion
+    (`mediagraph._tflite2onnx_ops`). Raises ModelConversionError naming the operator it
+    still lacks (CUSTOM and its custom code for a custom one).
     """
     try:
         import tflite2onnx
@@ -207,9 +208,11 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
             with _tflite2onnx_ops.patched():
                 tflite2onnx.convert(str(src), str(tmp))
         except NotImplementedError as exc:
-            match = re.search(r"OP:\s*(\d+)\s+(\w+)", str(exc))
+            match = re.search(r"OP:\s*(\d+)\s+(\w+)(?:\s*\((\w+)\))?", str(exc))
             op = match.group(2) if match else None
             what = f"the TFLite operator {op}" if op else str(exc)
+            if match and match.group(3):  # a CUSTOM operator's own name
+                what += f" {match.group(3)}"
             raise ModelConversionError(
                 f"cannot convert {src} to ONNX: tflite2onnx {tflite2onnx.__version__} does not "
                 f"support {what}; run this model with the CPU (LiteRT) backend", op) from exc

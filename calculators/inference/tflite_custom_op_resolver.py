@@ -16,9 +16,9 @@ class TfLiteCustomOpResolverCalculatorOptions(
 
 
 class OpResolver:
-    """What OP_RESOLVER carries: a marker. LiteRT's built-in resolver already runs
-    MediaPipe's custom ops (Convolution2DTransposeBias, MaxPoolingWithArgmax2D, ...) in
-    the models mediagraph fetches, so InferenceCalculator accepts and ignores it."""
+    """What OP_RESOLVER carries: a marker. LiteRT's XNNPACK delegate (on by default)
+    runs MediaPipe's Convolution2DTransposeBias, the custom op of the selfie models, and
+    their ONNX twins use ConvTranspose, so InferenceCalculator accepts and ignores it."""
 
     __slots__ = ("use_gpu",)
 

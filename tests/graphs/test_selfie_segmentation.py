@@ -268,3 +268,28 @@ def test_our_subgraph_honours_model_selection(selection):
     mask = out["mask"][0].value.to_ndarray()[:, :, 0]
     assert mask.shape == photo.shape[:2]
     assert mask[300:500, 150:350].mean() > 0.8 and mask[0:250, 470:512].mean() < 0.2
+
+
+@pytest.mark.parametrize(("selection", "name"), [(0, MODEL), (1, LANDSCAPE_MODEL)],
+                         ids=["general", "landscape"])
+def test_the_converted_model_runs_on_onnx_runtime(portrait, selection, name, tmp_path):
+    # The model converted to ONNX (its custom Convolution2DTransposeBias a ConvTranspose),
+    # run by our SelfieSegmentationCpu with ONNX Runtime on the CPU: the tflite mask.
+    pytest.importorskip("tflite2onnx")
+    pytest.importorskip("onnxruntime")
+    try:
+        src = models.resolve(name)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    onnx_path = models.convert(src, tmp_path / Path(name).with_suffix(".onnx").name)
+    text = (GRAPHS / "selfie_segmentation_cpu.pbtxt").read_text()
+    wired = '  input_side_packet: "MODEL:model"\n'
+    assert text.count(wired) == 1 and text.count("delegate { xnnpack {} }") == 1
+    on_onnx = mg.parse_config(text.replace(wired, "").replace(
+        "delegate { xnnpack {} }", f'model_path: "{onnx_path}" delegate {{ xnnpack {{}} }}'))
+    side_packets = {"model_selection": selection}
+    mask = segment(on_onnx, portrait, side_packets)
+    assert_person_segmented(mask, portrait)
+    reference = segment(mg.load_config(GRAPHS / "selfie_segmentation_cpu.pbtxt"), portrait,
+                        side_packets)
+    assert np.abs(mask.data - reference.data).max() <= 1e-4 + 1e-5

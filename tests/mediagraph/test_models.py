@@ -153,10 +153,14 @@ def test_convert_matches_litert(tmp_path: Path) -> None:
         np.testing.assert_allclose(value, expected[out.name], atol=1e-4, rtol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["face_detection_full_range_sparse.tflite",  # DENSIFY
-                                  "pose_detection.tflite",  # DENSIFY, DEPTH_TO_SPACE, shared pads
-                                  "palm_detection_lite.tflite"])  # PRELU with an fp16 slope
-def test_converted_model_matches_litert_on_a_photo(name: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("name", "low"), [
+    ("face_detection_full_range_sparse.tflite", -1.0),  # DENSIFY
+    ("pose_detection.tflite", -1.0),  # DENSIFY, DEPTH_TO_SPACE, shared pads
+    ("palm_detection_lite.tflite", -1.0),  # PRELU with an fp16 slope
+    # HARD_SWISH, CUSTOM Convolution2DTransposeBias; its graph feeds it values in [0, 1]
+    ("selfie_segmentation.tflite", 0.0),
+    ("selfie_segmentation_landscape.tflite", 0.0)])
+def test_converted_model_matches_litert_on_a_photo(name: str, low: float, tmp_path: Path) -> None:
     pytest.importorskip("tflite2onnx")
     ort = pytest.importorskip("onnxruntime")
     litert = pytest.importorskip("ai_edge_litert.interpreter")
@@ -169,7 +173,8 @@ def test_converted_model_matches_litert_on_a_photo(name: str, tmp_path: Path) ->
     interp.allocate_tensors()
     detail = interp.get_input_details()[0]
     _, height, width, _ = detail["shape"]
-    x = (cv2.resize(samples.photo("astronaut"), (width, height)).astype(np.float32) / 127.5 - 1)[None]
+    pixels = cv2.resize(samples.photo("astronaut"), (width, height)).astype(np.float32)
+    x = (pixels / 255 * (1 - low) + low)[None]
     interp.set_tensor(detail["index"], x)
     interp.invoke()
     expected = {d["name"]: interp.get_tensor(d["index"]) for d in interp.get_output_details()}
@@ -207,11 +212,46 @@ def test_sparse_weights_densify_like_litert() -> None:
     assert checked == 46
 
 
+def _unknown_custom_op_model(folder: Path) -> Path:
+    """selfie_segmentation with its custom operator renamed to one nobody converts."""
+    data = _real_model("selfie_segmentation.tflite").read_bytes()
+    assert data.count(b"Convolution2DTransposeBias") == 1
+    path = folder / "unknown_custom_op.tflite"
+    path.write_bytes(data.replace(b"Convolution2DTransposeBias", b"Convolution3DTransposeBias"))
+    return path
+
+
+def test_mediapipe_transpose_conv_bias_converts(tmp_path: Path) -> None:
+    pytest.importorskip("tflite2onnx")
+    onnx = pytest.importorskip("onnx")
+    src = Path(shutil.copy(_real_model("selfie_segmentation.tflite"), tmp_path))
+    model = onnx.load(str(models.convert(src)))
+    (node,) = [n for n in model.graph.node if n.op_type == "ConvTranspose"]
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    # custom options: SAME, stride 2x2; a 2x2 kernel then crops nothing (128 -> 256)
+    assert attrs["strides"] == [2, 2] and attrs["kernel_shape"] == [2, 2]
+    assert attrs["pads"] == [0, 0, 0, 0] and "output_padding" not in attrs
+    assert len(node.input) == 3  # with its bias
+
+
+@pytest.mark.parametrize(("size", "out", "kernel", "stride", "expected"), [
+    (128, 256, 2, 2, (0, 0, 0)),   # SAME, kernel == stride
+    (8, 16, 3, 2, (0, 1, 0)),      # SAME, odd total: the extra one cropped at the end
+    (8, 16, 4, 2, (1, 1, 0)),
+    (8, 24, 1, 3, (0, 0, 2)),      # SAME, kernel < stride: zeros appended at the end
+    (8, 17, 3, 2, (0, 0, 0))])     # VALID
+def test_transpose_conv_pads_follow_tflite(size: int, out: int, kernel: int, stride: int,
+                                           expected: tuple[int, int, int]) -> None:
+    from mediagraph._tflite2onnx_ops import transpose_conv_pads
+
+    assert transpose_conv_pads(size, out, kernel, stride) == expected
+
+
 def test_convert_names_the_unsupported_operator(tmp_path: Path) -> None:
     pytest.importorskip("tflite2onnx")
-    # HARD_SWISH converts now; MediaPipe's custom Convolution2DTransposeBias does not.
-    src = Path(shutil.copy(_real_model("selfie_segmentation.tflite"), tmp_path))
-    with pytest.raises(models.ModelConversionError, match="CUSTOM") as info:
+    src = _unknown_custom_op_model(tmp_path)
+    with pytest.raises(models.ModelConversionError,
+                       match="CUSTOM Convolution3DTransposeBias") as info:
         models.convert(src)
     assert info.value.operator == "CUSTOM"
     assert not list(tmp_path.glob("*.onnx"))
@@ -223,9 +263,9 @@ def test_conversion_leaves_tflite2onnx_as_it_was(tmp_path: Path) -> None:
     from tflite2onnx.op.common import OpFactory
 
     registry, parse = dict(OpFactory.registry), Graph.parse
-    models.convert(_real_model("pose_detection.tflite"), tmp_path / "pose.onnx")
+    models.convert(_real_model("selfie_segmentation.tflite"), tmp_path / "selfie.onnx")
     with pytest.raises(models.ModelConversionError):
-        models.convert(_real_model("selfie_segmentation.tflite"), tmp_path / "selfie.onnx")
+        models.convert(_unknown_custom_op_model(tmp_path), tmp_path / "unknown.onnx")
     assert OpFactory.registry == registry
     assert Graph.parse is parse
 
