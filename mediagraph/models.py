@@ -222,6 +222,7 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
                 f"({type(exc).__name__}: {exc or 'no detail'}; its layout propagation does not "
                 "handle this graph); run this model with the CPU (LiteRT) backend") from exc
         _restore_layouts(src, tmp)
+        _decompose_hard_sigmoid(tmp)
         _readable(tmp)
         os.replace(tmp, target)
     finally:
@@ -245,6 +246,45 @@ def _tflite_io_shapes(path: Path) -> tuple[dict[str, list[int]], dict[str, list[
 
     return (shapes([graph.Inputs(i) for i in range(graph.InputsLength())]),
             shapes([graph.Outputs(i) for i in range(graph.OutputsLength())]))
+
+
+def _decompose_hard_sigmoid(onnx_file: Path) -> None:
+    """Rewrite HardSigmoid (from HARD_SWISH) as Mul, Add and Clip.
+
+    QNN's HTP backend has no HardSigmoid; left in, those nodes fall to the CPU and the
+    partitioned model gave wrong masks (off by 1.0) on the emulated HTP, while the
+    decomposed one agrees with LiteRT to 1e-12. CPU results are unchanged (to 1e-8).
+    """
+    import numpy as np
+    import onnx
+    from onnx import helper, numpy_helper
+
+    model = onnx.load(str(onnx_file))
+    graph = model.graph
+    if not any(node.op_type == "HardSigmoid" for node in graph.node):
+        return
+    nodes = []
+    for i, node in enumerate(graph.node):
+        if node.op_type != "HardSigmoid":
+            nodes.append(node)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        base = f"{node.name or 'hard_sigmoid'}_{i}"
+        for suffix, value in (("alpha", attrs.get("alpha", 0.2)), ("beta", attrs.get("beta", 0.5)),
+                              ("zero", 0.0), ("one", 1.0)):
+            graph.initializer.append(numpy_helper.from_array(np.array(value, np.float32),
+                                                             f"{base}_{suffix}"))
+        nodes += [
+            helper.make_node("Mul", [node.input[0], f"{base}_alpha"], [f"{base}_scaled"],
+                             name=f"{base}_mul"),
+            helper.make_node("Add", [f"{base}_scaled", f"{base}_beta"], [f"{base}_shifted"],
+                             name=f"{base}_add"),
+            helper.make_node("Clip", [f"{base}_shifted", f"{base}_zero", f"{base}_one"],
+                             list(node.output), name=f"{base}_clip"),
+        ]
+    del graph.node[:]
+    graph.node.extend(nodes)
+    onnx.save(model, str(onnx_file))
 
 
 def _restore_layouts(tflite_file: Path, onnx_file: Path) -> None:

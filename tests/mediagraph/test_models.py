@@ -300,3 +300,47 @@ def test_converted_model_passes_strict_shape_inference(tmp_path: Path) -> None:
     io = {v.name: dims(v) for v in [*model.graph.input, *model.graph.output]}
     for info in model.graph.value_info:  # no stale NCHW shape recorded under an NHWC name
         assert io.get(info.name, dims(info)) == dims(info), info.name
+
+
+def test_hard_swish_leaves_no_hard_sigmoid_behind(tmp_path: Path) -> None:
+    """QNN's HTP has no HardSigmoid: HARD_SWISH must reach ONNX as Mul, Add and Clip."""
+    pytest.importorskip("tflite2onnx")
+    onnx = pytest.importorskip("onnx")
+    path = models.convert(_real_model("selfie_segmentation.tflite"), tmp_path / "selfie.onnx")
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert "HardSigmoid" not in ops and "Clip" in ops
+
+
+@pytest.mark.dsp
+@pytest.mark.parametrize(("name", "low"), [
+    ("face_detection_full_range_sparse.tflite", -1.0),
+    ("selfie_segmentation.tflite", 0.0),
+    ("palm_detection_lite.tflite", -1.0),
+    ("hand_landmark_lite.tflite", 0.0),
+    ("face_landmark.tflite", -1.0)])
+def test_converted_models_run_wholly_on_the_htp(name: str, low: float, tmp_path: Path) -> None:
+    """Each converted model runs on QNN's (emulated) HTP with CPU fallback off, and agrees
+    with LiteRT. (pose_detection's graph does not finalize on the HTP: not listed.)"""
+    pytest.importorskip("onnxruntime_qnn", reason="onnxruntime-qnn is not installed")
+    pytest.importorskip("tflite2onnx")
+    litert = pytest.importorskip("ai_edge_litert.interpreter")
+    from calculators.inference import _backends
+
+    src = Path(shutil.copy(_real_model(name), tmp_path))
+    try:
+        htp = _backends.QnnHtp(models.convert(src))
+    except _backends.BackendUnavailable as exc:
+        pytest.skip(f"QNN HTP unavailable: {exc}")
+    interp = litert.Interpreter(model_path=str(src))
+    interp.allocate_tensors()
+    detail = interp.get_input_details()[0]
+    x = np.random.default_rng(5).uniform(low, 1.0, detail["shape"]).astype(np.float32)
+    interp.set_tensor(detail["index"], x)
+    interp.invoke()
+    expected = [interp.get_tensor(d["index"]) for d in interp.get_output_details()]
+    got = htp.run([x])
+    for want in expected:
+        match = [g for g in got if g.shape == want.shape]
+        assert match, want.shape
+        error = min(float(np.abs(g - want).max()) for g in match)
+        assert error <= 1e-3 + 1e-5 * float(np.abs(want).max()), (name, error)
