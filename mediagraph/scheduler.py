@@ -1048,7 +1048,8 @@ class Run:
         elsewhere (the watchdog, an application thread calling cancel) on a helper
         thread, so a hung close cannot hold the caller."""
         me = threading.current_thread()
-        here = any(ex.app or me in ex.threads for ex in self.executors.values())
+        here = me not in self.helper_threads and any(
+            ex.app or me in ex.threads for ex in self.executors.values())
         if here:
             self._cleanup()
         else:

@@ -257,3 +257,15 @@ def test_a_failing_source_names_its_last_packet():
     graph.start_run()
     with pytest.raises(mg.CalculatorError, match=r"a source, failing after its packet at 4\)"):
         graph.wait_until_done(timeout=10)
+
+
+def test_the_watchdog_works_with_the_application_thread_executor():
+    config = ('executor { type: "ApplicationThreadExecutor" }\n'
+              + CHAIN.replace('name: "mid" calculator: "FtDouble"',
+                              'name: "mid" calculator: "FtDouble" process_timeout: 0.1'))
+    graph, injector, _ = run_chain(config, mid=Fault("hang", after_calls=2, hang_s=0.5))
+    graph.start_run()
+    with pytest.raises(mg.CalculatorTimeoutError) as info:
+        graph.wait_until_done(timeout=20)  # the hung call runs here, returns after 0.5 s
+    assert info.value.node == "mid"
+    assert injector.unclosed() == []
