@@ -25,6 +25,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Sequence
+from typing import Any
 from pathlib import Path
 
 ENV_VAR = "MEDIAGRAPH_MODELS"
@@ -221,8 +222,12 @@ def convert(tflite_path: str | os.PathLike[str], out: str | os.PathLike[str] | N
                 f"cannot convert {src} to ONNX: tflite2onnx {tflite2onnx.__version__} failed "
                 f"({type(exc).__name__}: {exc or 'no detail'}; its layout propagation does not "
                 "handle this graph); run this model with the CPU (LiteRT) backend") from exc
-        _restore_layouts(src, tmp)
-        _decompose_hard_sigmoid(tmp)
+        import onnx
+
+        model = onnx.load(str(tmp))
+        _restore_layouts(src, model)
+        _decompose_hard_sigmoid(model)
+        onnx.save(model, str(tmp))
         _readable(tmp)
         os.replace(tmp, target)
     finally:
@@ -248,18 +253,17 @@ def _tflite_io_shapes(path: Path) -> tuple[dict[str, list[int]], dict[str, list[
             shapes([graph.Outputs(i) for i in range(graph.OutputsLength())]))
 
 
-def _decompose_hard_sigmoid(onnx_file: Path) -> None:
-    """Rewrite HardSigmoid (from HARD_SWISH) as Mul, Add and Clip.
+def _decompose_hard_sigmoid(model: Any) -> None:
+    """Rewrite HardSigmoid (from HARD_SWISH) as Mul, Add and Clip, in `model` (an
+    onnx.ModelProto).
 
     QNN's HTP backend has no HardSigmoid; left in, those nodes fall to the CPU and the
     partitioned model gave wrong masks (off by 1.0) on the emulated HTP, while the
     decomposed one agrees with LiteRT to 1e-12. CPU results are unchanged (to 1e-8).
     """
     import numpy as np
-    import onnx
     from onnx import helper, numpy_helper
 
-    model = onnx.load(str(onnx_file))
     graph = model.graph
     if not any(node.op_type == "HardSigmoid" for node in graph.node):
         return
@@ -284,16 +288,15 @@ def _decompose_hard_sigmoid(onnx_file: Path) -> None:
         ]
     del graph.node[:]
     graph.node.extend(nodes)
-    onnx.save(model, str(onnx_file))
 
 
-def _restore_layouts(tflite_file: Path, onnx_file: Path) -> None:
-    """Wrap NCHW graph inputs/outputs in Transposes so they match the TFLite NHWC ones."""
+def _restore_layouts(tflite_file: Path, model: Any) -> None:
+    """Wrap NCHW graph inputs/outputs of `model` (an onnx.ModelProto, changed in place)
+    in Transposes so they match the TFLite NHWC ones."""
     import onnx
     from onnx import helper
 
     tfl_in, tfl_out = _tflite_io_shapes(tflite_file)
-    model = onnx.load(str(onnx_file))
     graph = model.graph
 
     def dims(value_info: onnx.ValueInfoProto) -> list[int]:
@@ -335,7 +338,6 @@ def _restore_layouts(tflite_file: Path, onnx_file: Path) -> None:
         nodes = prologue + list(graph.node)
         del graph.node[:]
         graph.node.extend(nodes)
-    onnx.save(model, str(onnx_file))
 
 
 # -- command line -----------------------------------------------------------------------
