@@ -257,9 +257,9 @@ def _decompose_hard_sigmoid(model: Any) -> None:
     """Rewrite HardSigmoid (from HARD_SWISH) as Mul, Add and Clip, in `model` (an
     onnx.ModelProto).
 
-    QNN's HTP backend has no HardSigmoid; left in, those nodes fall to the CPU and the
-    partitioned model gave wrong masks (off by 1.0) on the emulated HTP, while the
-    decomposed one agrees with LiteRT to 1e-12. CPU results are unchanged (to 1e-8).
+    QNN's HTP backend cannot run HardSigmoid, yet its provider still claims the nodes
+    (only a warning) and the emulated HTP returned masks off by 1.0 without an error;
+    the decomposed model agrees with LiteRT to 1e-12. CPU results are unchanged (1e-8).
     """
     import numpy as np
     from onnx import helper, numpy_helper
