@@ -595,9 +595,7 @@ class Run:
             if result is not None and (result is Stop or isinstance(result, Stop)):
                 cause = result.__cause__ if isinstance(result, Stop) else None
                 if cause is not None:  # `raise Stop from exc`: drain, then fail with exc
-                    error = CalculatorError(node.name, node.spec.calculator_name, "process",
-                                            Timestamp(ts) if _MIN <= ts <= _MAX else
-                                            Timestamp.UNSTARTED, cause)
+                    error = self._calculator_error(node, _PROCESS, ts, cause)
                     error.__cause__ = cause
                     self.deferred_errors.append(error)
                 if node.is_source:
@@ -629,17 +627,13 @@ class Run:
     def _calculator_error(self, node: _Node, kind: int, ts: int,
                           error: BaseException) -> CalculatorError:
         """The error for a failed call; a source's names the last packet it had sent."""
-        if kind == _PROCESS and not node.is_source:
-            return CalculatorError(node.name, node.spec.calculator_name, "process",
-                                   Timestamp(ts), error)
-        at = Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED
         detail = None
-        if kind == _PROCESS:  # a source: there is no input timestamp
+        if kind == _PROCESS and node.is_source:  # there is no input timestamp
             sent = [o.last_timestamp for o in node.outputs if o.last_timestamp is not None]
             after = f"after its packet at {Timestamp(max(sent))}" if sent else "before any packet"
             detail = f"{type(error).__name__}: {error} (a source, failing {after})"
-        return CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind], at, error,
-                               detail=detail)
+        return CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind],
+                               _call_timestamp(node, kind, ts), error, detail=detail)
 
     def _deliver(self, node: _Node, cc: Any, ts: int | None,
                  touched: list[_Node]) -> None:
@@ -1228,10 +1222,9 @@ class Run:
         frame = sys._current_frames().get(tid)
         stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "?\n"
         node.abandoned = True
-        at = (Timestamp(ts) if _MIN <= ts <= _MAX else
-              Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED)
-        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[kind], at,
-                                       limit_ns / 1e9, name, stack.rstrip())
+        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[kind],
+                                       _call_timestamp(node, kind, ts), limit_ns / 1e9, name,
+                                       stack.rstrip())
         log.error("%s", error)
         if self.cleanup_started:  # a close in cleanup hung: close the rest on a new thread
             node.closed = True
@@ -1301,6 +1294,14 @@ class Run:
         assert self.trace is not None
         self.trace.slice(node.name, _METHOD[kind], start, end,
                          ts if kind == _PROCESS else -1, consumed, produced)
+
+
+def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:
+    """The timestamp errors name for a call: process's input timestamp; UNSTARTED for open
+    and a source's process (they have none), DONE for close."""
+    if kind == _PROCESS and not node.is_source:
+        return ts if ts.__class__ is Timestamp else Timestamp(ts)
+    return Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED
 
 
 def queue_limit(q: InputQueue) -> int:
