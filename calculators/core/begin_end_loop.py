@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Output, Outputs,
-                        Timestamp)
+from calculators.core._typed_names import typed_names
+from mediagraph import (
+    Calculator,
+    CalculatorContext,
+    Input,
+    Inputs,
+    Output,
+    Outputs,
+    Timestamp,
+)
 
 
 class BeginLoopCalculator(Calculator):
@@ -119,16 +127,13 @@ class EndLoopCalculator(Calculator):
             cc.set_next_timestamp_bound(self.iterable, int(end) + 1)
 
 
-def _alias(base: type[Calculator], name: str) -> type[Calculator]:
-    doc = f"{base.__name__} under MediaPipe's typed name {name}."
-    return type(name, (base,), {"__doc__": doc, "__module__": __name__})
-
-
 # MediaPipe's registered template instances (begin/end_loop_calculator.cc).
-BEGIN_LOOP_ALIASES = [_alias(BeginLoopCalculator, f"BeginLoop{kind}Calculator") for kind in (
+BEGIN_LOOP_ALIASES = typed_names(BeginLoopCalculator, [
+    f"BeginLoop{kind}Calculator" for kind in (
     "NormalizedLandmarkListVector", "Int", "NormalizedRect", "Detection", "Matrix",
-    "MatrixVector", "Uint64t", "Tensor", "ImageFrame", "GpuBuffer", "Image", "ModelApiTensor")]
-END_LOOP_ALIASES = [_alias(EndLoopCalculator, f"EndLoop{kind}Calculator") for kind in (
+    "MatrixVector", "Uint64t", "Tensor", "ImageFrame", "GpuBuffer", "Image", "ModelApiTensor")])
+END_LOOP_ALIASES = typed_names(EndLoopCalculator, [
+    f"EndLoop{kind}Calculator" for kind in (
     "NormalizedRect", "LandmarkListVector", "NormalizedLandmarkListVector", "Boolean",
     "RenderData", "ClassificationList", "Detection", "Matrix", "Tensor", "ImageFrame",
-    "GpuBuffer", "Image", "AffineMatrix", "ImageSize", "Float", "Int", "Uint64t")]
+    "GpuBuffer", "Image", "AffineMatrix", "ImageSize", "Float", "Int", "Uint64t")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calculators.core._typed_names import typed_names
 from mediagraph import (
     Calculator,
     CalculatorContext,
@@ -56,10 +57,5 @@ class ClipVectorSizeCalculator(Calculator):
             cc.send(self.out, list(vector[:self._max]))
 
 
-def _alias(name: str) -> type[Calculator]:
-    doc = f"ClipVectorSizeCalculator under MediaPipe's typed name {name}."
-    return type(name, (ClipVectorSizeCalculator,), {"__doc__": doc, "__module__": __name__})
-
-
-ALIASES = [_alias(f"Clip{kind}VectorSizeCalculator") for kind in (
-    "NormalizedRect", "Detection")]
+ALIASES = typed_names(ClipVectorSizeCalculator, [
+    "ClipNormalizedRectVectorSizeCalculator", "ClipDetectionVectorSizeCalculator"])

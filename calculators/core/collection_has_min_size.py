@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from calculators.core._typed_names import typed_names
 from mediagraph import (
     Calculator,
     CalculatorContext,
@@ -55,11 +56,6 @@ class CollectionHasMinSizeCalculator(Calculator):
             cc.send(self.out, len(iterable) >= self._min)
 
 
-def _alias(name: str) -> type[Calculator]:
-    doc = f"CollectionHasMinSizeCalculator under MediaPipe's typed name {name}."
-    return type(name, (CollectionHasMinSizeCalculator,),
-                {"__doc__": doc, "__module__": __name__})
-
-
-ALIASES = [_alias(f"{kind}HasMinSizeCalculator") for kind in (
-    "NormalizedRectVector", "ClassificationListVector", "NormalizedLandmarkListVector")]
+ALIASES = typed_names(CollectionHasMinSizeCalculator, [
+    f"{kind}HasMinSizeCalculator" for kind in (
+        "NormalizedRectVector", "ClassificationListVector", "NormalizedLandmarkListVector")])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from calculators.core._typed_names import typed_names
 from mediagraph import Calculator, CalculatorContext, Input, Options, Outputs, option
 from mediagraph.formats import NormalizedLandmarkList
 
@@ -95,13 +96,8 @@ def _wrap(part: Any, landmarks: bool, element_only: bool) -> Any:
     return NormalizedLandmarkList(tuple(part)) if landmarks else list(part)
 
 
-def _alias(name: str) -> type[Calculator]:
-    doc = f"SplitVectorCalculator under MediaPipe's typed name {name}."
-    return type(name, (SplitVectorCalculator,), {"__doc__": doc, "__module__": __name__})
-
-
 # MediaPipe's registered instances (split_vector_calculator.cc, split_landmarks_calculator).
-ALIASES = [_alias(f"Split{kind}Calculator") for kind in (
+ALIASES = typed_names(SplitVectorCalculator, [f"Split{kind}Calculator" for kind in (
     "TensorVector", "NormalizedLandmarkList", "LandmarkList", "NormalizedLandmarkListVector",
     "DetectionVector", "NormalizedRectVector", "ClassificationListVector", "Uint64tVector",
-    "FloatVector", "MatrixVector")]
+    "FloatVector", "MatrixVector")])
