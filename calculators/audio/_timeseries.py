@@ -28,6 +28,15 @@ def sample_time(first_input_ts: int, index: int, rate: Fraction) -> int:
     return first_input_ts + index * 1_000_000 * rate.denominator // rate.numerator
 
 
+def latest_header(cc: CalculatorContext, port: Any,
+                  current: AudioHeader | None) -> AudioHeader | None:
+    """The stream's AudioHeader so far: one arriving on `port` now replaces `current`."""
+    if not cc.connected(port):
+        return current
+    header = cc.get(port)
+    return current if header is None else header
+
+
 def expect_audio(cc: CalculatorContext, value: Any, port: str,
                  header: AudioHeader | None, rate: float | None,
                  channels: int | None) -> AudioFrame:

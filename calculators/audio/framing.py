@@ -9,6 +9,7 @@ from calculators.audio._timeseries import (
     WindowFunction,
     exact_rate,
     expect_audio,
+    latest_header,
     periodic_window,
     sample_time,
 )
@@ -86,9 +87,7 @@ class FramingCalculator(Calculator):
         self._port = self.audio.tag or "input 0"
 
     def process(self, cc: CalculatorContext) -> None:
-        header = cc.get(self.audio_header) if cc.connected(self.audio_header) else None
-        if header is not None:
-            self._header = header
+        self._header = latest_header(cc, self.audio_header, self._header)
         value = cc.get(self.audio)
         if value is None:
             return

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators.audio._timeseries import exact_rate, expect_audio, sample_time
+from calculators.audio._timeseries import (
+    exact_rate,
+    expect_audio,
+    latest_header,
+    sample_time,
+)
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import AudioFrame, AudioHeader
 
@@ -68,9 +73,7 @@ class ResampleCalculator(Calculator):
         self._started = False
 
     def process(self, cc: CalculatorContext) -> None:
-        header = cc.get(self.audio_header) if cc.connected(self.audio_header) else None
-        if header is not None:
-            self._header = header
+        self._header = latest_header(cc, self.audio_header, self._header)
         value = cc.get(self.audio)
         if value is None:
             return

@@ -10,6 +10,7 @@ from calculators.audio._timeseries import (
     Framer,
     exact_rate,
     expect_audio,
+    latest_header,
     periodic_window,
     sample_time,
 )
@@ -84,9 +85,7 @@ class _SpectralCalculator(Calculator, register=False):
         self._framer: Framer | None = None
 
     def process(self, cc: CalculatorContext) -> None:
-        header = cc.get(self.audio_header) if cc.connected(self.audio_header) else None
-        if header is not None:
-            self._header = header
+        self._header = latest_header(cc, self.audio_header, self._header)
         value = cc.get(self.audio)
         if value is None:
             return
