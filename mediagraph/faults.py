@@ -26,10 +26,11 @@ so nothing is registered and the config is untouched.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediagraph.calculator import Calculator, CalculatorContext
+from mediagraph.calculator import CalculatorContext
 from mediagraph.packet import Packet
 from mediagraph.timestamp import Timestamp
 
@@ -182,9 +183,14 @@ class FaultInjector:
             outbuf.append(outbuf[0])
 
 
-def graph_threads() -> list[threading.Thread]:
-    """Live threads started by mediagraph runs (workers, watchdogs, cleanup helpers)."""
-    return [t for t in threading.enumerate() if t.name.startswith("mediagraph")]
+def graph_threads(join_timeout: float = 0.0) -> list[threading.Thread]:
+    """Live threads started by mediagraph runs (workers, watchdogs, cleanup helpers),
+    after joining each for up to `join_timeout` seconds in all."""
+    threads = [t for t in threading.enumerate() if t.name.startswith("mediagraph")]
+    deadline = time.monotonic() + join_timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [t for t in threads if t.is_alive()]
 
 
 __all__ = ["Fault", "FaultInjector", "InjectedFault", "InjectedValue", "KINDS", "METHODS",

@@ -157,10 +157,7 @@ def test_the_watchdog_reports_a_hung_call_with_its_stack(method):
     assert took < (1.0 if method == "process" else 3.0)
     assert [n for n in injector.unclosed() if n != "mid"] == []
     injector.release()  # the hung call returns; its close runs on that thread
-    deadline = time.monotonic() + 5
-    while graph_threads() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert graph_threads() == []
+    assert graph_threads(join_timeout=5) == []
     assert injector.unclosed() == []
 
 
@@ -196,8 +193,10 @@ def test_cancel_does_not_wait_for_a_hung_close_beyond_the_watchdog():
     config = CHAIN.replace('name: "src" calculator: "FtSource"',
                            'name: "src" calculator: "FtSource" process_timeout: 0.05')
     graph, injector, _ = run_chain(config, src=Fault("hang", method="close"))
+    last = threading.Event()
+    graph.observe_output_stream("c", lambda p: p.value == 4 * 19 and last.set())
     graph.start_run()
-    time.sleep(0.05)
+    assert last.wait(10)  # the source sent everything: its close is hanging now
     start = time.monotonic()
     graph.cancel(timeout=10)
     assert time.monotonic() - start < 3

@@ -543,33 +543,56 @@ def test_side_packet_of_the_wrong_type_names_the_packet_and_port():
 
 
 class HoldAtZero(mg.Calculator):
-    """Passes packets through, but holds timestamp 0 until its class's event is set."""
+    """Passes packets through, but holds timestamp 0 until its class's `release` is set;
+    sets `sent_3` once it has passed timestamp 3 on."""
 
     value = mg.Input(int, tag="")
     out = mg.Output(int, tag="")
     release = threading.Event()
+    sent_3 = threading.Event()
 
     def process(self, cc):
         if int(cc.input_timestamp) == 0:
             type(self).release.wait(10)
         cc.send(self.out, cc.get(self.value))
+        if int(cc.input_timestamp) == 3:
+            type(self).sent_3.set()
 
 
 class HoldAtZeroToo(HoldAtZero):
     release = threading.Event()
+    sent_3 = threading.Event()
+
+
+class CountToTwenty(mg.Calculator):
+    """Sends 0..19; sets `sent_4` once timestamp 4 is out (the 4-packet queues are full)."""
+
+    out = mg.Output(int, tag="")
+    sent_4 = threading.Event()
+
+    def open(self, cc):
+        self.next = 0
+
+    def process(self, cc):
+        if self.next == 20:
+            return mg.Stop
+        cc.send(self.out, self.next, timestamp=self.next)
+        if self.next == 4:
+            CountToTwenty.sent_4.set()
+        self.next += 1
+        return None
 
 
 def test_a_node_stops_while_a_queue_it_feeds_is_full():
     """A full queue holds back its producer, not just the sources: `hold` may not push its
     backlog into the join's queue past max_queue_size while `lag` keeps the join waiting."""
-    HoldAtZero.release.clear()
-    HoldAtZeroToo.release.clear()
+    for event in (HoldAtZero.release, HoldAtZero.sent_3, HoldAtZeroToo.release,
+                  CountToTwenty.sent_4):
+        event.clear()
     graph = mg.Graph("""
         num_threads: 3
         max_queue_size: 4
-        node { calculator: "CountingSourceCalculator" output_stream: "s"
-               node_options { [type.googleapis.com/mediagraph.CountingSourceCalculatorOptions] {
-                 count: 20 } } }
+        node { calculator: "CountToTwenty" output_stream: "s" }
         node { name: "hold" calculator: "HoldAtZero" input_stream: "s" output_stream: "h" }
         node { name: "lag" calculator: "HoldAtZeroToo" input_stream: "s" output_stream: "l" }
         node { name: "join" calculator: "MakePairCalculator" input_stream: "h" input_stream: "l"
@@ -579,10 +602,9 @@ def test_a_node_stops_while_a_queue_it_feeds_is_full():
     graph.observe_output_stream("pairs", pairs.append)
     graph.start_run()
     try:
-        time.sleep(0.3)  # the source fills both queues and is throttled
-        HoldAtZero.release.set()  # hold's backlog meets the join's full queue
-        time.sleep(0.3)
-        assert graph.profile().node("join").queue_peak <= 4
+        assert CountToTwenty.sent_4.wait(10)  # both holders have a full backlog
+        HoldAtZero.release.set()  # hold's backlog meets the join, which waits on lag
+        assert HoldAtZero.sent_3.wait(10)  # the join's queue from hold is now full
     finally:
         HoldAtZero.release.set()
         HoldAtZeroToo.release.set()

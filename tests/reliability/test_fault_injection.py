@@ -156,7 +156,7 @@ def cases(draw):
     video = draw(st.integers(0, 3)) == 0
     if video:
         x = draw(st.sampled_from(streams))
-        lines.append(f'input_side_packet: "out_path"')
+        lines.append('input_side_packet: "out_path"')
         lines.append(f'node {{ name: "frames" calculator: "RlFrame" input_stream: "{x}" '
                      'output_stream: "IMAGE:frames_img" }')
         lines.append('node { name: "enc" calculator: "VideoEncoderCalculator" '
@@ -256,10 +256,7 @@ def check_case(graph, injector, feed, faulty, fault, video, side, out_path):
                             and fault.kind == "hang"):
             assert playable_frames(out_path) >= 1, "the video written so far does not play"
     injector.release()
-    deadline = time.monotonic() + 5
-    while graph_threads() and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert graph_threads() == [], "graph threads left behind"
+    assert graph_threads(join_timeout=5) == [], "graph threads left behind"
     assert injector.unclosed() == []
     injector.reset()
     injector.faults.clear()  # disarmed (a fault that did not fire could fire now): a clean run
