@@ -233,10 +233,12 @@ def test_latency_is_off_by_default():
 
 
 def test_fault_arguments_are_checked():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="fault kind must be one of"):
         Fault("explode")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="needs a call that sends"):
         Fault("wrong_type", method="open")
+    with pytest.raises(ValueError, match="fault method must be one of"):
+        Fault("raise", method="flush")
     graph = mg.Graph(CHAIN)
     with pytest.raises(KeyError, match="no node 'nope'"):
         FaultInjector(graph).inject("nope", Fault("raise"))
