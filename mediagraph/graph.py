@@ -817,7 +817,7 @@ class Graph:
                 peak = max((q.peak for q in node.queues), default=0)
                 limit = max((queue_limit(q) for q in node.queues), default=0)
                 own = getattr(node.calc, "dropped", 0)  # calculators that drop by policy
-                dropped = (stats.dropped + sum(q.dropped for q in node.queues)
+                dropped = (sum(q.dropped for q in node.queues)
                            + (own if isinstance(own, int) else 0))
                 info = dict(stats.info)
                 reported = getattr(node.calc, "profile_info", None)  # e.g. backend, device

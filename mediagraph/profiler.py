@@ -32,7 +32,7 @@ class NodeStats:
     """Counters for one node; updated under the run's lock or by the node's own thread."""
 
     __slots__ = ("name", "calculator", "calls", "busy_ns", "recent", "opens_ns", "closes_ns",
-                 "dropped", "info")
+                 "info")
 
     def __init__(self, name: str, calculator: str) -> None:
         self.name = name
@@ -42,13 +42,7 @@ class NodeStats:
         self.recent: deque[int] = deque(maxlen=_RECENT)
         self.opens_ns = 0
         self.closes_ns = 0
-        self.dropped = 0
         self.info: dict[str, Any] = {}
-
-    def record(self, duration_ns: int) -> None:
-        self.calls += 1
-        self.busy_ns += duration_ns
-        self.recent.append(duration_ns)
 
 
 class LatencyTracker:

@@ -668,7 +668,7 @@ class Run:
                         self._set_full(q)
                     consumer = q.node
                     if consumer.trims:
-                        consumer.stats.dropped += consumer.handler.trim()
+                        consumer.handler.trim()
                     touched.append(consumer)
             outbuf.clear()
         if cc._bounds:
@@ -936,7 +936,7 @@ class Run:
                 if n >= q.max_size and not q.full:
                     self._set_full(q)
                 if q.node.trims:
-                    q.node.stats.dropped += q.node.handler.trim()
+                    q.node.handler.trim()
                 touched.append(q.node)
             for node in touched:
                 self._check(node, None)

@@ -35,7 +35,6 @@ class InputStreamHandler:
 
     def __init__(self, queues: list[InputQueue], options: Any, bindings: list[Any]) -> None:
         self.queues = queues
-        self.dropped = 0
 
     def select(self) -> int | None:
         raise NotImplementedError
@@ -52,9 +51,8 @@ class InputStreamHandler:
         """The lowest timestamp any input can still deliver."""
         return min(q.next_timestamp() for q in self.queues)
 
-    def trim(self) -> int:
-        """Apply the policy's drops (counted on the queues); see FixedSize."""
-        return 0
+    def trim(self) -> None:
+        """Apply the policy's drops, each counted on its queue (`InputQueue.dropped`)."""
 
 
 class DefaultInputStreamHandler(InputStreamHandler):
@@ -113,27 +111,21 @@ class FixedSizeInputStreamHandler(DefaultInputStreamHandler):
         self.trim()
         return super().select()
 
-    def trim(self) -> int:
+    def trim(self) -> None:
         """Drop the oldest timestamps from every input until each holds <= target.
 
         Each dropped packet is counted once, on its queue (`InputQueue.dropped`, which
-        `Graph.profile()` sums per node). The scheduler adds what this returns to the
-        node's own counter as well, so it returns 0: returning the count made every
-        drop show up twice in the profile.
+        `Graph.profile()` sums per node).
         """
         queues = self.queues
         if max(len(q.packets) for q in queues) <= self.trigger:
-            return 0
-        dropped = 0
+            return
         while max(len(q.packets) for q in queues) > self.target:
             oldest = min(q.packets[0][1] for q in queues if q.packets)
             for q in queues:
                 if q.packets and q.packets[0][1] == oldest:
                     q.packets.popleft()
                     q.dropped += 1
-                    dropped += 1
-        self.dropped += dropped
-        return 0
 
 
 class SyncSetInputStreamHandler(InputStreamHandler):
