@@ -30,6 +30,7 @@ import tempfile
 import time
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -39,6 +40,18 @@ from mediagraph import models, samples
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH = ROOT / "graphs" / "face_detection_video.pbtxt"
 MODEL = "face_detection_short_range.tflite"
+
+
+def _set_threads(stream: Any, single_thread: bool) -> None:
+    """A PyAV decoder or encoder stream: FFmpeg's own threads on (decoders: frame threads),
+    or exactly one thread."""
+    if stream.codec_context.is_encoder:
+        if single_thread:
+            stream.codec_context.options = {"threads": "1"}
+        return
+    stream.thread_type = "SLICE" if single_thread else "AUTO"
+    if single_thread:
+        stream.thread_count = 1
 
 
 def hand_written_loop(src: Path, dst: Path, single_thread: bool = False) -> int:
@@ -70,13 +83,10 @@ def hand_written_loop(src: Path, dst: Path, single_thread: bool = False) -> int:
     frames = 0
     with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
         vin = inp.streams.video[0]
-        vin.thread_type = "SLICE" if single_thread else "AUTO"
-        if single_thread:
-            vin.thread_count = 1
+        _set_threads(vin, single_thread)
         vout = out.add_stream("libx264", rate=vin.average_rate or 30)
         vout.width, vout.height, vout.pix_fmt = vin.width, vin.height, "yuv420p"
-        if single_thread:
-            vout.codec_context.options = {"threads": "1"}
+        _set_threads(vout, single_thread)
         for frame in inp.decode(vin):
             rgb = frame.to_ndarray(format="rgb24")
             h, w = rgb.shape[:2]
@@ -138,9 +148,7 @@ def stage_times(src: Path, dst: Path, single_thread: bool) -> dict[str, float]:
 
     with av.open(str(src)) as inp:
         vin = inp.streams.video[0]
-        vin.thread_type = "SLICE" if single_thread else "AUTO"
-        if single_thread:
-            vin.thread_count = 1
+        _set_threads(vin, single_thread)
         start = time.perf_counter()
         images = [f.to_ndarray(format="rgb24") for f in inp.decode(vin)]
         decode = (time.perf_counter() - start) / len(images)
@@ -157,8 +165,7 @@ def stage_times(src: Path, dst: Path, single_thread: bool) -> dict[str, float]:
     with av.open(str(dst), "w") as out:
         vout = out.add_stream("libx264", rate=30)
         vout.width, vout.height, vout.pix_fmt = images[0].shape[1], images[0].shape[0], "yuv420p"
-        if single_thread:
-            vout.codec_context.options = {"threads": "1"}
+        _set_threads(vout, single_thread)
         start = time.perf_counter()
         for i, image in enumerate(images):
             frame = av.VideoFrame.from_ndarray(image, format="rgb24")
