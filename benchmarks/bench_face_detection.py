@@ -16,6 +16,11 @@ measured on one thread) -- what a perfect pipeline of single-threaded stages cou
 
     python benchmarks/bench_face_detection.py [--repeats 3]
     python benchmarks/bench_face_detection.py --mediapipe-python /tmp/mpvenv/bin/python
+    python benchmarks/bench_face_detection.py --delegate cpu,gpu --cores 2
+
+`--delegate` runs the graph once per repeat for each listed delegate (the face detection
+subgraph FaceDetectionShortRange{Cpu,Gpu,Dsp}); `--cores N` pins the process to N cores
+first, to compare with a smaller machine.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ from mediagraph import models, samples
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH = ROOT / "graphs" / "face_detection_video.pbtxt"
 MODEL = "face_detection_short_range.tflite"
+SUBGRAPHS = {"cpu": "FaceDetectionShortRangeCpu", "gpu": "FaceDetectionShortRangeGpu",
+             "dsp": "FaceDetectionShortRangeDsp"}
 
 
 def _set_threads(stream: Any, single_thread: bool) -> None:
@@ -132,8 +139,9 @@ def hand_written_loop(src: Path, dst: Path, single_thread: bool = False) -> int:
     return frames
 
 
-def graph_run(src: Path, dst: Path) -> tuple[int, mg.Graph]:
-    graph = mg.Graph(GRAPH)
+def graph_run(src: Path, dst: Path, delegate: str = "cpu") -> tuple[int, mg.Graph]:
+    text = GRAPH.read_text().replace(f'"{SUBGRAPHS["cpu"]}"', f'"{SUBGRAPHS[delegate]}"')
+    graph = mg.Graph(text)
     count = [0]
     graph.observe_output_stream("output_video", lambda _p: count.__setitem__(0, count[0] + 1))
     graph.run(side_packets={"input_video_path": str(src), "output_video_path": str(dst)})
@@ -182,12 +190,20 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mediapipe-python", metavar="PYTHON",
                         help="also time MediaPipe's solution (bench_mediapipe_face.py) with it")
+    parser.add_argument("--delegate", default="cpu",
+                        help="comma-separated graph delegates to time: cpu, gpu, dsp")
+    parser.add_argument("--cores", type=int, default=0, help="pin the process to N cores")
     args = parser.parse_args()
+    delegates = args.delegate.split(",")
+    if unknown := set(delegates) - set(SUBGRAPHS):
+        parser.error(f"unknown delegate {', '.join(sorted(unknown))}: use cpu, gpu or dsp")
+    if args.cores:
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:args.cores])
     models.resolve(MODEL)
     loop_fps: list[float] = []
     single_fps: list[float] = []
-    graph_fps: list[float] = []
-    graph_cpu: list[float] = []
+    graph_fps: dict[str, list[float]] = {d: [] for d in delegates}
+    graph_cpu: dict[str, list[float]] = {d: [] for d in delegates}
     mediapipe_fps: list[float] = []
     with tempfile.TemporaryDirectory() as tmp:
         # Video only: the loop has no audio track to carry, so neither does the graph.
@@ -201,12 +217,13 @@ def main() -> int:
             start = time.perf_counter()
             n = hand_written_loop(src, Path(tmp) / f"single_{i}.mp4", single_thread=True)
             single_fps.append(n / (time.perf_counter() - start))
-            start, cpu = time.perf_counter(), time.process_time()
-            n, graph = graph_run(src, Path(tmp) / f"graph_{i}.mp4")
-            wall = time.perf_counter() - start
-            graph_fps.append(n / wall)
-            graph_cpu.append((time.process_time() - cpu) / wall)
-            assert n == args.frames
+            for delegate in delegates:
+                start, cpu = time.perf_counter(), time.process_time()
+                n, graph = graph_run(src, Path(tmp) / f"graph_{i}.mp4", delegate)
+                wall = time.perf_counter() - start
+                graph_fps[delegate].append(n / wall)
+                graph_cpu[delegate].append((time.process_time() - cpu) / wall)
+                assert n == args.frames
             if args.mediapipe_python:
                 script = Path(__file__).with_name("bench_mediapipe_face.py")
                 out = subprocess.run([args.mediapipe_python, str(script), str(src),
@@ -215,7 +232,7 @@ def main() -> int:
                 mediapipe_fps.append(json.loads(out)["fps"])
         stages = stage_times(src, Path(tmp) / "stages.mp4", single_thread=False)
         single_stages = stage_times(src, Path(tmp) / "stages1.mp4", single_thread=True)
-    loop, pipeline = statistics.median(loop_fps), statistics.median(graph_fps)
+    loop, pipeline = statistics.median(loop_fps), statistics.median(graph_fps[delegates[0]])
     single = statistics.median(single_fps)
     bound = 1 / max(stages.values())
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -223,15 +240,20 @@ def main() -> int:
     print(f"{args.frames} frames 640x480, median of {args.repeats} runs (frames/s), {cores} cores")
     print(f"hand-written loop   {loop:7.1f}   runs: {', '.join(f'{v:.1f}' for v in loop_fps)}")
     print(f"loop, 1 thread      {single:7.1f}   runs: {', '.join(f'{v:.1f}' for v in single_fps)}")
-    print(f"mediagraph graph    {pipeline:7.1f}   runs: {', '.join(f'{v:.1f}' for v in graph_fps)}"
-          f"   (CPU {statistics.median(graph_cpu):.0%} of one core)")
+    for delegate in delegates:
+        runs = graph_fps[delegate]
+        print(f"graph, {delegate:<12} {statistics.median(runs):7.1f}   runs: "
+              f"{', '.join(f'{v:.1f}' for v in runs)}   (CPU "
+              f"{statistics.median(graph_cpu[delegate]):.0%} of one core; "
+              f"{statistics.median(runs) / loop:.2f}x the loop, "
+              f"{statistics.median(runs) / statistics.median(single_fps):.2f}x 1 thread)")
     if mediapipe_fps:
         reference = statistics.median(mediapipe_fps)
         print(f"MediaPipe solution  {reference:7.1f}   runs: "
               f"{', '.join(f'{v:.1f}' for v in mediapipe_fps)}")
         print(f"graph / MediaPipe   {pipeline / reference:7.2f}x")
-    print(f"graph / loop        {pipeline / loop:7.2f}x")
-    print(f"graph / 1-thread    {pipeline / single:7.2f}x")
+    print(f"graph ({delegates[0]}) / loop     {pipeline / loop:7.2f}x")
+    print(f"graph ({delegates[0]}) / 1-thread {pipeline / single:7.2f}x")
     print("stages alone, library threads on (ms/frame): "
           + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in stages.items())
           + f"; stage bound {bound:.1f} frames/s; graph at {pipeline / bound:.0%} of it")

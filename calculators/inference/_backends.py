@@ -26,6 +26,8 @@ import numpy as np
 
 from mediagraph.errors import MissingDependencyError
 
+from . import _cuda
+
 log = logging.getLogger("mediagraph.inference")
 
 
@@ -201,42 +203,37 @@ class OrtCpu(_OrtBackend):
 
 
 def gpu_providers() -> list[str]:
-    """ONNX Runtime's GPU providers available here, preferred first (TensorRT, CUDA)."""
+    """ONNX Runtime's GPU providers that can start here, preferred first (TensorRT, CUDA)."""
     try:
-        available = _ort().get_available_providers()
+        return _cuda.providers(_ort())
     except MissingDependencyError:
         return []
-    return [p for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider") if p in available]
 
 
 class OrtGpu(_OrtBackend):
-    """`.onnx` on an NVIDIA GPU: ONNX Runtime's TensorRT provider if present, else CUDA."""
+    """`.onnx` on an NVIDIA GPU: ONNX Runtime's TensorRT provider where it loads, else CUDA."""
 
-    def __init__(self, path: Path, num_threads: int, fp16: bool) -> None:
+    def __init__(self, path: Path, num_threads: int, allow_precision_loss: bool,
+                 engine_cache_dir: str = "") -> None:
+        ort = _ort()
         wanted = gpu_providers()
         if not wanted:
-            raise BackendUnavailable(
-                "the GPU backend needs ONNX Runtime with the CUDA execution provider "
-                "(installed onnxruntime has only "
-                f"{', '.join(_ort().get_available_providers())}): pip install 'mediagraph[gpu]'")
-        so = _ort().SessionOptions()
+            raise BackendUnavailable(_cuda.no_provider_message(ort))
+        so = ort.SessionOptions()
         _no_spinning(so, num_threads)
-        providers: list[Any] = []
-        for name in wanted:
-            if name == "TensorrtExecutionProvider":
-                providers.append((name, {"trt_fp16_enable": "1" if fp16 else "0"}))
-            else:
-                providers.append(name)
-        providers.append("CPUExecutionProvider")
-        self._load(path, so, providers)
+        providers: list[Any] = [
+            (name, _cuda.provider_options(name, allow_precision_loss=allow_precision_loss,
+                                          engine_cache_dir=engine_cache_dir))
+            for name in wanted]
+        self._load(path, so, [*providers, "CPUExecutionProvider"])
         active = self._session.get_providers()[0]
-        if active not in wanted:  # CUDA libraries missing: ORT quietly fell back to the CPU
-            raise BackendUnavailable(
-                f"ONNX Runtime could not start {wanted[-1]} (no CUDA device or CUDA/cuDNN "
-                "libraries missing); pip install 'mediagraph[gpu]' on a machine with an NVIDIA GPU")
-        self.backend = "onnxruntime-tensorrt" if active.startswith("Tensorrt") else "onnxruntime-cuda"
+        if active not in wanted:  # the provider could not start: ORT ran it on the CPU
+            raise BackendUnavailable(_cuda.start_failure_message(ort, wanted[-1]))
+        self.backend = "onnxruntime-tensorrt" if active == _cuda.TENSORRT else "onnxruntime-cuda"
         options = dict(self._session.get_provider_options().get(active, {}))
-        self.device = f"cuda:{options.get('device_id', '0')}"
+        precision = "fp16 allowed" if allow_precision_loss and active == _cuda.TENSORRT else (
+            "tf32 allowed" if allow_precision_loss else "fp32")
+        self.device = f"cuda:{options.get('device_id', '0')} ({precision})"
 
 
 # -- QNN (Hexagon HTP) ------------------------------------------------------------------

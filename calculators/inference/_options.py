@@ -40,8 +40,10 @@ class InferenceUsage(enum.IntEnum):
 class Gpu(Options, proto_name=f"{_P}.Delegate.Gpu"):
     """MediaPipe's GPU delegate; here ONNX Runtime's CUDA (or TensorRT) provider.
 
-    `allow_precision_loss` turns on TensorRT's fp16 mode; the other fields are
-    accepted for compatibility and have no effect.
+    `allow_precision_loss` (default true, as in MediaPipe) lets TensorRT build fp16
+    engines and CUDA use TF32; false keeps float32. `serialized_model_dir` (or
+    `cached_kernel_path`) is where TensorRT keeps its built engines between runs. The
+    other fields are accepted for compatibility and have no effect.
     """
 
     use_advanced_gpu_api: bool = option(1, default=False)

@@ -113,9 +113,11 @@ class InferenceCalculator(Calculator):
                             lambda: B.LiteRtCpu(path, threads))
         onnx = _onnx_twin(path)
         if kind == _GPU:
-            fp16 = bool(settings.get("allow_precision_loss", True))
-            return B.cached(("onnxruntime-gpu", B.file_key(onnx), threads, fp16),
-                            lambda: B.OrtGpu(onnx, threads, fp16))
+            lossy = bool(settings.get("allow_precision_loss", True))
+            cache = str(settings.get("serialized_model_dir") or settings.get("cached_kernel_path")
+                        or "")
+            return B.cached(("onnxruntime-gpu", B.file_key(onnx), threads, lossy, cache),
+                            lambda: B.OrtGpu(onnx, threads, lossy, cache))
         dsp = {k: v for k, v in settings.items() if k != "num_threads"}
         config = {"precision": dsp.get("precision", ""),
                   "context_cache_dir": dsp.get("context_cache_dir", ""),
