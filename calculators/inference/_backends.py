@@ -167,6 +167,9 @@ class _OrtBackend(Backend):
                 raise ModelLoadError(f"cannot load model {path}: not a valid ONNX model "
                                      f"(onnxruntime: {text.strip()})") from None
             raise
+        self._load_specs()
+
+    def _load_specs(self) -> None:
         self.inputs = [TensorSpec(i.name, tuple(d if isinstance(d, int) else -1 for d in i.shape),
                                   _ort_dtype(i.type)) for i in self._session.get_inputs()]
         self.outputs = [o.name for o in self._session.get_outputs()]
@@ -211,29 +214,55 @@ def gpu_providers() -> list[str]:
 
 
 class OrtGpu(_OrtBackend):
-    """`.onnx` on an NVIDIA GPU: ONNX Runtime's TensorRT provider where it loads, else CUDA."""
+    """`.onnx` on an NVIDIA GPU: ONNX Runtime's TensorRT provider where it loads, else CUDA.
+
+    With `cuda_graph` (MediaPipe's `usage: SUSTAINED_SPEED`, the default) a model with
+    fixed shapes is captured once as a CUDA graph and replayed per call; a model the
+    capture refuses (nodes ONNX Runtime keeps on the CPU) runs plainly.
+    """
 
     def __init__(self, path: Path, num_threads: int, allow_precision_loss: bool,
-                 engine_cache_dir: str = "") -> None:
+                 engine_cache_dir: str = "", cuda_graph: bool = False) -> None:
         ort = _ort()
         wanted = gpu_providers()
         if not wanted:
             raise BackendUnavailable(_cuda.no_provider_message(ort))
-        so = ort.SessionOptions()
-        _no_spinning(so, num_threads)
-        providers: list[Any] = [
-            (name, _cuda.provider_options(name, allow_precision_loss=allow_precision_loss,
-                                          engine_cache_dir=engine_cache_dir))
-            for name in wanted]
-        self._load(path, so, [*providers, "CPUExecutionProvider"])
+        self._threads, self._replay = num_threads, None
+        settings = {"allow_precision_loss": allow_precision_loss,
+                    "engine_cache_dir": engine_cache_dir}
+        self._start(path, wanted, settings)
         active = self._session.get_providers()[0]
         if active not in wanted:  # the provider could not start: ORT ran it on the CPU
             raise BackendUnavailable(_cuda.start_failure_message(ort, wanted[-1]))
+        if cuda_graph and active == _cuda.CUDA and _cuda.static_shapes(self._session):
+            plain = self._session
+            try:
+                self._start(path, wanted, {**settings, "cuda_graph": True})
+                self._replay = _cuda.GraphReplay(ort, self._session)
+                for _ in range(3):  # ONNX Runtime captures after its warm-up runs
+                    self._replay.run([np.zeros(s.shape, s.dtype) for s in self.inputs])
+            except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail types
+                log.info("%s: no CUDA graph (%s); plain CUDA runs", path.name,
+                         str(exc).strip().splitlines()[0])
+                self._session, self._replay = plain, None
+                self._load_specs()
         self.backend = "onnxruntime-tensorrt" if active == _cuda.TENSORRT else "onnxruntime-cuda"
         options = dict(self._session.get_provider_options().get(active, {}))
         precision = "fp16 allowed" if allow_precision_loss and active == _cuda.TENSORRT else (
             "tf32 allowed" if allow_precision_loss else "fp32")
-        self.device = f"cuda:{options.get('device_id', '0')} ({precision})"
+        graph = ", cuda graph" if self._replay is not None else ""
+        self.device = f"cuda:{options.get('device_id', '0')} ({precision}{graph})"
+
+    def _start(self, path: Path, wanted: list[str], settings: dict[str, Any]) -> None:
+        so = _ort().SessionOptions()
+        _no_spinning(so, self._threads)
+        providers = [(name, _cuda.provider_options(name, **settings)) for name in wanted]
+        self._load(path, so, [*providers, "CPUExecutionProvider"])
+
+    def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
+        if self._replay is not None:
+            return self._replay.run(arrays)
+        return self._session.run(None, dict(zip(self._names, arrays)))
 
 
 # -- QNN (Hexagon HTP) ------------------------------------------------------------------

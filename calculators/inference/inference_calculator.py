@@ -15,6 +15,7 @@ from calculators.inference._options import (
     Dsp,
     Gpu,
     InferenceCalculatorOptions,
+    InferenceUsage,
     Nnapi,
     TfLite,
     Xnnpack,
@@ -116,8 +117,11 @@ class InferenceCalculator(Calculator):
             lossy = bool(settings.get("allow_precision_loss", True))
             cache = str(settings.get("serialized_model_dir") or settings.get("cached_kernel_path")
                         or "")
-            return B.cached(("onnxruntime-gpu", B.file_key(onnx), threads, lossy, cache),
-                            lambda: B.OrtGpu(onnx, threads, lossy, cache))
+            # MediaPipe's usage: SUSTAINED_SPEED (video, the default) replays a CUDA graph;
+            # FAST_SINGLE_ANSWER skips the capture's warm-up.
+            replay = settings.get("usage") != InferenceUsage.FAST_SINGLE_ANSWER
+            return B.cached(("onnxruntime-gpu", B.file_key(onnx), threads, lossy, cache, replay),
+                            lambda: B.OrtGpu(onnx, threads, lossy, cache, replay))
         dsp = {k: v for k, v in settings.items() if k != "num_threads"}
         config = {"precision": dsp.get("precision", ""),
                   "context_cache_dir": dsp.get("context_cache_dir", ""),

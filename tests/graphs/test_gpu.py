@@ -66,6 +66,29 @@ def test_every_fetched_model_runs_on_cuda_and_agrees_with_the_cpu(model_copies, 
         assert np.abs(got - want).max() <= 1e-4 + 1e-5 * np.abs(want).max()
 
 
+@pytest.mark.parametrize("name", sorted(models.MEDIAPIPE_MODELS))
+def test_cuda_graph_replay_gives_the_plain_runs_results(model_copies, name, capsys):
+    """Three different inputs in a row: a replay that kept stale inputs would repeat itself."""
+    onnx = models.convert(model_copies / name)
+    replay = B.OrtGpu(onnx, 1, False, "", True)
+    plain = B.OrtGpu(onnx, 1, False, "", False)
+    assert "cuda graph" not in plain.device
+    with capsys.disabled():
+        print(f"\n{name}: {replay.device}")
+    rng = np.random.default_rng(11)
+    previous = None
+    for _ in range(3):
+        arrays = [rng.uniform(0, 1, spec.shape).astype(spec.dtype) for spec in replay.inputs]
+        got, want = replay.run(arrays), plain.run(arrays)
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+        if previous is not None:
+            assert any(not np.array_equal(g, p) for g, p in zip(got, previous))
+        previous = got
+    if name == FACE:  # a plain convolutional model: the capture must take it
+        assert "cuda graph" in replay.device
+
+
 def test_tf32_by_default_stays_close(model_copies):
     onnx = models.convert(model_copies / FACE)
     gpu, cpu = _session_pair(onnx, lossy=True)
@@ -97,6 +120,7 @@ def test_gpu_subgraph_matches_mediapipe_on_the_portrait():
     assert [row.info["backend"] for row in rows] in (["onnxruntime-cuda"],
                                                      ["onnxruntime-tensorrt"])
     assert rows[0].info["device"].startswith("cuda:0")
+    assert "cuda graph" in rows[0].info["device"]  # usage SUSTAINED_SPEED, the default
     assert models.resolve(FACE).with_suffix(".onnx").is_file()
 
 

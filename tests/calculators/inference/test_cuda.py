@@ -5,6 +5,7 @@ from __future__ import annotations
 from importlib import metadata
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from calculators.inference import _cuda
@@ -98,3 +99,28 @@ def test_precision_and_engine_cache_options():
         "trt_engine_cache_path": "/tmp/engines"}
     assert _cuda.provider_options(_cuda.TENSORRT, allow_precision_loss=False) == {
         "trt_fp16_enable": "0"}
+
+
+def test_graph_replay_binds_fixed_buffers_and_returns_fresh_outputs(tmp_path):
+    """The replay's bookkeeping, on CPU buffers: each call sees its own inputs, and the
+    arrays returned earlier are not overwritten by later calls."""
+    ort = pytest.importorskip("onnxruntime")
+    pytest.importorskip("tflite2onnx")
+    from mediagraph import models
+
+    try:
+        tflite = models.resolve("face_detection_short_range.tflite")
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    onnx = models.convert(tflite, tmp_path / "face.onnx")
+    session = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    assert _cuda.static_shapes(session)
+    replay = _cuda.GraphReplay(ort, session, device="cpu")
+    rng = np.random.default_rng(2)
+    inputs = [rng.uniform(-1, 1, (1, 128, 128, 3)).astype(np.float32) for _ in range(3)]
+    results = [replay.run([x]) for x in inputs]
+    for x, got in zip(inputs, results):
+        want = session.run(None, {session.get_inputs()[0].name: x})
+        for g, w in zip(got, want):
+            np.testing.assert_array_equal(g, w)
+    assert not np.array_equal(results[0][0], results[1][0])
