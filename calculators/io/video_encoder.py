@@ -61,6 +61,12 @@ class VideoEncoderCalculatorOptions(Options):
     audio_codec: str = option(6, default="aac")
     audio_sample_rate: int = option(7, default=0, doc="0: the first audio frame's rate")
     audio_bitrate: int = option(8, default=0, doc="bits per second; 0: codec default")
+    preset: str = option(9, default="", doc="encoder speed preset (x264/x265: ultrafast .. "
+                         "placebo); empty: the codec's default (x264: medium)")
+    threads: int = option(10, default=0, doc="encoder threads; 0: FFmpeg's automatic choice")
+    codec_options: tuple[str, ...] = option(
+        11, default=(), doc='more encoder options as "key=value" (FFmpeg AVOptions), e.g. '
+        '"tune=zerolatency" or "x264-params=keyint=60"')
 
 
 class VideoEncoderCalculator(Calculator):
@@ -78,8 +84,9 @@ class VideoEncoderCalculator(Calculator):
              VIDEO_PRESTREAM (VideoHeader, optional: its frame_rate sets the nominal fps)
     Outputs: none (a sink)
     Side inputs: OUTPUT_FILE_PATH (str; the suffix picks the container, e.g. .mp4)
-    Options: codec ("libx264"), crf, bitrate, pix_fmt ("yuv420p"), fps, audio_codec ("aac"),
-             audio_sample_rate, audio_bitrate
+    Options: codec ("libx264"), crf, preset, threads, codec_options ("key=value" AVOptions),
+             bitrate, pix_fmt ("yuv420p"), fps, audio_codec ("aac"), audio_sample_rate,
+             audio_bitrate. An option the encoder does not know fails at the first frame.
 
     Example config:
         node { calculator: "VideoEncoderCalculator"
@@ -196,6 +203,22 @@ class VideoEncoderCalculator(Calculator):
         self._mux(stream.encode(frame))
         self.frames_written += 1
 
+    def _codec_options(self) -> dict[str, str]:
+        """crf, preset and codec_options as FFmpeg AVOptions; a malformed entry is an error."""
+        opts = self.options
+        chosen = {}
+        if opts.crf >= 0:
+            chosen["crf"] = str(opts.crf)
+        if opts.preset:
+            chosen["preset"] = opts.preset
+        for entry in opts.codec_options:
+            key, sep, value = entry.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"codec_options entry {entry!r} for '{self._path}': "
+                                 'write "key=value", e.g. "tune=zerolatency"')
+            chosen[key.strip()] = value.strip()
+        return chosen
+
     def _add_video_stream(self, image: ImageFrame) -> Any:
         opts = self.options
         if self._started:  # FFmpeg cannot add a stream once the header is out
@@ -216,9 +239,10 @@ class VideoEncoderCalculator(Calculator):
         stream.width, stream.height, stream.pix_fmt = width, height, opts.pix_fmt
         if opts.bitrate:
             stream.bit_rate = opts.bitrate
-        if opts.crf >= 0:
-            stream.codec_context.options = {**stream.codec_context.options,
-                                            "crf": str(opts.crf)}
+        stream.codec_context.options = {**stream.codec_context.options,
+                                        **self._codec_options()}
+        if opts.threads:
+            stream.codec_context.thread_count = opts.threads
         for time_base in _VIDEO_TIME_BASES:
             stream.time_base = stream.codec_context.time_base = time_base
             try:
@@ -227,6 +251,12 @@ class VideoEncoderCalculator(Calculator):
                 error = exc
                 continue
             self._time_base = time_base
+            # FFmpeg hands back the options no part of the encoder took: typos, or options
+            # of another codec. Say so rather than encode with something else than asked.
+            if unused := sorted(stream.codec_context.options):
+                raise ValueError(f"codec {opts.codec!r} for '{self._path}' does not take "
+                                 f"option {', '.join(unused)} (from crf, preset or "
+                                 "codec_options)")
             return stream
         raise ValueError(f"cannot encode video '{self._path}' with codec {opts.codec!r} "
                          f"({width}x{height} {opts.pix_fmt}): {error}") from error

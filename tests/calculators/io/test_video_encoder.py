@@ -332,3 +332,35 @@ def test_rgb_to_i420_agrees_with_swscale(height, width):
     assert ours.shape == theirs.shape == (height * 3 // 2, width)
     assert np.abs(ours - theirs).max() <= 8
     assert np.abs(ours - theirs).mean() < 1.0
+
+
+def _encode(tmp_path, options, frames=5):
+    out = tmp_path / "out.mp4"
+    CalculatorRunner("VideoEncoderCalculator", options=options).run(
+        {"VIDEO": [(_frame(50 + 5 * i), i * 40_000) for i in range(frames)]},
+        {"OUTPUT_FILE_PATH": str(out)})
+    return out
+
+
+def test_preset_threads_and_codec_options_reach_the_encoder(tmp_path):
+    out = _encode(tmp_path, {"preset": "ultrafast", "threads": 1,
+                             "codec_options": ["tune=zerolatency", "g=10"]}, frames=25)
+    # x264 writes its settings into the stream: ultrafast turns CABAC off, medium has it on.
+    data = out.read_bytes()
+    assert b"cabac=0" in data and b"keyint=10 " in data
+    with av.open(str(out)) as container:
+        keyframes = [p.pts for p in container.demux(video=0) if p.is_keyframe and p.size]
+    assert len(keyframes) == 3  # frames 0, 10, 20
+    assert b"cabac=1" in _encode(tmp_path, {}).read_bytes()  # the default: medium
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"codec_options": ["prest=fast"]}, r"codec 'libx264' for '.*out\.mp4' does not take option "
+                                        r"prest"),
+    ({"codec_options": ["tune"]}, r"codec_options entry 'tune' for '.*out\.mp4': write "
+                                  r"\"key=value\""),
+    ({"preset": "veryfsat"}, r"cannot encode video '.*out\.mp4' with codec 'libx264'.*veryfsat"),
+    ({"codec": "mpeg4", "crf": 30}, r"codec 'mpeg4' .* does not take option crf")])
+def test_encoder_options_it_cannot_use_are_errors(tmp_path, options, message):
+    with pytest.raises(CalculatorError, match=message):
+        _encode(tmp_path, options)
