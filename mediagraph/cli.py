@@ -58,7 +58,7 @@ def _convert(raw: str) -> Any:
 
 
 def _load(path: str, allow: Sequence[str], threads: int | None = None,
-          process_timeout: float | None = None) -> Any:
+          process_timeout: float | None = None, delegate: str | None = None) -> Any:
     from mediagraph.config.loader import load_config
     from mediagraph.graph import Graph
 
@@ -70,7 +70,7 @@ def _load(path: str, allow: Sequence[str], threads: int | None = None,
         config.num_threads = threads
     if process_timeout is not None:
         config.process_timeout = process_timeout
-    return Graph(config, allow_imports=allow)
+    return Graph(config, allow_imports=allow, inference_delegate=delegate)
 
 
 def _side_for(graph: Any, prefix: str, flag: str) -> str:
@@ -125,7 +125,8 @@ def _progress_stream(graph: Any) -> str | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    graph = _load(args.graph, args.allow_import, args.threads, args.process_timeout)
+    graph = _load(args.graph, args.allow_import, args.threads, args.process_timeout,
+                  args.delegate)
     if args.trace:
         graph.enable_trace(args.trace)
     if args.latency:
@@ -351,6 +352,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--threads", type=int, default=None, help="threads of the default executor")
     run.add_argument("--trace", metavar="PATH", help="write a Perfetto/Chrome trace JSON")
     run.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
+    run.add_argument("--delegate", metavar="DEVICE",
+                     help="run every InferenceCalculator on DEVICE, whatever the config says: "
+                          "cpu, gpu, dsp, auto (also xnnpack, tflite, hexagon, nnapi)")
     run.add_argument("--process-timeout", type=float, default=None, metavar="S",
                      help="fail the run, naming the node and its stack, when one process() "
                           "call takes longer than S seconds (open/close: 10x, at least 1 s)")

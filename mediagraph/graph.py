@@ -18,6 +18,7 @@ import networkx as nx
 
 from mediagraph import registry
 from mediagraph.config import pool
+from mediagraph.config.delegate_override import override_inference_delegate
 from mediagraph.config.loader import SourceInfo, load_config, parse_config, source_info
 from mediagraph.config.names import assign_indexes, parse_spec, parse_tag_index
 from mediagraph.config.options_access import node_option_messages
@@ -62,8 +63,13 @@ def as_config(config: Any) -> Any:
     raise TypeError(f"cannot make a graph config from {type(config).__name__}")
 
 
-def validate(config: Any, *, allow_imports: Iterable[str] = ()) -> tuple[GraphSpec, nx.MultiDiGraph]:
-    """Expand subgraphs and check every rule; return the run plan and its DAG."""
+def validate(config: Any, *, allow_imports: Iterable[str] = (),
+             inference_delegate: str | None = None) -> tuple[GraphSpec, nx.MultiDiGraph]:
+    """Expand subgraphs and check every rule; return the run plan and its DAG.
+
+    `inference_delegate` ("cpu", "gpu", "dsp", "auto", ...) replaces the delegate of every
+    InferenceCalculator after expansion (see `config.delegate_override`).
+    """
     allow = (allow_imports,) if isinstance(allow_imports, str) else tuple(allow_imports)
     info = source_info(config)
     source = info.source if info else None
@@ -83,6 +89,8 @@ def validate(config: Any, *, allow_imports: Iterable[str] = ()) -> tuple[GraphSp
         expanded, origins = expand(config, resolve)
     except GraphConfigError as exc:
         raise exc.located(source) from None
+    if inference_delegate is not None:
+        override_inference_delegate(expanded, inference_delegate, source=source)
     return _Validator(expanded, origins, source, allow, info).run()
 
 
@@ -526,9 +534,11 @@ class Graph:
     """
 
     def __init__(self, config: Any, *, allow_imports: Iterable[str] = (),
-                 error_callback: Callable[[BaseException], None] | None = None) -> None:
+                 error_callback: Callable[[BaseException], None] | None = None,
+                 inference_delegate: str | None = None) -> None:
         self.config = as_config(config)
-        self.spec, self.dag = validate(self.config, allow_imports=allow_imports)
+        self.spec, self.dag = validate(self.config, allow_imports=allow_imports,
+                                       inference_delegate=inference_delegate)
         self._observers: list[tuple[str, Any, bool]] = []
         self._queue_overrides: dict[str, int] = {}
         self._run: Any = None
