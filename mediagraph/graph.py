@@ -185,20 +185,26 @@ class _Validator:
             if kind == "ApplicationThreadExecutor" and name != "":
                 raise self.error("ApplicationThreadExecutor can only be the default executor",
                                  **at)
-            threads = cpu
-            prefix = ""
+            threads, prefix, nice = cpu, "", 0
             if executor.HasField("options"):
                 ext = pool.POOL.FindExtensionByName("mediapipe.ThreadPoolExecutorOptions.ext")
                 if executor.options.HasExtension(ext):
                     opts = executor.options.Extensions[ext]
                     threads = opts.num_threads or cpu
                     prefix = opts.thread_name_prefix
+                    nice = opts.nice_priority_level
                     if opts.num_threads < 0:
                         raise self.error(f"executor '{name}': num_threads must be positive",
                                          **at)
+                    if not -20 <= nice <= 19:
+                        raise self.error(f"executor '{name}': nice_priority_level {nice} is "
+                                         "outside -20..19", **at)
             if kind == "ApplicationThreadExecutor":
+                if nice:
+                    raise self.error("ApplicationThreadExecutor runs on the caller's thread: "
+                                     "nice_priority_level cannot apply to it", **at)
                 threads = 0
-            result[name] = ExecutorSpec(name, kind, threads, prefix)
+            result[name] = ExecutorSpec(name, kind, threads, prefix, nice)
         return result
 
     # -- nodes ---------------------------------------------------------------------------

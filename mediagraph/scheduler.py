@@ -84,6 +84,25 @@ def _signals_blocked() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def _renice_this_thread(ex: _Executor) -> None:
+    """Add the executor's nice_priority_level to this worker thread's nice (Linux).
+
+    Native threads a calculator starts from here (an encoder's) inherit it, so a graph
+    can lower the priority of the stages that are not its bottleneck. A level the process
+    may not take (below 0 without CAP_SYS_NICE) or another OS logs a warning and runs at
+    normal priority, as MediaPipe does.
+    """
+    if not sys.platform.startswith("linux"):
+        log.warning("executor '%s': nice_priority_level is applied on Linux only", ex.name)
+        return
+    tid = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + ex.nice)
+    except OSError as exc:
+        log.warning("executor '%s': cannot apply nice_priority_level %d (%s); its threads "
+                    "run at normal priority", ex.name, ex.nice, exc.strerror or exc)
+
+
 class _Node:
     """Run-time state of one node (all fields guarded by the run lock)."""
 
@@ -161,10 +180,12 @@ class _Result:
 
 
 class _Executor:
-    __slots__ = ("name", "heap", "cond", "threads", "idle", "num_threads", "app", "prefix")
+    __slots__ = ("name", "heap", "cond", "threads", "idle", "num_threads", "app", "prefix",
+                 "nice")
 
     def __init__(self, name: str, num_threads: int, lock: threading.Lock, app: bool,
-                 prefix: str) -> None:
+                 prefix: str, nice: int = 0) -> None:
+        self.nice = nice
         self.name = name
         self.heap: list[tuple[int, int, _Node]] = []
         self.cond = threading.Condition(lock)
@@ -212,7 +233,7 @@ class Run:
         for name, ex in spec.executors.items():
             app = ex.type == "ApplicationThreadExecutor"
             self.executors[name] = _Executor(name, 0 if app else max(1, ex.num_threads),
-                                             self.lock, app, ex.thread_name_prefix)
+                                             self.lock, app, ex.thread_name_prefix, ex.nice)
         self.nodes: list[_Node] = []
         for node_spec in spec.nodes:
             self.nodes.append(self._make_node(node_spec, None))
@@ -376,6 +397,8 @@ class Run:
     # -- the worker loop ------------------------------------------------------------------
 
     def _worker(self, ex: _Executor) -> None:
+        if ex.nice:
+            _renice_this_thread(ex)
         lock = self.lock
         lock.acquire()
         try:

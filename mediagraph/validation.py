@@ -88,6 +88,7 @@ class ExecutorSpec:
     type: str
     num_threads: int
     thread_name_prefix: str = ""
+    nice: int = 0  # ThreadPoolExecutorOptions.nice_priority_level: added to the threads' nice
 
 
 @dataclass

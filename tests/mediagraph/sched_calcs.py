@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import os
 import threading
 import time
 from typing import Any
@@ -156,6 +157,16 @@ class ThreadName(Calculator):
 
     def process(self, cc: CalculatorContext) -> None:
         cc.send(self.out, threading.current_thread().name)
+
+
+class ThreadNice(Calculator):
+    """Sends the nice value of the thread it ran on (Linux: per thread)."""
+
+    value = Input(Any, tag="")
+    out = Output(int, tag="")
+
+    def process(self, cc: CalculatorContext) -> None:
+        cc.send(self.out, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
 
 
 class SlowDouble(Calculator):

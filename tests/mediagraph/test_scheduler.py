@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import threading
 import time
 
@@ -333,6 +335,50 @@ def test_named_executor_runs_its_nodes_on_its_threads():
     out = graph.run({"in": [(i, i) for i in range(5)]}, timeout=10)
     assert all(name.startswith("mediagraph-io") for name in values(out["on_io"]))
     assert all(name.startswith("mediagraph-default") for name in values(out["on_default"]))
+
+
+NICE_GRAPH = """
+    input_stream: "in"
+    executor { name: "background" options { [mediapipe.ThreadPoolExecutorOptions.ext] {
+                 num_threads: 2 nice_priority_level: %d } } }
+    node { calculator: "ThreadNice" input_stream: "in" output_stream: "low" executor: "background" }
+    node { calculator: "ThreadNice" input_stream: "in" output_stream: "normal" }
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_nice_priority_level_lowers_only_its_executors_threads():
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+    out = mg.Graph(NICE_GRAPH % 5).run({"in": [(i, i) for i in range(20)]}, timeout=10)
+    assert set(values(out["low"])) == {min(base + 5, 19)}
+    assert set(values(out["normal"])) == {base}
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the caller's thread is untouched
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_a_nice_level_the_process_may_not_take_warns_and_runs(monkeypatch, caplog):
+    def refuse(*_args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "setpriority", refuse)
+    with caplog.at_level(logging.WARNING, logger="mediagraph.scheduler"):
+        out = mg.Graph(NICE_GRAPH % -5).run({"in": [(i, i) for i in range(5)]}, timeout=10)
+    assert len(values(out["low"])) == 5
+    assert ("executor 'background': cannot apply nice_priority_level -5 (Permission denied)"
+            in caplog.text)
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    (NICE_GRAPH % 20, "executor 'background': nice_priority_level 20 is outside -20..19"),
+    ("""executor { type: "ApplicationThreadExecutor" options {
+          [mediapipe.ThreadPoolExecutorOptions.ext] { nice_priority_level: 3 } } }
+        input_stream: "in"
+        node { calculator: "ThreadNice" input_stream: "in" output_stream: "out" }""",
+     "ApplicationThreadExecutor runs on the caller's thread: nice_priority_level cannot "
+     "apply to it")])
+def test_bad_nice_levels_are_config_errors(config, message):
+    with pytest.raises(mg.GraphConfigError, match=message):
+        mg.Graph(config)
 
 
 def test_application_thread_executor_runs_on_the_caller():
