@@ -389,13 +389,16 @@ class QnnHtp(_OrtBackend):
     def __init__(self, path: Path, *, precision: str = "", context_cache_dir: str = "",
                  allow_cpu_nodes: bool = False, soc_model: str = "",
                  performance_mode: str = "", backend_path: str = "",
-                 calibration_data: str = "") -> None:
+                 calibration_data: str = "", graph_optimization_mode: str = "") -> None:
         ort = _ort()
         devices = qnn_devices()
         library = htp_backend_path(backend_path)
         if not os.path.isfile(library):
             raise BackendUnavailable(f"QNN HTP backend library {library} is missing "
                                      "(reinstall: pip install 'mediagraph[dsp]')")
+        if graph_optimization_mode not in ("", "1", "2", "3"):
+            raise ValueError(f"dsp graph_optimization_mode {graph_optimization_mode!r}: use 1 "
+                             "(fastest to prepare), 2 or 3 (most optimized)")
         if precision not in ("", "fp32", "fp16", "int8", "a16w8"):
             raise ValueError(f"dsp precision {precision!r}: use fp32, fp16, int8 or a16w8")
         if precision in ("int8", "a16w8") and not _has_qdq(path):
@@ -420,6 +423,37 @@ class QnnHtp(_OrtBackend):
         if performance_mode:
             provider_options["htp_performance_mode"] = performance_mode
 
+        # QNN's default graph finalization fails with MEM_ALLOC on some models
+        # (pose_detection); its optimization mode 3 finalizes them, so a failed default
+        # is retried once at 3.
+        modes = [graph_optimization_mode] if graph_optimization_mode else ["", "3"]
+        for mode in modes:
+            options = {**provider_options}
+            if mode:
+                options["htp_graph_finalization_optimization_mode"] = mode
+            try:
+                self._open_session(ort, path, devices, options, allow_cpu_nodes,
+                                   context_cache_dir)
+                break
+            except (BackendUnavailable, ModelLoadError):
+                raise
+            except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail types
+                if "MEM_ALLOC" in str(exc) and mode != modes[-1]:
+                    log.info("%s: QNN graph finalization ran out of memory; retrying with "
+                             "optimization mode %s", path.name, modes[-1])
+                    continue
+                raise BackendUnavailable(
+                    f"QNN HTP backend ({library}) could not run {path}: {str(exc).strip()}"
+                    + ("" if allow_cpu_nodes else
+                       " (CPU fallback for unsupported nodes is off; dsp { allow_fallback: "
+                       "true } allows it)")) from None
+        if QNN_EP not in self._session.get_providers():
+            raise BackendUnavailable(f"QNN HTP backend did not attach to the session for {path}")
+        where = "emulated on " + platform.machine() if htp_emulated() else "Hexagon NPU"
+        self.device = f"Hexagon HTP ({where}{', fp16' if precision == 'fp16' else ''})"
+
+    def _open_session(self, ort: Any, path: Path, devices: list[Any], provider_options: dict,
+                      allow_cpu_nodes: bool, context_cache_dir: str) -> None:
         so = ort.SessionOptions()
         _no_spinning(so, 0)
         if not allow_cpu_nodes:
@@ -437,24 +471,11 @@ class QnnHtp(_OrtBackend):
                 so.add_session_config_entry("ep.context_file_path", str(context))
                 so.add_session_config_entry("ep.context_embed_mode", "1")
             self.context_file = context
-        try:
-            if devices:
-                so.add_provider_for_devices(devices, provider_options)
-                self._load(source, so)
-            elif QNN_EP in ort.get_available_providers():
-                self._load(source, so, [(QNN_EP, provider_options)])
-            else:
-                raise BackendUnavailable("onnxruntime-qnn is installed but ONNX Runtime lists no "
-                                         "QNNExecutionProvider device")
-        except (BackendUnavailable, ModelLoadError):
-            raise
-        except Exception as exc:  # noqa: BLE001 - ORT raises its own Fail types
-            raise BackendUnavailable(
-                f"QNN HTP backend ({library}) could not run {path}: {str(exc).strip()}"
-                + ("" if allow_cpu_nodes else
-                   " (CPU fallback for unsupported nodes is off; dsp { allow_fallback: true } "
-                   "allows it)")) from None
-        if QNN_EP not in self._session.get_providers():
-            raise BackendUnavailable(f"QNN HTP backend did not attach to the session for {path}")
-        where = "emulated on " + platform.machine() if htp_emulated() else "Hexagon NPU"
-        self.device = f"Hexagon HTP ({where}{', fp16' if precision == 'fp16' else ''})"
+        if devices:
+            so.add_provider_for_devices(devices, provider_options)
+            self._load(source, so)
+        elif QNN_EP in ort.get_available_providers():
+            self._load(source, so, [(QNN_EP, provider_options)])
+        else:
+            raise BackendUnavailable("onnxruntime-qnn is installed but ONNX Runtime lists no "
+                                     "QNNExecutionProvider device")

@@ -95,6 +95,9 @@ class Dsp(Options, proto_name=f"{_P}.Delegate.Dsp"):
     htp_performance_mode: str = option(5, default="", doc="burst, balanced, power_saver, ...")
     backend_path: str = option(6, default="", doc="libQnnHtp.so to use instead of the wheel's")
     calibration_data: str = option(7, default="", doc=".npy/.npz of inputs for int8")
+    graph_optimization_mode: str = option(
+        8, default="", doc="QNN graph finalization: 1 (fastest to prepare), 2, 3 (most "
+        "optimized); empty: QNN's default, retried at 3 when it runs out of memory")
 
 
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):

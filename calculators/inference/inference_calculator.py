@@ -129,7 +129,8 @@ class InferenceCalculator(Calculator):
                   "soc_model": dsp.get("soc_model", ""),
                   "performance_mode": dsp.get("htp_performance_mode", ""),
                   "backend_path": dsp.get("backend_path", ""),
-                  "calibration_data": dsp.get("calibration_data", "")}
+                  "calibration_data": dsp.get("calibration_data", ""),
+                  "graph_optimization_mode": dsp.get("graph_optimization_mode", "")}
         return B.cached(("onnxruntime-qnn-htp", B.file_key(onnx), tuple(sorted(config.items()))),
                         lambda: B.QnnHtp(onnx, **config))
 

@@ -255,6 +255,15 @@ def test_dsp_with_a_missing_htp_library_says_what_is_missing(
         _infer(_opts(onnx_model, Delegate(dsp=Dsp(backend_path=str(missing)))), [image_tensor])
 
 
+def test_dsp_with_an_unknown_graph_optimization_mode_names_it(
+        onnx_model: Path, image_tensor: np.ndarray) -> None:
+    pytest.importorskip("onnxruntime_qnn", reason="onnxruntime-qnn is not installed")
+    with pytest.raises(CalculatorError, match=r"dsp graph_optimization_mode '9': use 1 "
+                                              r"\(fastest to prepare\), 2 or 3"):
+        _infer(_opts(onnx_model, Delegate(dsp=Dsp(graph_optimization_mode="9"))),
+               [image_tensor])
+
+
 # -- model and tensor errors ------------------------------------------------------------------
 
 def test_missing_model_names_the_path(image_tensor: np.ndarray) -> None:
