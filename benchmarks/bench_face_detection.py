@@ -50,11 +50,13 @@ SUBGRAPHS = {"cpu": "FaceDetectionShortRangeCpu", "gpu": "FaceDetectionShortRang
 
 
 def _set_threads(stream: Any, single_thread: bool) -> None:
-    """A PyAV decoder or encoder stream: FFmpeg's own threads on (decoders: frame threads),
-    or exactly one thread."""
+    """A PyAV decoder or encoder stream: FFmpeg's own threads on (frame threads, as the
+    graph's decoder and encoder use), or exactly one thread."""
     if stream.codec_context.is_encoder:
         if single_thread:
             stream.codec_context.options = {"threads": "1"}
+        else:
+            stream.codec_context.thread_type = "FRAME"
         return
     stream.thread_type = "SLICE" if single_thread else "AUTO"
     if single_thread:

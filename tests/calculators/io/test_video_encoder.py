@@ -334,10 +334,10 @@ def test_rgb_to_i420_agrees_with_swscale(height, width):
     assert np.abs(ours - theirs).mean() < 1.0
 
 
-def _encode(tmp_path, options, frames=5):
+def _encode(tmp_path, options, frames=5, size=(64, 48)):
     out = tmp_path / "out.mp4"
     CalculatorRunner("VideoEncoderCalculator", options=options).run(
-        {"VIDEO": [(_frame(50 + 5 * i), i * 40_000) for i in range(frames)]},
+        {"VIDEO": [(_frame(50 + 5 * i, *size), i * 40_000) for i in range(frames)]},
         {"OUTPUT_FILE_PATH": str(out)})
     return out
 
@@ -364,3 +364,28 @@ def test_preset_threads_and_codec_options_reach_the_encoder(tmp_path):
 def test_encoder_options_it_cannot_use_are_errors(tmp_path, options, message):
     with pytest.raises(CalculatorError, match=message):
         _encode(tmp_path, options)
+
+
+def _x264_threading(path) -> bytes:
+    import re
+
+    found = re.search(rb"sliced_threads=\d", path.read_bytes())
+    assert found, "no x264 settings in the stream"
+    return found.group(0)
+
+
+@pytest.mark.parametrize(("options", "sliced"), [
+    ({}, b"sliced_threads=0"),  # frame threads: the throughput choice, by default
+    ({"thread_type": "slice"}, b"sliced_threads=1"),
+    ({"codec_options": ["tune=zerolatency"]}, b"sliced_threads=1"),  # live: no frame delay
+    ({"codec_options": ["tune=zerolatency"], "thread_type": "frame"}, b"sliced_threads=0")])
+def test_x264_threads_by_frame_unless_latency_matters(tmp_path, options, sliced):
+    # x264 cuts slices only from frames tall enough to share out
+    out = _encode(tmp_path, {"threads": 2, **options}, frames=8, size=(320, 240))
+    assert _x264_threading(out) == sliced
+
+
+def test_an_unknown_thread_type_is_named(tmp_path):
+    with pytest.raises(CalculatorError, match=r"thread_type 'fibre' for '.*out\.mp4': use "
+                                              r"frame, slice or auto"):
+        _encode(tmp_path, {"thread_type": "fibre"})
