@@ -2,7 +2,8 @@
 
 Run with a separate venv that has mediapipe==0.10.14 (mediagraph never depends on it):
 cv2 decode -> mp.solutions.face_detection (short range) -> draw with mp's drawing utils
--> PyAV/libx264 encode, on one thread. Prints {"fps": ...} as JSON.
+-> PyAV/libx264 encode (x264's frame threads, as the graph's encoder), on one Python
+thread. Prints {"fps": ...} as JSON.
 
     /tmp/mpvenv/bin/python benchmarks/bench_mediapipe_face.py in.mp4 out.mp4
 """
@@ -39,6 +40,7 @@ def main() -> int:
             if stream is None:
                 stream = out.add_stream("libx264", rate=30)
                 stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
+                stream.codec_context.thread_type = "FRAME"  # x264's frame threads, as the graph
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = frames, Fraction(1, 30)
             out.mux(stream.encode(frame))
