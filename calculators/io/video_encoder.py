@@ -25,17 +25,19 @@ _PIXEL_FORMATS = {ImageFormat.SRGB: "rgb24", ImageFormat.SRGBA: "rgba", ImageFor
 _LAYOUTS = {1: "mono", 2: "stereo"}
 
 
-# BT.601 limited-range chroma (swscale's default for rgb24 -> yuv420p): U, V from R, G, B.
-_CHROMA_601 = np.array([[-0.1482, -0.2910, 0.4392, 128.0],
-                        [0.4392, -0.3678, -0.0714, 128.0]], np.float32)
+# Full-range chroma (OpenCV's YCrCb) -> BT.601 limited range (swscale's default for
+# rgb24 -> yuv420p): 128 + (c - 128) * 224/255.
+_LIMITED_CHROMA = np.clip(np.round(128 + (np.arange(256) - 128) * 224 / 255), 0, 255
+                          ).astype(np.uint8)
 
 
 def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
     """An even-sized RGB image as planar YUV 4:2:0 (H*3/2 x W), BT.601 limited range.
 
-    Twice as fast as the swscale conversion PyAV would do inside encode(), and without
-    the GIL: OpenCV's I420 conversion gives Y; chroma comes from 2x2 box averages (a
-    closer round trip than OpenCV's own I420 chroma, within 5 levels of swscale's).
+    Faster than the swscale conversion PyAV would do inside encode(), and without the
+    GIL: OpenCV's I420 conversion gives Y; chroma comes from 2x2 box averages (a closer
+    round trip than OpenCV's own I420 chroma, within 6 levels of swscale's), converted
+    at quarter size.
     """
     import cv2
 
@@ -43,11 +45,11 @@ def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
     height, width = rgb.shape[:2]
     yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
     half = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    chroma = cv2.transform(half, _CHROMA_601)
+    _, cr, cb = cv2.split(cv2.LUT(cv2.cvtColor(half, cv2.COLOR_RGB2YCrCb), _LIMITED_CHROMA))
     flat = yuv.reshape(-1)
     luma, quarter = height * width, (height // 2) * (width // 2)
-    flat[luma:luma + quarter] = chroma[..., 0].reshape(-1)
-    flat[luma + quarter:] = chroma[..., 1].reshape(-1)
+    flat[luma:luma + quarter] = cb.reshape(-1)
+    flat[luma + quarter:] = cr.reshape(-1)
     return yuv
 
 
