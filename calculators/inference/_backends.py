@@ -97,6 +97,20 @@ def _litert_interpreter_class() -> Any:
     return Interpreter
 
 
+def _signature_aliases(interp: Any) -> dict[str, str]:
+    """Signature key -> tensor name of a one-signature model: MediaPipe's tensor names
+    maps use the signature's names."""
+    try:
+        signatures = interp.get_signature_list()
+        if len(signatures) != 1:
+            return {}
+        runner = interp.get_signature_runner(next(iter(signatures)))
+        details = {**runner.get_input_details(), **runner.get_output_details()}
+    except (AttributeError, ValueError, RuntimeError):
+        return {}
+    return {key: detail["name"] for key, detail in details.items()}
+
+
 class LiteRtCpu(Backend):
     """`.tflite` on the CPU with LiteRT (XNNPACK); batch-1 fast path, buffers allocated once."""
 
@@ -120,6 +134,7 @@ class LiteRtCpu(Backend):
         out = self._interp.get_output_details()
         self._out_index = [d["index"] for d in out]
         self.outputs = [d["name"] for d in out]
+        self.aliases = _signature_aliases(self._interp)
         self._lock = threading.Lock()
 
     def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:

@@ -116,6 +116,35 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     auto: Auto = option(102, default=None)
 
 
+class TensorIndicesMap(Options, proto_name=f"{_P}.InputOutputConfig.TensorIndicesMap"):
+    """The model I/O index of each calculator tensor, in the calculator's order."""
+
+    model_tensor_indices: tuple[int, ...] = option(1, default=())
+
+
+class TensorNamesMap(Options, proto_name=f"{_P}.InputOutputConfig.TensorNamesMap"):
+    """The model I/O tensor name of each calculator tensor, in the calculator's order."""
+
+    tensor_names: tuple[str, ...] = option(1, default=())
+
+
+class FeedbackTensorLink(Options, proto_name=f"{_P}.InputOutputConfig.FeedbackTensorLink"):
+    """A model output fed back as a model input on the next call (recurrent state)."""
+
+    from_output_tensor_name: str = option(1, default="")
+    to_input_tensor_name: str = option(2, default="")
+
+
+class InputOutputConfig(Options, proto_name=f"{_P}.InputOutputConfig"):
+    """MediaPipe's tensor order maps (indices or names; one of each side) and feedback links."""
+
+    input_tensor_indices_map: TensorIndicesMap = option(1, default=None)
+    output_tensor_indices_map: TensorIndicesMap = option(2, default=None)
+    input_tensor_names_map: TensorNamesMap = option(3, default=None)
+    output_tensor_names_map: TensorNamesMap = option(4, default=None)
+    feedback_tensor_links: tuple[FeedbackTensorLink, ...] = option(5, default=())
+
+
 class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
     """MediaPipe's `inference_calculator.proto` fields, plus `allow_fallback` (100)."""
 
@@ -125,6 +154,7 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
     cpu_num_thread: int = option(4, default=-1)
     delegate: Delegate = option(5, default=None)
     try_mmap_model: bool = option(7, default=False)
+    input_output_config: InputOutputConfig = option(8, default=None)
     allow_fallback: bool = option(100, default=False,
                                   doc="run on the CPU (logged) when the asked-for device "
                                       "is unavailable, instead of failing at open")

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from calculators.inference import _backends as B
+from calculators.inference import _io_map
 from calculators.inference._options import (
     Auto,
     Delegate,
@@ -52,6 +53,8 @@ class InferenceCalculator(Calculator):
     Side inputs: MODEL (path, optional; overrides model_path), OP_RESOLVER (optional,
              MediaPipe's custom-op resolver: accepted and ignored)
     Options: InferenceCalculatorOptions: model_path, cpu_num_thread (-1), delegate,
+             input_output_config (tensor order by index or name; feedback links that
+             carry a recurrent model's state from call to call, zeros at each run),
              use_gpu/use_nnapi (deprecated), allow_fallback (mediagraph's)
 
     Example config:
@@ -93,8 +96,13 @@ class InferenceCalculator(Calculator):
             self.session = self._open_backend(_CPU, path, opts, {})
         self.profile_info = {"backend": self.session.backend, "device": self.session.device}
         self.backend = self.session.backend
-        self._inputs = self.session.inputs
         self._node = cc.node_name
+        self._io = _io_map.build(opts.input_output_config, self.session.inputs,
+                                 self.session.outputs,
+                                 aliases=getattr(self.session, "aliases", None),
+                                 where=f"node '{cc.node_name}' (model {path.name})")
+        self._mapped = not self._io.identity
+        self._inputs = [self.session.inputs[i] for i in self._io.inputs]
 
     def _open_backend(self, kind: str, path: Path, opts: InferenceCalculatorOptions,
                       settings: dict[str, Any]) -> B.Backend:
@@ -156,7 +164,10 @@ class InferenceCalculator(Calculator):
         if isinstance(tensors, np.ndarray):
             tensors = [tensors]
         arrays = self._checked(list(tensors))
-        outputs = self.session.run(arrays)
+        if self._mapped:
+            outputs = self._io.calculator_outputs(self.session.run(self._io.model_arrays(arrays)))
+        else:
+            outputs = self.session.run(arrays)
         for out in outputs:
             out.flags.writeable = False
         cc.send(self.tensors_out, outputs)

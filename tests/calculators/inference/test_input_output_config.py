@@ -1,0 +1,133 @@
+"""InferenceCalculator's input_output_config: tensor order maps and feedback links, on real models."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+
+import calculators  # noqa: F401  (registers the calculators)
+from calculators.inference.inference_calculator import InferenceCalculatorOptions
+from mediagraph import CalculatorError, models, parse_config, to_binary
+from mediagraph.config.options_access import find_node_options
+from mediagraph.testing import CalculatorRunner
+
+pytestmark = pytest.mark.timeout(60)
+
+
+def _model(name: str) -> str:
+    try:
+        return str(models.resolve(name))
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+
+
+def _run(model: str, io_config: str, batches: list[list[np.ndarray]]) -> list[list[np.ndarray]]:
+    node = parse_config(f"""node {{ calculator: "InferenceCalculator"
+        input_stream: "TENSORS:in" output_stream: "TENSORS:out"
+        options {{ [mediapipe.InferenceCalculatorOptions.ext] {{
+          model_path: "{model}" delegate {{ xnnpack {{}} }} {io_config} }} }} }}""").node[0]
+    options = InferenceCalculatorOptions.from_message(
+        find_node_options(node, "mediapipe.InferenceCalculatorOptions"))
+    runner = CalculatorRunner("InferenceCalculator", options=options)
+    out = runner.run({"TENSORS": [(batch, i) for i, batch in enumerate(batches)]})
+    return [packet.value for packet in out["TENSORS"]]
+
+
+SILERO_FEEDBACK = """input_output_config { feedback_tensor_links {
+    from_output_tensor_name: "stateN" to_input_tensor_name: "state" } }"""
+
+
+def _silero_chunks(count: int) -> list[list[np.ndarray]]:
+    rng = np.random.default_rng(4)
+    return [[rng.uniform(-0.5, 0.5, (1, 576)).astype(np.float32), np.array(16000, np.int64)]
+            for _ in range(count)]
+
+
+def test_feedback_carries_silero_vads_state_from_call_to_call():
+    model = _model("silero_vad.onnx")
+    ort = pytest.importorskip("onnxruntime")
+    chunks = _silero_chunks(4)
+    got = _run(model, SILERO_FEEDBACK, chunks)
+    session = ort.InferenceSession(model, providers=["CPUExecutionProvider"])
+    state = np.zeros((2, 1, 128), np.float32)
+    for (audio, rate), outputs in zip(chunks, got):
+        want, state = session.run(None, {"input": audio, "state": state, "sr": rate})
+        assert len(outputs) == 1  # the state stays inside: only "output" comes out
+        np.testing.assert_allclose(outputs[0], want, atol=1e-6)
+    # The state must matter: fed zeros every time, later calls would differ.
+    fresh = session.run(None, {"input": chunks[3][0], "state": np.zeros((2, 1, 128), np.float32),
+                               "sr": chunks[3][1]})[0]
+    assert not np.allclose(fresh, got[3][0], atol=1e-6)
+
+
+def test_feedback_state_starts_from_zeros_in_each_run():
+    model = _model("silero_vad.onnx")
+    chunks = _silero_chunks(2)
+    first, again = _run(model, SILERO_FEEDBACK, chunks), _run(model, SILERO_FEEDBACK, chunks)
+    np.testing.assert_array_equal(first[0][0], again[0][0])
+
+
+@pytest.fixture(scope="module")
+def face_input() -> list[np.ndarray]:
+    return [np.random.default_rng(9).uniform(-1, 1, (1, 128, 128, 3)).astype(np.float32)]
+
+
+FACE = "face_detection_short_range.tflite"
+
+
+@pytest.mark.parametrize("io_config", [
+    "input_output_config { output_tensor_indices_map { model_tensor_indices: [1, 0] } }",
+    "input_output_config { output_tensor_names_map { tensor_names: ['classificators', "
+    "'regressors'] } }"])
+def test_outputs_come_out_in_the_mapped_order(face_input: list[np.ndarray], io_config: str):
+    model = _model(FACE)
+    plain = _run(model, "", [face_input])[0]
+    mapped = _run(model, io_config, [face_input])[0]
+    assert [a.shape for a in plain] == [(1, 896, 16), (1, 896, 1)]
+    np.testing.assert_array_equal(mapped[0], plain[1])
+    np.testing.assert_array_equal(mapped[1], plain[0])
+
+
+def test_inputs_can_be_named(face_input: list[np.ndarray]):
+    model = _model(FACE)
+    named = _run(model, "input_output_config { input_tensor_names_map { "
+                        "tensor_names: 'input' } }", [face_input])[0]
+    np.testing.assert_array_equal(named[0], _run(model, "", [face_input])[0][0])
+
+
+@pytest.mark.parametrize(("io_config", "message"), [
+    ("input_output_config { input_tensor_names_map { tensor_names: 'image' } }",
+     r"input_tensor_names_map 'image' is not one of the model's inputs \(input\)"),
+    ("input_output_config { output_tensor_indices_map { model_tensor_indices: [0, 2] } }",
+     r"output_tensor_indices_map has 2, but the model's outputs are 0..1"),
+    ("input_output_config { output_tensor_indices_map { model_tensor_indices: [0] } }",
+     r"the output map \[0\] must name each of the model's 2 output tensors \[0, 1\] once"),
+    ("input_output_config { output_tensor_indices_map { model_tensor_indices: [0, 1] } "
+     "output_tensor_names_map { tensor_names: ['regressors', 'classificators'] } }",
+     "sets both output_tensor_indices_map and output_tensor_names_map"),
+    ("input_output_config { feedback_tensor_links { from_output_tensor_name: 'scores' "
+     "to_input_tensor_name: 'input' } }",
+     r"feedback from_output_tensor_name 'scores' is not one of the model's outputs "
+     r"\(regressors, classificators\)")])
+def test_a_map_that_does_not_fit_the_model_fails_at_open_naming_it(
+        face_input: list[np.ndarray], io_config: str, message: str):
+    model = _model(FACE)
+    with pytest.raises(CalculatorError, match=message) as info:
+        _run(model, io_config, [face_input])
+    assert "face_detection_short_range.tflite" in str(info.value)
+
+
+def test_options_round_trip_through_mediapipes_binary_form():
+    text = f"""node {{ calculator: "InferenceCalculator" options {{
+        [mediapipe.InferenceCalculatorOptions.ext] {{ model_path: "m.tflite" input_output_config {{
+          input_tensor_indices_map {{ model_tensor_indices: [2, 0] }}
+          feedback_tensor_links {{ from_output_tensor_name: "stateN"
+                                   to_input_tensor_name: "state" }} }} }} }} }}"""
+    node = parse_config(to_binary(parse_config(text))).node[0]
+    message = find_node_options(node, "mediapipe.InferenceCalculatorOptions")
+    options: Any = InferenceCalculatorOptions.from_message(message)
+    config = options.input_output_config
+    assert list(config.input_tensor_indices_map.model_tensor_indices) == [2, 0]
+    assert config.feedback_tensor_links[0].to_input_tensor_name == "state"
