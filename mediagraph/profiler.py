@@ -164,12 +164,12 @@ class GraphProfile:
 
     def table(self) -> str:
         header = ("node", "calculator", "calls", "busy ms", "mean µs", "p50 µs", "p95 µs",
-                  "queue peak", "dropped", "backend")
+                  "queue peak", "dropped", "backend (device)")
         rows = [header] + [
             (r.name, r.calculator, str(r.calls), f"{r.busy_ms:.1f}", f"{r.mean_us:.1f}",
              f"{r.p50_us:.1f}", f"{r.p95_us:.1f}",
              r.queue_text(), str(r.dropped),
-             str(r.info.get("backend", ""))) for r in self.nodes]
+             _backend_text(r.info)) for r in self.nodes]
         widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
@@ -183,6 +183,12 @@ class GraphProfile:
 
     def __str__(self) -> str:
         return self.table()
+
+
+def _backend_text(info: dict[str, Any]) -> str:
+    """What an inference node ran on: "litert (cpu (XNNPACK, 1 threads))", or ""."""
+    backend, device = info.get("backend", ""), info.get("device", "")
+    return f"{backend} ({device})" if backend and device else str(backend)
 
 
 def latency_rows(tracker: LatencyTracker | None, label: Any = str) -> list[LatencyProfile]:
