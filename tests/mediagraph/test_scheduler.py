@@ -657,4 +657,3 @@ def test_a_node_stops_while_a_queue_it_feeds_is_full():
     graph.wait_until_done(timeout=10)
     assert len(pairs) == 20
     assert all(row.queue_peak <= 4 for row in graph.profile().nodes if row.inputs)
-
