@@ -21,7 +21,8 @@ from calculators.inference._options import (
     TfLite,
     Xnnpack,
 )
-from mediagraph import Calculator, CalculatorContext, Input, Output, SideInput, models
+from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Output, Outputs,
+                        SideInput, models)
 from mediagraph.errors import MissingDependencyError
 
 __all__ = ["Auto", "Delegate", "Dsp", "Gpu", "InferenceCalculator", "InferenceCalculatorOptions",
@@ -48,8 +49,10 @@ class InferenceCalculator(Calculator):
     (file, backend, settings) for the process, so a graph run again reuses them.
     `profile_info` (and `backend`) say which backend and device really ran.
 
-    Inputs:  TENSORS (list of numpy arrays, in the model's input order)
-    Outputs: TENSORS (list of numpy arrays, read-only, in the model's output order)
+    Inputs:  TENSORS (list of numpy arrays, in the model's input order), or TENSOR:0..N
+             (one numpy array per stream)
+    Outputs: TENSORS (list of numpy arrays, read-only, in the model's output order), or
+             TENSOR:0..M (one per stream)
     Side inputs: MODEL (path, optional; overrides model_path), OP_RESOLVER (optional,
              MediaPipe's custom-op resolver: accepted and ignored)
     Options: InferenceCalculatorOptions: model_path, cpu_num_thread (-1), delegate,
@@ -70,8 +73,10 @@ class InferenceCalculator(Calculator):
 
     Options = InferenceCalculatorOptions
 
-    tensors_in = Input(list, tag="TENSORS")
-    tensors_out = Output(list, tag="TENSORS")
+    tensors_in = Input(list, tag="TENSORS", optional=True)
+    tensor_in = Inputs(Any, tag="TENSOR")  # or one stream per tensor, as MediaPipe allows
+    tensors_out = Output(list, tag="TENSORS", optional=True)
+    tensor_out = Outputs(Any, tag="TENSOR")
     model = SideInput(str, tag="MODEL", optional=True)
     # MediaPipe's custom-op resolver: LiteRT resolves the ops of these models itself.
     op_resolver = SideInput(Any, tag="OP_RESOLVER", optional=True)
@@ -103,6 +108,24 @@ class InferenceCalculator(Calculator):
                                  where=f"node '{cc.node_name}' (model {path.name})")
         self._mapped = not self._io.identity
         self._inputs = [self.session.inputs[i] for i in self._io.inputs]
+        self._vector_in, self._vector_out = self._check_ports(cc, path.name)
+
+    def _check_ports(self, cc: CalculatorContext, model: str) -> tuple[bool, bool]:
+        """TENSORS (a vector) or TENSOR:0..N (one stream per tensor), on each side."""
+        sides = []
+        for vector, single, side, count in (
+                (self.tensors_in, self.tensor_in, "inputs", len(self._inputs)),
+                (self.tensors_out, self.tensor_out, "outputs", len(self._io.outputs))):
+            streams = cc.count(single)
+            if cc.connected(vector) == bool(streams):
+                raise ValueError(f"node '{cc.node_name}': connect either TENSORS or "
+                                 f"TENSOR:0..{count - 1} {side}, not "
+                                 f"{'both' if streams else 'neither'}")
+            if streams and streams != count:
+                raise ValueError(f"node '{cc.node_name}': {streams} TENSOR {side}, but model "
+                                 f"{model} has {count}")
+            sides.append(not streams)
+        return sides[0], sides[1]
 
     def _open_backend(self, kind: str, path: Path, opts: InferenceCalculatorOptions,
                       settings: dict[str, Any]) -> B.Backend:
@@ -158,11 +181,20 @@ class InferenceCalculator(Calculator):
         return self._open_backend(_CPU, path, opts, {"num_threads": threads})
 
     def process(self, cc: CalculatorContext) -> None:
-        tensors = cc.get(self.tensors_in)
-        if tensors is None:
-            return
-        if isinstance(tensors, np.ndarray):
-            tensors = [tensors]
+        if self._vector_in:
+            tensors = cc.get(self.tensors_in)
+            if tensors is None:
+                return
+            if isinstance(tensors, np.ndarray):
+                tensors = [tensors]
+        else:
+            tensors = cc.get(self.tensor_in)
+            missing = [i for i, t in enumerate(tensors) if t is None]
+            if len(missing) == len(tensors):
+                return
+            if missing:
+                raise ValueError(f"node '{self._node}': TENSOR:{missing[0]} has no packet at "
+                                 f"{cc.input_timestamp} while the other TENSOR inputs do")
         arrays = self._checked(list(tensors))
         if self._mapped:
             outputs = self._io.calculator_outputs(self.session.run(self._io.model_arrays(arrays)))
@@ -170,7 +202,11 @@ class InferenceCalculator(Calculator):
             outputs = self.session.run(arrays)
         for out in outputs:
             out.flags.writeable = False
-        cc.send(self.tensors_out, outputs)
+        if self._vector_out:
+            cc.send(self.tensors_out, outputs)
+        else:
+            for index, out in enumerate(outputs):
+                cc.send(self.tensor_out[index], out)
 
     def _checked(self, tensors: list[Any]) -> list[np.ndarray]:
         specs = self._inputs

@@ -131,3 +131,45 @@ def test_options_round_trip_through_mediapipes_binary_form():
     config = options.input_output_config
     assert list(config.input_tensor_indices_map.model_tensor_indices) == [2, 0]
     assert config.feedback_tensor_links[0].to_input_tensor_name == "state"
+
+
+def _tensor_graph(model: str, inputs: str, outputs: str) -> str:
+    return f"""input_stream: "image_tensor"
+        node {{ calculator: "InferenceCalculator" {inputs} {outputs}
+          options {{ [mediapipe.InferenceCalculatorOptions.ext] {{
+            model_path: "{model}" delegate {{ xnnpack {{}} }} }} }} }}"""
+
+
+def test_one_stream_per_tensor_in_and_out(face_input: list[np.ndarray]):
+    import mediagraph as mg
+
+    model = _model(FACE)
+    graph = mg.Graph(_tensor_graph(model, 'input_stream: "TENSOR:0:image_tensor"',
+                                   'output_stream: "TENSOR:0:boxes" '
+                                   'output_stream: "TENSOR:1:scores"'))
+    out = graph.run({"image_tensor": [(face_input[0], 0), (face_input[0] * 0.5, 1)]}, timeout=30)
+    plain = _run(model, "", [face_input, [face_input[0] * 0.5]])
+    for t in range(2):
+        np.testing.assert_array_equal(out["boxes"][t].value, plain[t][0])
+        np.testing.assert_array_equal(out["scores"][t].value, plain[t][1])
+
+
+@pytest.mark.parametrize(("inputs", "outputs", "message"), [
+    ('input_stream: "TENSOR:0:image_tensor" input_stream: "TENSORS:image_tensors"',
+     'output_stream: "TENSORS:out"', "connect either TENSORS or TENSOR:0..0 inputs, not both"),
+    ('input_stream: "TENSOR:0:image_tensor"', "",
+     "connect either TENSORS or TENSOR:0..1 outputs, not neither"),
+    ('input_stream: "TENSOR:0:image_tensor"', 'output_stream: "TENSOR:0:boxes"',
+     "1 TENSOR outputs, but model face_detection_short_range.tflite has 2")])
+def test_tensor_streams_that_do_not_fit_the_model_fail_at_open(inputs: str, outputs: str,
+                                                               message: str):
+    import mediagraph as mg
+
+    config = _tensor_graph(_model(FACE), inputs, outputs)
+    if "image_tensors" in inputs:
+        config = 'input_stream: "image_tensors"\n' + config
+    feeds = {"image_tensor": [(np.zeros((1, 128, 128, 3), np.float32), 0)]}
+    if "image_tensors" in inputs:
+        feeds["image_tensors"] = [([np.zeros((1, 128, 128, 3), np.float32)], 0)]
+    with pytest.raises(CalculatorError, match=message):
+        mg.Graph(config).run(feeds, timeout=30)
