@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import calculators  # noqa: F401  (registers the calculators)
 from calculators.inference.inference_calculator import InferenceCalculatorOptions
@@ -173,3 +175,47 @@ def test_tensor_streams_that_do_not_fit_the_model_fail_at_open(inputs: str, outp
         feeds["image_tensors"] = [([np.zeros((1, 128, 128, 3), np.float32)], 0)]
     with pytest.raises(CalculatorError, match=message):
         mg.Graph(config).run(feeds, timeout=30)
+
+
+def _scaling_model(folder, count: int) -> str:
+    """An ONNX model with inputs x0..xN-1 and outputs yI = xI * (I + 1)."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import TensorProto, helper
+
+    nodes, inputs, outputs, inits = [], [], [], []
+    for i in range(count):
+        inputs.append(helper.make_tensor_value_info(f"x{i}", TensorProto.FLOAT, [1, 3]))
+        outputs.append(helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, [1, 3]))
+        inits.append(helper.make_tensor(f"k{i}", TensorProto.FLOAT, [1], [float(i + 1)]))
+        nodes.append(helper.make_node("Mul", [f"x{i}", f"k{i}"], [f"y{i}"]))
+    graph = helper.make_graph(nodes, "scales", inputs, outputs, inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)])
+    model.ir_version = 8
+    path = folder / f"scales{count}.onnx"
+    onnx.save(model, str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="module")
+def scales(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return _scaling_model(tmp_path_factory.mktemp("io"), 4)
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(inputs=st.permutations(range(4)), outputs=st.permutations(range(4)),
+       by_name=st.booleans())
+def test_any_permutation_routes_each_tensor_to_its_model_port(scales, inputs, outputs, by_name):
+    if by_name:
+        config = ("input_output_config { input_tensor_names_map { tensor_names: [%s] } "
+                  "output_tensor_names_map { tensor_names: [%s] } }"
+                  % (", ".join(f"'x{i}'" for i in inputs), ", ".join(f"'y{i}'" for i in outputs)))
+    else:
+        config = ("input_output_config { input_tensor_indices_map { model_tensor_indices: %s } "
+                  "output_tensor_indices_map { model_tensor_indices: %s } }"
+                  % (list(inputs), list(outputs)))
+    feeds = [np.full((1, 3), 10.0 * (n + 1), np.float32) for n in range(4)]
+    got = _run(scales, config, [feeds])[0]
+    # Calculator input n is model input inputs[n]; model output j is that input times j+1.
+    model_in = {inputs[n]: feeds[n] for n in range(4)}
+    for n, index in enumerate(outputs):
+        np.testing.assert_array_equal(got[n], model_in[index] * (index + 1))
