@@ -99,8 +99,10 @@ def _renice_this_thread(ex: _Executor) -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + ex.nice)
     except OSError as exc:
-        log.warning("executor '%s': cannot apply nice_priority_level %d (%s); its threads "
-                    "run at normal priority", ex.name, ex.nice, exc.strerror or exc)
+        if not ex.nice_refused:
+            ex.nice_refused = True
+            log.warning("executor '%s': cannot apply nice_priority_level %d (%s); its threads "
+                        "run at normal priority", ex.name, ex.nice, exc.strerror or exc)
 
 
 class _Node:
@@ -181,11 +183,12 @@ class _Result:
 
 class _Executor:
     __slots__ = ("name", "heap", "cond", "threads", "idle", "num_threads", "app", "prefix",
-                 "nice")
+                 "nice", "nice_refused")
 
     def __init__(self, name: str, num_threads: int, lock: threading.Lock, app: bool,
                  prefix: str, nice: int = 0) -> None:
         self.nice = nice
+        self.nice_refused = False  # warned once, not once per worker
         self.name = name
         self.heap: list[tuple[int, int, _Node]] = []
         self.cond = threading.Condition(lock)
