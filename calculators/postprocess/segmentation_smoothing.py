@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from calculators.preprocess._images import get_optional
+from calculators.preprocess._images import get_optional, mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame
 
@@ -63,7 +62,7 @@ class SegmentationSmoothingCalculator(Calculator):
         value = cc.get(self.mask)
         if value is None:
             return
-        current = _mask_array(value, "MASK")
+        current = mask_plane(value, "input MASK", float_only=True)
         prior = get_optional(cc, self.previous)
         ratio = np.float32(self.options.combine_with_previous_ratio)
         if prior is None or ratio == 0.0:
@@ -72,7 +71,7 @@ class SegmentationSmoothingCalculator(Calculator):
             else:
                 cc.send(self.smoothed, ImageFrame(current.astype(np.float32), ImageFormat.VEC32F1))
             return
-        previous = _mask_array(prior, "MASK_PREVIOUS")
+        previous = mask_plane(prior, "input MASK_PREVIOUS", float_only=True)
         if previous.shape != current.shape:
             raise ValueError(f"input MASK_PREVIOUS is {previous.shape[1]}x{previous.shape[0]} "
                              f"but MASK is {current.shape[1]}x{current.shape[0]}")
@@ -87,17 +86,3 @@ def smooth(current: np.ndarray, previous: np.ndarray, ratio: float) -> np.ndarra
     weight = entropy * entropy * np.float32(ratio)
     return (current + (previous - current) * weight).astype(np.float32, copy=False)
 
-
-def _mask_array(value: Any, port: str) -> np.ndarray:
-    if isinstance(value, ImageFrame):
-        if value.format != ImageFormat.VEC32F1:
-            raise ValueError(f"input {port} needs a VEC32F1 image, got {value!r}")
-        return value.data[:, :, 0]
-    if not isinstance(value, np.ndarray) or not np.issubdtype(value.dtype, np.floating):
-        raise TypeError(f"input {port} needs a VEC32F1 ImageFrame or an HxW float array, got "
-                        f"{type(value).__name__}")
-    if value.ndim == 3 and value.shape[2] == 1:
-        value = value[:, :, 0]
-    if value.ndim != 2:
-        raise ValueError(f"input {port} needs an HxW array, got shape {value.shape}")
-    return value

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image, get_optional
+from calculators.preprocess._images import expect_image, get_optional, mask_plane
 from calculators.render._color import ColorOption
 from mediagraph import (
     Calculator,
@@ -121,7 +120,7 @@ class AnnotationOverlayCalculator(Calculator):
             canvas[:] = (c.r, c.g, c.b)
         painter = _Painter(canvas, fmt, opts)
         if mask is not None:
-            painter.mask(_mask_array(mask, "input MASK"), opts.mask_color.to_color())
+            painter.mask(mask_plane(mask, "input MASK"), opts.mask_color.to_color())
         for index, part in enumerate(parts):
             if part is None:
                 continue
@@ -132,20 +131,6 @@ class AnnotationOverlayCalculator(Calculator):
                 painter.draw(annotation)
         cc.send(self.out, ImageFrame(canvas, fmt))
 
-
-def _mask_array(value: Any, what: str) -> np.ndarray:
-    if isinstance(value, ImageFrame):
-        if value.format != ImageFormat.VEC32F1:
-            raise ValueError(f"{what} needs a VEC32F1 image or an HxW float array, got {value!r}")
-        return value.data[:, :, 0]
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"{what} needs an HxW float array or a VEC32F1 ImageFrame, got "
-                        f"{type(value).__name__}")
-    if value.ndim == 3 and value.shape[2] == 1:
-        value = value[:, :, 0]
-    if value.ndim != 2 or value.size == 0:
-        raise ValueError(f"{what} needs an HxW array, got shape {value.shape}")
-    return value
 
 
 class _Painter:
@@ -179,7 +164,7 @@ class _Painter:
         color = self.color(a.color)
         thickness = max(1, round(a.thickness))
         if kind == "mask":
-            self.mask(_mask_array(a.mask, "mask annotation"), a.color)
+            self.mask(mask_plane(a.mask, "mask annotation"), a.color)
             return
         coords = a.coords
         need = {"rectangle": 4, "filled_rectangle": 4, "oval": 4, "filled_oval": 4, "line": 4,

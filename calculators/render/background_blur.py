@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image
+from calculators.preprocess._images import expect_image, mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame
 
@@ -72,7 +71,7 @@ class BackgroundBlurCalculator(Calculator):
         if mask is None:
             cc.send(self.out, frame)
             return
-        cc.send(self.out, ImageFrame(blur_background(frame.data, _mask_array(mask),
+        cc.send(self.out, ImageFrame(blur_background(frame.data, mask_plane(mask, "input MASK"),
                                                      self.options), frame.format))
 
 
@@ -103,18 +102,3 @@ def blur_background(pixels: np.ndarray, mask: np.ndarray,
     out += (pixels.astype(np.float32) - out) * w
     return np.rint(out, out=out).astype(np.uint8)
 
-
-def _mask_array(value: Any) -> np.ndarray:
-    if isinstance(value, ImageFrame):
-        if value.format != ImageFormat.VEC32F1:
-            raise ValueError(f"input MASK needs a VEC32F1 image or an HxW float array, "
-                             f"got {value!r}")
-        return value.data[:, :, 0]
-    if not isinstance(value, np.ndarray):
-        raise TypeError(f"input MASK needs a VEC32F1 ImageFrame or an HxW float array, got "
-                        f"{type(value).__name__}")
-    if value.ndim == 3 and value.shape[2] == 1:
-        value = value[:, :, 0]
-    if value.ndim != 2 or value.size == 0:
-        raise ValueError(f"input MASK needs an HxW array, got shape {value.shape}")
-    return value
