@@ -277,7 +277,7 @@ class OrtGpu(_OrtBackend):
     def run(self, arrays: list[np.ndarray]) -> list[np.ndarray]:
         if self._replay is not None:
             return self._replay.run(arrays)
-        return self._session.run(None, dict(zip(self._names, arrays)))
+        return super().run(arrays)
 
 
 # -- QNN (Hexagon HTP) ------------------------------------------------------------------
