@@ -104,6 +104,9 @@ class VideoDecoderCalculator(Calculator):
         if vctx is None or vctx.codec is None:
             raise ValueError(f"'{path}': no decoder for its video codec")
         vstream.thread_type = self.options.thread_type.upper()
+        # One converter for the run: PyAV's frame.to_ndarray(format=...) builds a fresh
+        # swscale context for every frame, which costs as much as the conversion itself.
+        self._reformatter = self._av.video.reformatter.VideoReformatter()
         astream = None
         if cc.connected(self.audio) and container.streams.audio:
             astream = container.streams.audio[0]
@@ -226,7 +229,8 @@ class VideoDecoderCalculator(Calculator):
         self._last_duration = _micros(getattr(frame, "duration", None),
                                       frame.time_base or self._vstream.time_base)
         self._video_count += 1
-        image = ImageFrame(frame.to_ndarray(format="rgb24"), ImageFormat.SRGB)
+        rgb = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+        image = ImageFrame(rgb, ImageFormat.SRGB)
         self._pending["video"].append((ts, image))
 
     def _add_audio(self, frame: Any) -> None:

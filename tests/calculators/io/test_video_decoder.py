@@ -208,3 +208,20 @@ def test_a_damaged_file_that_decodes_quietly_still_fails_naming_the_file(tmp_pat
         graph.wait_until_done(timeout=60)
     assert str(path) in str(excinfo.value) and "truncated" in str(excinfo.value)
     assert len(frames) < 20
+
+
+def test_frames_match_pyav_conversion_across_a_size_change(tmp_path):
+    # The decoder reuses one swscale converter for the whole run; a stream whose frame
+    # size changes midway (two MPEG-TS clips back to back) must still convert each
+    # frame exactly as PyAV's own to_ndarray(format="rgb24") does.
+    first = samples.make_video(tmp_path / "a.ts", frames=10, width=160, height=120, fps=FPS)
+    second = samples.make_video(tmp_path / "b.ts", frames=10, width=96, height=64, fps=FPS)
+    joined = tmp_path / "joined.ts"
+    joined.write_bytes(first.read_bytes() + second.read_bytes())
+    with av.open(str(joined)) as container:
+        expected = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    frames = [p.value.to_ndarray() for p in decode(joined)["VIDEO"]]
+    assert {f.shape for f in frames} == {(120, 160, 3), (64, 96, 3)}
+    assert len(frames) == len(expected)
+    for got, want in zip(frames, expected):
+        assert np.array_equal(got, want)
