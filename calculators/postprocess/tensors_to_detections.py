@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 import numpy as np
@@ -17,6 +18,9 @@ from mediagraph import (
     option,
 )
 from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
+
+# Logit-space slack of the raw-score cut: far above float32 sigmoid rounding (~1e-7).
+_LOGIT_MARGIN = 1e-2
 
 
 class BoxFormat(enum.IntEnum):
@@ -163,6 +167,7 @@ class TensorsToDetectionsCalculator(Calculator):
             if 0 <= index < opts.num_classes:
                 allowed[index] = self._allow_list
         self._allowed = allowed
+        self._all_allowed = bool(allowed.all())
         mapping = opts.tensor_mapping
         self._mapping = _check_mapping(mapping) if mapping is not None else None
         boundaries = opts.box_boundaries_indices
@@ -219,6 +224,10 @@ class TensorsToDetectionsCalculator(Calculator):
             raise ValueError("no anchors: connect the ANCHORS side packet")
         if anchors.shape[0] != n:
             raise ValueError(f"{anchors.shape[0]} anchors for num_boxes {n}")
+        candidates = self._candidate_rows(raw_scores)
+        if candidates is not None:
+            raw_boxes, raw_scores = raw_boxes[candidates], raw_scores[candidates]
+            anchors = anchors[candidates]
 
         # Scores first: most anchors fall under the threshold and are never decoded.
         scores = raw_scores.astype(np.float32, copy=False)
@@ -228,7 +237,8 @@ class TensorsToDetectionsCalculator(Calculator):
                 scores = np.clip(scores, -clip, clip)
             with np.errstate(over="ignore"):
                 scores = (1.0 / (1.0 + np.exp(-scores))).astype(np.float32)
-        scores = np.where(self._allowed[None, :], scores, -np.inf)
+        if not self._all_allowed:
+            scores = np.where(self._allowed[None, :], scores, -np.inf)
         top, classes = _top_classes(scores, opts.max_classes_per_detection)
         keep = np.isfinite(top).any(axis=1)
         if opts.min_score_thresh is not None:
@@ -236,6 +246,30 @@ class TensorsToDetectionsCalculator(Calculator):
         rows = np.flatnonzero(keep)
         boxes, keypoints = self._decode_boxes(raw_boxes[rows], anchors[rows])
         return boxes, keypoints, top[rows], classes[rows]
+
+    def _candidate_rows(self, raw_scores: np.ndarray) -> np.ndarray | None:
+        """The rows whose raw score can still reach min_score_thresh (None: all of them).
+
+        Sigmoid and clipping are monotonic, so one comparison on the raw scores (in logit
+        space, with a margin for float32 rounding) cuts the hundreds of anchors that
+        cannot pass before anything is decoded; the exact test runs on the rest.
+        """
+        opts: TensorsToDetectionsCalculatorOptions = self.options
+        threshold = opts.min_score_thresh
+        if threshold is None:
+            return None
+        if opts.sigmoid_score:
+            if not 0.0 < threshold < 1.0:
+                return None
+            cut = math.log(threshold / (1.0 - threshold)) - _LOGIT_MARGIN
+            clip = opts.score_clipping_thresh
+            if clip is not None and -clip >= cut:  # clipping lifts every row over the cut
+                return None
+        else:
+            cut = np.float32(threshold)
+        if not self._all_allowed:
+            raw_scores = np.where(self._allowed[None, :], raw_scores, -np.inf)
+        return np.flatnonzero((raw_scores >= cut).any(axis=1))
 
     def _decode_boxes(self, raw: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(ymin, xmin, ymax, xmax) boxes and (x, y) keypoints for the given rows."""

@@ -6,10 +6,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import calculators  # noqa: F401
 from calculators.postprocess.tensors_to_detections import (
     BoxFormat,
+    TensorsToDetectionsCalculator,
     TensorsToDetectionsCalculatorOptions,
 )
 from mediagraph import MediaGraphError, parse_config
@@ -185,3 +188,41 @@ def test_mediapipe_text_options_parse():
     assert options.box_format == BoxFormat.XYWH and options.min_score_thresh == 0.5
     assert options.tensor_mapping.detections_tensor_index == 0
     assert options.tensor_mapping.scores_tensor_index is None
+
+
+_THRESHOLDS = st.sampled_from([None, 0.0, 0.1, 0.5, 0.75, 0.9999, 1.0])
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data(), sigmoid=st.booleans(), threshold=_THRESHOLDS,
+       clipping=st.sampled_from([None, 0.05, 2.0, 100.0]), classes=st.integers(1, 3),
+       ignore=st.sampled_from([[], [0], [1]]))
+def test_the_raw_score_cut_keeps_exactly_the_detections_of_the_full_decode(
+        data, sigmoid, threshold, clipping, classes, ignore):
+    # Rows under the threshold are cut on the raw scores before any decoding; the
+    # detections must be exactly those of decoding every row, boundary scores included.
+    n = 12
+    near = []
+    if threshold is not None and 0 < threshold < 1:
+        edge = logit(threshold) if sigmoid else threshold
+        near = [edge, float(np.nextafter(np.float32(edge), np.float32(-np.inf))),
+                float(np.nextafter(np.float32(edge), np.float32(np.inf)))]
+    score = st.one_of(st.floats(-30, 30, width=32), st.sampled_from(near or [0.0]),
+                      st.sampled_from([float("nan"), float("inf"), -float("inf")]))
+    scores = np.array(data.draw(st.lists(st.lists(score, min_size=classes, max_size=classes),
+                                         min_size=n, max_size=n)), np.float32)
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    boxes = rng.normal(size=(n, 8)).astype(np.float32) * 20
+    boxes[:, 2:4] = np.abs(boxes[:, 2:4])
+    anchors = rng.random((n, 4)).astype(np.float32)
+    options = {**FACE, "num_boxes": n, "num_classes": classes, "sigmoid_score": sigmoid,
+               "ignore_classes": [c for c in ignore if c < classes]}
+    if threshold is not None:
+        options["min_score_thresh"] = threshold
+    if clipping is not None:
+        options["score_clipping_thresh"] = clipping
+    fast = decode(boxes, scores, anchors=anchors, **options)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(TensorsToDetectionsCalculator, "_candidate_rows", lambda self, s: None)
+        full = decode(boxes, scores, anchors=anchors, **options)
+    assert fast == full
