@@ -10,8 +10,9 @@ array is made read-only, like every numpy payload sent in a packet.
 from __future__ import annotations
 
 import enum
+import threading
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
@@ -62,9 +63,14 @@ _BY_SHAPE = {(1, np.dtype(np.uint8)): ImageFormat.GRAY8, (3, np.dtype(np.uint8))
 
 
 class ImageFrame:
-    """An HxWxC image in a known pixel format; wraps its numpy array without copying."""
+    """An HxWxC image in a known pixel format; wraps its numpy array without copying.
 
-    __slots__ = ("_data", "format")
+    An SRGB frame may instead be backed by YUV 4:2:0 planes (`from_i420`, what a video
+    decoder produces): calculators that can work on the planes (`i420`) do, and skip
+    the colour conversion; the RGB pixels are made on the first `data` access, once.
+    """
+
+    __slots__ = ("_data", "format", "_i420", "_convert", "_size", "_lock")
 
     def __init__(self, data: np.ndarray, format: ImageFormat | None = None) -> None:
         if not isinstance(data, np.ndarray):
@@ -86,46 +92,148 @@ class ImageFrame:
                              f"{format.dtype}, got {data.shape[2]} of {data.dtype}")
         if data.flags.writeable:
             data.flags.writeable = False
-        self._data = data
+        self._data: np.ndarray | None = data
         self.format = format
+        self._i420: np.ndarray | None = None
+        self._convert: Callable[[], np.ndarray] | None = None
+        self._size = data.shape[:2]
+        self._lock: threading.Lock | None = None
 
     @classmethod
     def from_ndarray(cls, data: np.ndarray, format: ImageFormat | None = None) -> ImageFrame:
         """Wrap `data` (HxW or HxWxC) without copying; the format is inferred when omitted."""
         return cls(data, format)
 
+    @classmethod
+    def from_i420(cls, planes: np.ndarray,
+                  to_rgb: Callable[[], np.ndarray] | None = None) -> ImageFrame:
+        """An SRGB frame backed by planar YUV 4:2:0 (BT.601, limited range): `planes` is
+        the (H*3/2)xW uint8 array of Y, then U, then V (PyAV's "yuv420p" ndarray), H and
+        W even. `to_rgb` makes the HxWx3 RGB pixels when first asked for (default: the
+        BT.601 formula in numpy); it must agree with the planes."""
+        if not isinstance(planes, np.ndarray) or planes.dtype != np.uint8 or planes.ndim != 2:
+            raise ValueError("I420 planes must be a 2-D uint8 array of (H*3/2) x W, got "
+                             f"{getattr(planes, 'dtype', type(planes).__name__)} "
+                             f"{getattr(planes, 'shape', '')}")
+        rows, width = planes.shape
+        height = rows * 2 // 3
+        if rows % 3 or height % 2 or width % 2 or not height or not width:
+            raise ValueError(f"I420 planes of shape {planes.shape} are not (H*3/2) x W with "
+                             "H and W even and positive")
+        if planes.flags.writeable:
+            planes.flags.writeable = False
+        frame = cls.__new__(cls)
+        frame._data = None
+        frame.format = ImageFormat.SRGB
+        frame._i420 = planes
+        frame._convert = to_rgb if to_rgb is not None else (lambda: i420_to_rgb(planes))
+        frame._size = (height, width)
+        frame._lock = threading.Lock()
+        return frame
+
     def to_ndarray(self) -> np.ndarray:
         """The pixels as a read-only HxWxC array (no copy). `.copy()` it to draw on it."""
-        return self._data
+        return self.data
 
     @property
     def data(self) -> np.ndarray:
-        return self._data
+        data = self._data
+        if data is None:
+            data = self._materialize()
+        return data
+
+    def _materialize(self) -> np.ndarray:
+        assert self._lock is not None and self._convert is not None
+        with self._lock:  # two consumers asking at once convert once
+            if self._data is None:
+                rgb = np.asarray(self._convert())
+                if rgb.shape != (*self._size, 3) or rgb.dtype != np.uint8:
+                    raise ValueError(f"I420 frame's RGB conversion gave {rgb.dtype} "
+                                     f"{rgb.shape}, expected uint8 {(*self._size, 3)}")
+                if rgb.flags.writeable:
+                    rgb.flags.writeable = False
+                self._data = rgb
+                self._convert = None  # let go of the decoder's frame
+            return self._data
+
+    @property
+    def i420(self) -> np.ndarray | None:
+        """The (H*3/2)xW YUV 4:2:0 planes behind this frame, or None (plain pixels)."""
+        return self._i420
 
     @property
     def width(self) -> int:
-        return self._data.shape[1]
+        return self._size[1]
 
     @property
     def height(self) -> int:
-        return self._data.shape[0]
+        return self._size[0]
 
     @property
     def channels(self) -> int:
-        return self._data.shape[2]
+        return 3 if self._data is None else self._data.shape[2]
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+        return (*self._size, self.channels)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, ImageFrame) and self.format == other.format
-                and np.array_equal(self._data, other._data))
+                and np.array_equal(self.data, other.data))
 
     __hash__ = None  # type: ignore[assignment]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled (e.g. to another process) as plain pixels: the converter stays here.
+        return (ImageFrame, (self.data, self.format))
+
     def __repr__(self) -> str:
-        return f"ImageFrame({self.width}x{self.height} {self.format.name})"
+        backing = ", I420" if self._i420 is not None else ""
+        return f"ImageFrame({self.width}x{self.height} {self.format.name}{backing})"
+
+
+def split_i420(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Views of the Y (HxW), U and V (H/2 x W/2) planes of an (H*3/2)xW I420 array."""
+    rows, width = planes.shape
+    height = rows * 2 // 3
+    quarter = height // 4
+    y = planes[:height]
+    u = planes[height:height + quarter].reshape(height // 2, width // 2)
+    v = planes[height + quarter:].reshape(height // 2, width // 2)
+    return y, u, v
+
+
+# BT.601 limited range, as FFmpeg's swscale converts "yuv420p" without other tags.
+_Y_GAIN, _V_TO_R, _U_TO_G, _V_TO_G, _U_TO_B = 1.164383, 1.596027, 0.391762, 0.812968, 2.017232
+
+
+def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """Same-sized Y, U, V planes (BT.601 limited range) as an HxWx3 uint8 RGB image."""
+    f32 = np.float32
+    luma = (y.astype(f32) - f32(16)) * f32(_Y_GAIN)
+    cb = u.astype(f32) - f32(128)
+    cr = v.astype(f32) - f32(128)
+    rgb = np.empty((*y.shape, 3), np.uint8)
+    for channel, value in enumerate((luma + f32(_V_TO_R) * cr,
+                                     luma - f32(_U_TO_G) * cb - f32(_V_TO_G) * cr,
+                                     luma + f32(_U_TO_B) * cb)):
+        rgb[..., channel] = np.clip(np.rint(value), 0, 255)
+    return rgb
+
+
+def i420_to_rgb(planes: np.ndarray) -> np.ndarray:
+    """An I420 array as HxWx3 RGB (numpy; each chroma sample covers its 2x2 pixels)."""
+    y, u, v = split_i420(planes)
+    return yuv_to_rgb(y, u.repeat(2, 0).repeat(2, 1), v.repeat(2, 0).repeat(2, 1))
+
+
+def rgb_to_yuv(color: tuple[int, int, int]) -> tuple[int, int, int]:
+    """One RGB colour as BT.601 limited-range (Y, U, V)."""
+    r, g, b = (c / 255.0 for c in color)
+    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
+    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
+    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
+    return tuple(int(min(255, max(0, round(c)))) for c in (y, u, v))  # type: ignore[return-value]
 
 
 class AudioFrame:

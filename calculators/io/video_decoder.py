@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 from collections import deque
 from fractions import Fraction
 from pathlib import Path
@@ -50,6 +52,11 @@ class VideoDecoderCalculator(Calculator):
     or one without a video stream, fails in `open()` with its path in the message.
 
     Inputs:  none (a source)
+    Frames of ordinary video (yuv420p, BT.601, limited range, even size) keep their YUV
+    planes (`ImageFrame.from_i420`): ImageToTensor, AnnotationOverlay and VideoEncoder
+    use them directly, and any other consumer gets swscale's RGB on its first access,
+    the same pixels as converting here. Other videos are converted to RGB here.
+
     Outputs: VIDEO (ImageFrame, SRGB); VIDEO_PRESTREAM (VideoHeader at PRE_STREAM, optional);
              AUDIO (AudioFrame, float32 samples x channels, optional)
     Side inputs: INPUT_FILE_PATH (str: a path or a URL FFmpeg can open)
@@ -229,8 +236,14 @@ class VideoDecoderCalculator(Calculator):
         self._last_duration = _micros(getattr(frame, "duration", None),
                                       frame.time_base or self._vstream.time_base)
         self._video_count += 1
-        rgb = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
-        image = ImageFrame(rgb, ImageFormat.SRGB)
+        if _is_plain_i420(frame):
+            # Kept as YUV planes: the calculators that can (ImageToTensor,
+            # AnnotationOverlay, VideoEncoder) work on them, and RGB is made only if
+            # another consumer asks, by the same swscale conversion as below.
+            image = ImageFrame.from_i420(frame.to_ndarray(), functools.partial(_rgb24, frame))
+        else:
+            rgb = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+            image = ImageFrame(rgb, ImageFormat.SRGB)
         self._pending["video"].append((ts, image))
 
     def _add_audio(self, frame: Any) -> None:
@@ -297,6 +310,31 @@ class VideoDecoderCalculator(Calculator):
             return (f"the input ended at {reached} µs but the container says the video "
                     f"lasts until {expected_end} µs")
         return None
+
+
+# FFmpeg's colorspace tags that swscale converts with BT.601 (unspecified, BT.470BG,
+# SMPTE 170M) and the limited-range tags (unspecified, MPEG): what from_i420 assumes.
+_BT601_COLORSPACES = (2, 5, 6)
+_LIMITED_RANGES = (0, 1)
+_local = threading.local()
+
+
+def _is_plain_i420(frame: Any) -> bool:
+    """A yuv420p frame, even-sized, BT.601 limited range: one ImageFrame.from_i420 takes."""
+    return (frame.format.name == "yuv420p" and not frame.width % 2 and not frame.height % 2
+            and int(frame.colorspace) in _BT601_COLORSPACES
+            and int(frame.color_range) in _LIMITED_RANGES)
+
+
+def _rgb24(frame: Any) -> np.ndarray:
+    """`frame` as RGB by swscale, with this thread's converter (one swscale context per
+    thread, not per frame)."""
+    reformatter = getattr(_local, "reformatter", None)
+    if reformatter is None:
+        from av.video.reformatter import VideoReformatter
+
+        reformatter = _local.reformatter = VideoReformatter()
+    return reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 
 def _import_av() -> Any:

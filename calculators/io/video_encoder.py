@@ -83,7 +83,9 @@ class VideoEncoderCalculator(Calculator):
     encoders and writes the container trailer, and the framework calls it even when
     the run fails or is cancelled, so a partial output still plays. Frames whose width
     or height is odd are cropped by one pixel for 4:2:0 pixel formats. Audio before
-    timestamp 0 is dropped (the output starts at 0).
+    timestamp 0 is dropped (the output starts at 0). A frame backed by YUV 4:2:0 planes
+    (a decoded video frame, perhaps drawn on) goes to a yuv420p encoder as its planes,
+    with no conversion; RGB frames are converted by `rgb_to_i420`.
 
     Inputs:  VIDEO (ImageFrame); AUDIO (AudioFrame, optional);
              VIDEO_PRESTREAM (VideoHeader, optional: its frame_rate sets the nominal fps)
@@ -186,27 +188,33 @@ class VideoEncoderCalculator(Calculator):
         pixel_format = _PIXEL_FORMATS.get(image.format)
         if pixel_format is None:
             raise ValueError(f"cannot encode {image.format.name} images; convert to SRGB first")
-        data = image.to_ndarray()
         if self._vstream is None:
             self._vstream = self._add_video_stream(image)
-        stream = self._vstream
         if (image.width, image.height) != (self._in_width, self._in_height):
             raise ValueError(f"frame at {ts} µs is {image.width}x{image.height}, but the "
                              f"video '{self._path}' started at {self._in_width}x{self._in_height}")
-        data = data[:self._height, :self._width]
+        if image.i420 is not None and self.options.pix_fmt == "yuv420p":
+            # YUV planes from the decoder (or drawn on by the overlay): as they are.
+            frame = av.VideoFrame.from_ndarray(image.i420, format="yuv420p")
+            self._encode(frame, ts)
+            return
+        data = image.to_ndarray()[:self._height, :self._width]
         if pixel_format == "rgb24" and self.options.pix_fmt == "yuv420p":
             frame = av.VideoFrame.from_ndarray(rgb_to_i420(data), format="yuv420p")
         else:
             if data.shape[2] == 1:
                 data = data[:, :, 0]
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(data), format=pixel_format)
+        self._encode(frame, ts)
+
+    def _encode(self, frame: Any, ts: int) -> None:
         pts = _scaled(ts, self._time_base)
         if self._last_vpts is not None and pts <= self._last_vpts:
             pts = self._last_vpts + 1
         self._last_vpts = pts
         frame.pts = pts
         frame.time_base = self._time_base
-        self._mux(stream.encode(frame))
+        self._mux(self._vstream.encode(frame))
         self.frames_written += 1
 
     def _codec_options(self) -> dict[str, str]:

@@ -10,7 +10,7 @@ import numpy as np
 
 from calculators.preprocess._images import expect_image, get_optional
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
-from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect
+from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect, split_i420
 
 
 class GpuOrigin(enum.IntEnum):
@@ -78,6 +78,10 @@ class ImageToTensorCalculator(Calculator):
     LETTERBOX_PADDING is the padding on each side, relative to the tensor size.
     A NORM_RECT that is connected but absent, or has zero width and height (MediaPipe's
     sentinel), produces no output at that timestamp.
+
+    An SRGB frame backed by YUV 4:2:0 planes (a decoded video frame) is sampled from
+    its planes (`warp_roi_i420`) and never converted whole: the tensor is the RGB one
+    up to rounding (mean difference about one level in 255).
 
     Inputs:  IMAGE (ImageFrame SRGB, SRGBA or GRAY8); NORM_RECT (NormalizedRect, optional)
     Outputs: TENSORS (list with one read-only 1xHxWxC array; C is 1 for GRAY8, else 3) or
@@ -156,7 +160,10 @@ class ImageToTensorCalculator(Calculator):
             matrix.flags.writeable = False
             cc.send(self.matrix, matrix)
         replicate = opts.border_mode != BorderMode.BORDER_ZERO
-        pixels = warp_roi(frame.data, roi, out_w, out_h, replicate)
+        if frame.i420 is not None:  # a decoded video frame: sample its planes, skip RGB
+            pixels = warp_roi_i420(frame.i420, roi, out_w, out_h, replicate)
+        else:
+            pixels = warp_roi(frame.data, roi, out_w, out_h, replicate)
         tensor = self._normalize(pixels)[np.newaxis]
         tensor.flags.writeable = False
         cc.send(self.tensors, [tensor])
@@ -249,6 +256,29 @@ def warp_roi(pixels: np.ndarray, roi: tuple[float, float, float, float, float],
     return warped if channels <= 3 else warped[:, :, :3]
 
 
+def warp_roi_i420(planes: np.ndarray, roi: tuple[float, float, float, float, float],
+                  out_width: int, out_height: int, replicate: bool) -> np.ndarray:
+    """`warp_roi` of the RGB image behind YUV 4:2:0 `planes`, without converting it all.
+
+    Each plane is sampled as `warp_roi` samples RGB (the chroma planes at half scale,
+    each chroma sample centred on its 2x2 pixels), then only the out_height x out_width
+    result is converted (BT.601). The conversion is affine, so this is the RGB warp up
+    to rounding: a zero border is black in YUV (16, 128, 128) and blends the same.
+    """
+    import cv2
+
+    luma, cb, cr = split_i420(planes)
+    cx, cy, w, h, rotation = (float(v) for v in roi)
+    border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
+    xy, fraction = _remap_maps((cx, cy, w, h, rotation), out_width, out_height)
+    y = cv2.remap(luma, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=16)
+    xy, fraction = _remap_maps(((cx - 0.5) / 2, (cy - 0.5) / 2, w / 2, h / 2, rotation),
+                               out_width, out_height)
+    u = cv2.remap(cb, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
+    v = cv2.remap(cr, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
+    return cv2.transform(cv2.merge([y, u, v]), _YUV_TO_RGB)
+
+
 @functools.lru_cache(maxsize=16)
 def _remap_maps(roi: tuple[float, float, float, float, float], out_width: int,
                 out_height: int) -> tuple[np.ndarray, np.ndarray]:
@@ -281,5 +311,14 @@ def _remap_maps(roi: tuple[float, float, float, float, float], out_width: int,
     return xy, fraction
 
 
+def _bt601_matrix() -> np.ndarray:
+    """(Y, U, V, 1) -> (R, G, B): BT.601 limited range, as cv2.transform takes it."""
+    gain, v_r, u_g, v_g, u_b = 1.164383, 1.596027, 0.391762, 0.812968, 2.017232
+    return np.array([[gain, 0.0, v_r, -16 * gain - 128 * v_r],
+                     [gain, -u_g, -v_g, -16 * gain + 128 * (u_g + v_g)],
+                     [gain, u_b, 0.0, -16 * gain - 128 * u_b]], np.float32)
+
+
+_YUV_TO_RGB = _bt601_matrix()
 _INTER_BITS = 5  # OpenCV's INTER_BITS: source positions in 1/32 pixel
 _TAB_SIZE = 1 << _INTER_BITS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +23,8 @@ from mediagraph.formats import (
     ImageFrame,
     RenderAnnotation,
     RenderData,
+    rgb_to_yuv,
+    split_i420,
 )
 
 _DRAWABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA)
@@ -57,6 +60,10 @@ class AnnotationOverlayCalculator(Calculator):
     baseline) in FONT_HERSHEY_SIMPLEX, `font_height` high (a fraction of the frame height
     when normalized). A mask (HxW floats in [0, 1], resized to the frame) tints the frame
     towards its color by `mask * mask_alpha`; pixels where the mask is 0 are unchanged.
+
+    An SRGB frame backed by YUV 4:2:0 planes (a decoded video frame) is drawn on a copy
+    of its planes, chroma at half size, and goes out the same way (no RGB conversion
+    either way) unless a mask is drawn, which needs RGB.
 
     Without an IMAGE input the calculator draws on a canvas_width_px x canvas_height_px
     SRGB canvas of canvas_color, once per timestamp with render data.
@@ -109,6 +116,9 @@ class AnnotationOverlayCalculator(Calculator):
             if frame is None:
                 return
             frame = expect_image(frame, "IMAGE", _DRAWABLE)
+            if frame.i420 is not None and mask is None and not _has_masks(parts):
+                cc.send(self.out, self._draw_on_planes(frame, parts))
+                return
             canvas = frame.data.copy()
             fmt = frame.format
         else:
@@ -121,30 +131,57 @@ class AnnotationOverlayCalculator(Calculator):
         painter = _Painter(canvas, fmt, opts)
         if mask is not None:
             painter.mask(mask_plane(mask, "input MASK"), opts.mask_color.to_color())
-        for index, part in enumerate(parts):
-            if part is None:
-                continue
-            if not isinstance(part, RenderData):
-                raise TypeError(f"render data input {index} needs RenderData, got "
-                                f"{type(part).__name__}")
-            for annotation in part.render_annotation:
-                painter.draw(annotation)
+        _draw_all(painter, parts)
         cc.send(self.out, ImageFrame(canvas, fmt))
 
+    def _draw_on_planes(self, frame: ImageFrame, parts: list[Any]) -> ImageFrame:
+        """Draw on a copy of the frame's YUV 4:2:0 planes (half the bytes of RGB, and no
+        conversion either way): each shape goes on Y at full size and on U and V at half."""
+        import cv2
+
+        planes = frame.i420.copy()
+        _draw_all(_Painter(planes, ImageFormat.SRGB, self.options, i420=True), parts)
+        return ImageFrame.from_i420(planes,
+                                    lambda: cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420))
+
+
+def _has_masks(parts: list[Any]) -> bool:
+    return any(isinstance(part, RenderData)
+               and any(a.kind == "mask" for a in part.render_annotation) for part in parts)
+
+
+def _draw_all(painter: _Painter, parts: list[Any]) -> None:
+    for index, part in enumerate(parts):
+        if part is None:
+            continue
+        if not isinstance(part, RenderData):
+            raise TypeError(f"render data input {index} needs RenderData, got "
+                            f"{type(part).__name__}")
+        for annotation in part.render_annotation:
+            painter.draw(annotation)
 
 
 class _Painter:
-    """Draws annotations on one canvas (HxWxC uint8, RGB or BGR order by format)."""
+    """Draws annotations on one canvas: HxWxC uint8 (RGB or BGR order by format), or
+    with `i420` the (H*3/2)xW YUV 4:2:0 planes of an SRGB frame."""
 
     def __init__(self, canvas: np.ndarray, fmt: ImageFormat,
-                 opts: AnnotationOverlayCalculatorOptions) -> None:
+                 opts: AnnotationOverlayCalculatorOptions, i420: bool = False) -> None:
         import cv2
 
         self.cv2 = cv2
         self.canvas = canvas
         self.fmt = fmt
-        self.height, self.width = canvas.shape[:2]
         self.opts = opts
+        if i420:
+            y, u, v = split_i420(canvas)
+            self.height, self.width = y.shape
+            # (plane, coordinate shift, channel of the colour): chroma is half size, so
+            # its points are the luma points with one fractional bit (OpenCV's `shift`).
+            self.layers = [(y, 0, 0), (u, 1, 1), (v, 1, 2)]
+        else:
+            self.height, self.width = canvas.shape[:2]
+            self.layers = [(canvas, 0, None)]
 
     def color(self, color: Color) -> tuple[int, ...]:
         if self.fmt == ImageFormat.SBGRA:
@@ -159,9 +196,10 @@ class _Painter:
         return round(x), round(y)
 
     def draw(self, a: RenderAnnotation) -> None:
-        cv2, canvas = self.cv2, self.canvas
+        cv2 = self.cv2
         kind = a.kind
-        color = self.color(a.color)
+        rgb = self.color(a.color)
+        yuv = rgb_to_yuv(rgb[:3]) if len(self.layers) > 1 else rgb
         thickness = max(1, round(a.thickness))
         if kind == "mask":
             self.mask(mask_plane(a.mask, "mask annotation"), a.color)
@@ -174,40 +212,44 @@ class _Painter:
                              "filled_rectangle, oval, filled_oval, point, line, text or mask")
         if len(coords) != need:
             raise ValueError(f"{kind} annotation needs {need} coordinates, got {coords!r}")
-        if kind in ("rectangle", "filled_rectangle"):
-            p0 = self.xy(coords[0], coords[1], a.normalized)
-            p1 = self.xy(coords[2], coords[3], a.normalized)
-            cv2.rectangle(canvas, p0, p1, color,
-                          cv2.FILLED if kind == "filled_rectangle" else thickness)
-        elif kind in ("oval", "filled_oval"):
-            x0, y0 = self.xy(coords[0], coords[1], a.normalized)
-            x1, y1 = self.xy(coords[2], coords[3], a.normalized)
-            center = ((x0 + x1) // 2, (y0 + y1) // 2)
-            axes = (abs(x1 - x0) // 2, abs(y1 - y0) // 2)
-            cv2.ellipse(canvas, center, axes, 0, 0, 360, color,
-                        cv2.FILLED if kind == "filled_oval" else thickness)
-        elif kind == "point":
-            cv2.circle(canvas, self.xy(coords[0], coords[1], a.normalized), thickness, color,
-                       cv2.FILLED)
-        elif kind == "line":
-            cv2.line(canvas, self.xy(coords[0], coords[1], a.normalized),
-                     self.xy(coords[2], coords[3], a.normalized), color, thickness)
-        else:
-            self.text(a, color, thickness)
+        for canvas, shift, channel in self.layers:
+            color = rgb if channel is None else (yuv[channel],)
+            width = max(1, thickness >> shift)
+            if kind in ("rectangle", "filled_rectangle"):
+                p0 = self.xy(coords[0], coords[1], a.normalized)
+                p1 = self.xy(coords[2], coords[3], a.normalized)
+                cv2.rectangle(canvas, p0, p1, color,
+                              cv2.FILLED if kind == "filled_rectangle" else width,
+                              cv2.LINE_8, shift)
+            elif kind in ("oval", "filled_oval"):
+                x0, y0 = self.xy(coords[0], coords[1], a.normalized)
+                x1, y1 = self.xy(coords[2], coords[3], a.normalized)
+                center = ((x0 + x1) // 2, (y0 + y1) // 2)
+                axes = (abs(x1 - x0) // 2, abs(y1 - y0) // 2)
+                cv2.ellipse(canvas, center, axes, 0, 0, 360, color,
+                            cv2.FILLED if kind == "filled_oval" else width, cv2.LINE_8, shift)
+            elif kind == "point":
+                cv2.circle(canvas, self.xy(coords[0], coords[1], a.normalized), thickness,
+                           color, cv2.FILLED, cv2.LINE_8, shift)
+            elif kind == "line":
+                cv2.line(canvas, self.xy(coords[0], coords[1], a.normalized),
+                         self.xy(coords[2], coords[3], a.normalized), color, width,
+                         cv2.LINE_8, shift)
+            else:
+                self.text(a, canvas, color, width, shift)
 
-    def text(self, a: RenderAnnotation, color: tuple[int, ...], thickness: int) -> None:
+    def text(self, a: RenderAnnotation, canvas: np.ndarray, color: tuple[int, ...],
+             thickness: int, shift: int) -> None:
         cv2 = self.cv2
         if not a.text:
             return
         height_px = a.font_height * self.height if a.normalized else a.font_height
         font = cv2.FONT_HERSHEY_SIMPLEX
-        scale = cv2.getFontScaleFromHeight(font, max(1, round(height_px)), thickness)
-        origin = self.xy(a.coords[0], a.coords[1], a.normalized)
-        if self.opts.flip_text_vertically:
-            cv2.putText(self.canvas, a.text, origin, font, scale, color, thickness,
-                        cv2.LINE_AA, True)
-        else:
-            cv2.putText(self.canvas, a.text, origin, font, scale, color, thickness, cv2.LINE_AA)
+        scale = cv2.getFontScaleFromHeight(font, max(1, round(height_px)), thickness << shift)
+        x, y = self.xy(a.coords[0], a.coords[1], a.normalized)
+        origin, scale = (x >> shift, y >> shift), scale / (1 << shift)
+        cv2.putText(canvas, a.text, origin, font, scale, color, thickness, cv2.LINE_AA,
+                    self.opts.flip_text_vertically)
 
     def mask(self, mask: np.ndarray, color: Color) -> None:
         """Blend `color` in by mask * mask_alpha, vectorised; only where the mask is set."""

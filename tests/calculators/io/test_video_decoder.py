@@ -225,3 +225,40 @@ def test_frames_match_pyav_conversion_across_a_size_change(tmp_path):
     assert len(frames) == len(expected)
     for got, want in zip(frames, expected):
         assert np.array_equal(got, want)
+
+
+def test_yuv420p_frames_keep_their_planes_and_give_pyavs_rgb_on_demand(clip):
+    frames = [p.value for p in decode(clip)["VIDEO"]]
+    with av.open(str(clip)) as container:
+        decoded = list(container.decode(video=0))
+    assert all(f.i420 is not None for f in frames)
+    assert np.array_equal(frames[3].i420, decoded[3].to_ndarray())
+    assert (frames[3].width, frames[3].height, frames[3].shape) == (160, 120, (120, 160, 3))
+    assert np.array_equal(frames[3].data, decoded[3].to_ndarray(format="rgb24"))
+
+
+def _bt709_clip(path):
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.colorspace = 1  # BT.709
+        stream.codec_context.color_range = 1  # MPEG (limited)
+        for i in range(3):
+            frame = av.VideoFrame.from_ndarray(
+                np.full((48, 64, 3), (200, 40 + 60 * i, 90), np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def test_a_bt709_video_is_converted_with_its_own_matrix(tmp_path):
+    # The I420 shortcut assumes BT.601; a BT.709-tagged video gets swscale's RGB at once.
+    clip = _bt709_clip(tmp_path / "709.mp4")
+    with av.open(str(clip)) as container:
+        decoded = list(container.decode(video=0))
+    assert int(decoded[0].colorspace) == 1
+    frames = [p.value for p in decode(clip)["VIDEO"]]
+    assert len(frames) == 3 and all(f.i420 is None for f in frames)
+    for got, want in zip(frames, decoded):
+        assert np.array_equal(got.data, want.to_ndarray(format="rgb24"))

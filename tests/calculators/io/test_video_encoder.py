@@ -389,3 +389,40 @@ def test_an_unknown_thread_type_is_named(tmp_path):
     with pytest.raises(CalculatorError, match=r"thread_type 'fibre' for '.*out\.mp4': use "
                                               r"frame, slice or auto"):
         _encode(tmp_path, {"thread_type": "fibre"})
+
+
+def _i420_frames(count=4, width=64, height=48):
+    rng = np.random.default_rng(7)
+
+    def never_rgb():
+        raise AssertionError("the encoder converted an I420 frame to RGB")
+
+    planes = [rng.integers(16, 236, (height * 3 // 2, width), dtype=np.uint8)
+              for _ in range(count)]
+    return [ImageFrame.from_i420(p, never_rgb) for p in planes], planes
+
+
+def test_i420_frames_are_encoded_from_their_planes(tmp_path):
+    # Lossless x264 (crf 0) gives back exactly the planes that went in: no RGB round trip.
+    frames, planes = _i420_frames()
+    out = tmp_path / "planes.mp4"
+    CalculatorRunner("VideoEncoderCalculator", options={"crf": 0}).run(
+        {"VIDEO": [(f, i * 40_000) for i, f in enumerate(frames)]},
+        {"OUTPUT_FILE_PATH": str(out)})
+    with av.open(str(out)) as container:
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    assert len(decoded) == len(planes)
+    for got, want in zip(decoded, planes):
+        assert np.array_equal(got, want)
+
+
+def test_i420_frames_for_another_pixel_format_go_through_rgb(tmp_path):
+    frames, planes = _i420_frames(2)
+    frames = [ImageFrame.from_i420(p) for p in planes]  # default converter
+    out = tmp_path / "out.avi"
+    CalculatorRunner("VideoEncoderCalculator",
+                     options={"codec": "mjpeg", "pix_fmt": "yuvj420p"}).run(
+        {"VIDEO": [(f, i * 40_000) for i, f in enumerate(frames)]},
+        {"OUTPUT_FILE_PATH": str(out)})
+    times, _, _, _ = probe(out)
+    assert len(times) == 2

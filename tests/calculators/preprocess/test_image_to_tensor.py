@@ -245,3 +245,49 @@ def test_mediapipe_face_detection_options_parse():
     assert options.border_mode == BorderMode.BORDER_ZERO
     assert options.output_tensor_int_range is None
     assert ImageFormat.SRGB  # the formats the calculator takes are MediaPipe's
+
+
+def _i420_pair():
+    """A real photo frame as I420 planes, and swscale's RGB of those planes."""
+    av = pytest.importorskip("av")
+    from mediagraph import samples
+
+    rgb = samples.face_frame_fn()(10, 30, 640, 480)
+    planes = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
+    planes = planes.to_ndarray()
+    back = av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24")
+    return planes, back
+
+
+def _never_rgb():
+    raise AssertionError("the I420 frame was converted to RGB")
+
+
+@pytest.mark.parametrize("rect, border", [
+    (None, BorderMode.BORDER_ZERO),
+    (None, BorderMode.BORDER_REPLICATE),
+    (NormalizedRect(x_center=0.45, y_center=0.4, width=0.3, height=0.5, rotation=0.6), None),
+    (NormalizedRect(x_center=0.2, y_center=0.8, width=0.5, height=0.6, rotation=-2.0),
+     BorderMode.BORDER_ZERO),
+])
+def test_an_i420_frame_is_sampled_from_its_planes_like_its_rgb(rect, border):
+    planes, rgb = _i420_pair()
+    options = dict(output_tensor_width=128, output_tensor_height=128, keep_aspect_ratio=True,
+                   border_mode=border, output_tensor_uint_range=UIntRange(min=0, max=255),
+                   output_tensor_float_range=None)
+    inputs = {"IMAGE": [(ImageFrame.from_i420(planes, _never_rgb), 0)]}
+    if rect is not None:
+        inputs["NORM_RECT"] = [(rect, 0)]
+    out = CalculatorRunner("ImageToTensorCalculator", outputs=OUTPUTS,
+                           options={k: v for k, v in options.items() if v is not None}
+                           ).run(inputs)
+    from_planes = out["TENSORS"][0].value[0][0].astype(int)
+    expected = convert(rgb, rect, **options)
+    from_rgb = expected["TENSORS"][0].astype(int)[0]
+    difference = np.abs(from_planes - from_rgb)
+    # Interpolating YUV then converting vs converting then interpolating: rounding, and
+    # chroma edges (each chroma sample covers 2x2 pixels) a few levels apart.
+    assert difference.mean() < 1.5 and np.percentile(difference, 99) <= 6
+    assert np.array_equal(out["MATRIX"][0].value, expected["MATRIX"])
+    if border == BorderMode.BORDER_ZERO and rect is None:
+        assert (from_planes[:16] == 0).all() and (from_planes[-16:] == 0).all()  # black

@@ -211,3 +211,68 @@ def test_vector_of_render_data_is_drawn_like_separate_streams():
     pixels = out["IMAGE"][0].value.to_ndarray()
     assert tuple(pixels[20, 20]) == (255, 0, 0) and tuple(pixels[20, 70]) == (255, 0, 0)
     assert tuple(pixels[20, 45]) == (0, 0, 0)
+
+
+SHAPES = [
+    RenderAnnotation("rectangle", (0.25, 0.2, 0.75, 0.8), color=RED, thickness=4),
+    RenderAnnotation("filled_rectangle", (0.0, 0.0, 0.1, 0.2), color=GREEN),
+    RenderAnnotation("oval", (0.5, 0.5, 0.7, 0.9), color=BLUE, thickness=2),
+    RenderAnnotation("point", (0.9, 0.1), color=RED, thickness=4),
+    RenderAnnotation("line", (0.0, 0.95, 1.0, 0.95), color=GREEN, thickness=3),
+    RenderAnnotation("text", (0.1, 0.5), color=BLUE, text="Hi", font_height=0.2),
+]
+
+
+def i420_frame(height=100, width=200):
+    from mediagraph.formats import rgb_to_yuv
+
+    y, u, v = rgb_to_yuv((GRAY, GRAY, GRAY))
+    planes = np.concatenate([np.full((height, width), y, np.uint8),
+                             np.full((height // 4, width), u, np.uint8),
+                             np.full((height // 4, width), v, np.uint8)])
+
+    def never_rgb():
+        raise AssertionError("the I420 input was converted to RGB")
+
+    return ImageFrame.from_i420(planes, never_rgb), planes.copy()
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda a: a.kind)
+def test_an_i420_frame_is_drawn_on_its_planes_where_rgb_would_be(shape):
+    from mediagraph.formats import rgb_to_yuv, split_i420
+
+    image, original = i420_frame()
+    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"])
+    out = runner.run({"IMAGE": [(image, 0)], "": [(RenderData((shape,)), 0)]})["IMAGE"][0].value
+    assert out.i420 is not None and np.array_equal(image.i420, original)  # input untouched
+    y, u, v = split_i420(out.i420)
+    drawn_rgb = (overlay([shape]) != GRAY).any(axis=2)
+    # Luma takes exactly the pixels RGB drawing would, in the colour's Y.
+    assert np.array_equal(y != y[99, 0], drawn_rgb)
+    color = rgb_to_yuv((shape.color.r, shape.color.g, shape.color.b))
+    if shape.kind != "text":  # anti-aliased edges aside, shapes are solid
+        assert (y[drawn_rgb] == color[0]).all()
+    # Chroma is drawn at half size, in the colour's U and V, near where luma was.
+    chroma = (u != 128) | (v != 128)
+    blocks = drawn_rgb.reshape(50, 2, 100, 2).any(axis=(1, 3))  # each chroma sample's 2x2
+    assert chroma.any() and blocks[chroma].mean() > 0.8
+    if shape.kind in ("filled_rectangle", "point"):
+        assert (u[chroma] == color[1]).all() and (v[chroma] == color[2]).all()
+    # Asked for RGB, the result converts its planes (BT.601): the shape in its colour.
+    if shape.kind == "filled_rectangle":
+        assert np.abs(out.data[2:18, 2:18].astype(int) - (0, 255, 0)).max() <= 3
+
+
+def test_a_mask_makes_an_i420_frame_draw_in_rgb():
+    image, _ = i420_frame()
+    planes = image.i420
+    image = ImageFrame.from_i420(planes)  # default converter: the mask needs RGB
+    mask = np.zeros((100, 200), np.float32)
+    mask[:50] = 1.0
+    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"],
+                              options={"mask_alpha": 1.0})
+    out = runner.run({"IMAGE": [(image, 0)], "MASK": [(mask, 0)],
+                      "": [(RenderData(SHAPES[:1]), 0)]})["IMAGE"][0].value
+    assert out.i420 is None
+    assert is_color(out.data[10, 10:40], GREEN)
+    assert (np.abs(out.data[90, 10].astype(int) - GRAY) <= 2).all()
