@@ -169,3 +169,31 @@ def test_face_detection_video_finds_the_face_in_every_frame(tmp_path):
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     detect_in_video(tmp_path)
+
+
+def test_video_frames_detected_from_their_yuv_planes_agree_with_rgb(tmp_path):
+    # Decoded frames keep their YUV planes and ImageToTensor samples those; the faces must
+    # be those found in the same frames converted to RGB first (MediaPipe's input).
+    try:
+        models.resolve(MODEL)
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    import av
+
+    clip = samples.make_face_video(tmp_path / "face.mp4", frames=12, audio=False)
+    with av.open(str(clip)) as container:
+        decoded = list(container.decode(video=0))
+    config = """
+        input_stream: "image"
+        node { calculator: "FaceDetectionShortRangeCpu" input_stream: "IMAGE:image"
+               output_stream: "DETECTIONS:detections" }
+    """
+    for frame in decoded[::3]:
+        planes = ImageFrame.from_i420(frame.to_ndarray())
+        from_planes = detect(config, planes)
+        from_rgb = detect(config, ImageFrame(frame.to_ndarray(format="rgb24")))
+        assert len(from_planes) == len(from_rgb) == 1
+        assert box_iou(as_box(from_planes[0]), as_box(from_rgb[0])) > 0.97
+        assert abs(from_planes[0].score[0] - from_rgb[0].score[0]) < 0.01
+        for a, b in zip(from_planes[0].relative_keypoints, from_rgb[0].relative_keypoints):
+            assert abs(a.x - b.x) < 0.0075 and abs(a.y - b.y) < 0.0075
