@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -145,6 +146,11 @@ class AnnotationOverlayCalculator(Calculator):
                                     lambda: cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420))
 
 
+@functools.lru_cache(maxsize=64)
+def _yuv(rgb: tuple[int, ...]) -> tuple[int, int, int]:
+    return rgb_to_yuv(rgb)  # type: ignore[arg-type]
+
+
 def _has_masks(parts: list[Any]) -> bool:
     return any(isinstance(part, RenderData)
                and any(a.kind == "mask" for a in part.render_annotation) for part in parts)
@@ -199,7 +205,7 @@ class _Painter:
         cv2 = self.cv2
         kind = a.kind
         rgb = self.color(a.color)
-        yuv = rgb_to_yuv(rgb[:3]) if len(self.layers) > 1 else rgb
+        yuv = _yuv(rgb[:3]) if len(self.layers) > 1 else rgb
         thickness = max(1, round(a.thickness))
         if kind == "mask":
             self.mask(mask_plane(a.mask, "mask annotation"), a.color)
@@ -212,29 +218,27 @@ class _Painter:
                              "filled_rectangle, oval, filled_oval, point, line, text or mask")
         if len(coords) != need:
             raise ValueError(f"{kind} annotation needs {need} coordinates, got {coords!r}")
+        if kind in ("rectangle", "filled_rectangle", "line"):
+            p0 = self.xy(coords[0], coords[1], a.normalized)
+            p1 = self.xy(coords[2], coords[3], a.normalized)
+        elif kind in ("oval", "filled_oval"):
+            x0, y0 = self.xy(coords[0], coords[1], a.normalized)
+            x1, y1 = self.xy(coords[2], coords[3], a.normalized)
+            p0, p1 = ((x0 + x1) // 2, (y0 + y1) // 2), (abs(x1 - x0) // 2, abs(y1 - y0) // 2)
+        elif kind == "point":
+            p0 = self.xy(coords[0], coords[1], a.normalized)
+        filled = cv2.FILLED if kind.startswith("filled_") else 0
         for canvas, shift, channel in self.layers:
             color = rgb if channel is None else (yuv[channel],)
-            width = max(1, thickness >> shift)
+            width = filled or max(1, thickness >> shift)
             if kind in ("rectangle", "filled_rectangle"):
-                p0 = self.xy(coords[0], coords[1], a.normalized)
-                p1 = self.xy(coords[2], coords[3], a.normalized)
-                cv2.rectangle(canvas, p0, p1, color,
-                              cv2.FILLED if kind == "filled_rectangle" else width,
-                              cv2.LINE_8, shift)
+                cv2.rectangle(canvas, p0, p1, color, width, cv2.LINE_8, shift)
             elif kind in ("oval", "filled_oval"):
-                x0, y0 = self.xy(coords[0], coords[1], a.normalized)
-                x1, y1 = self.xy(coords[2], coords[3], a.normalized)
-                center = ((x0 + x1) // 2, (y0 + y1) // 2)
-                axes = (abs(x1 - x0) // 2, abs(y1 - y0) // 2)
-                cv2.ellipse(canvas, center, axes, 0, 0, 360, color,
-                            cv2.FILLED if kind == "filled_oval" else width, cv2.LINE_8, shift)
+                cv2.ellipse(canvas, p0, p1, 0, 0, 360, color, width, cv2.LINE_8, shift)
             elif kind == "point":
-                cv2.circle(canvas, self.xy(coords[0], coords[1], a.normalized), thickness,
-                           color, cv2.FILLED, cv2.LINE_8, shift)
+                cv2.circle(canvas, p0, thickness, color, cv2.FILLED, cv2.LINE_8, shift)
             elif kind == "line":
-                cv2.line(canvas, self.xy(coords[0], coords[1], a.normalized),
-                         self.xy(coords[2], coords[3], a.normalized), color, width,
-                         cv2.LINE_8, shift)
+                cv2.line(canvas, p0, p1, color, width, cv2.LINE_8, shift)
             else:
                 self.text(a, canvas, color, width, shift)
 
