@@ -53,14 +53,21 @@ SUBGRAPHS = {"cpu": "FaceDetectionShortRangeCpu", "gpu": "FaceDetectionShortRang
              "dsp": "FaceDetectionShortRangeDsp"}
 
 
+def _x264_frame_threads() -> int:
+    from calculators.io.video_encoder import _x264_frame_threads as threads
+
+    return threads()
+
+
 def _set_threads(stream: Any, single_thread: bool) -> None:
     """A PyAV decoder or encoder stream: FFmpeg's own threads on (frame threads, as the
     graph's decoder and encoder use), or exactly one thread."""
     if stream.codec_context.is_encoder:
         if single_thread:
             stream.codec_context.options = {"threads": "1"}
-        else:
+        else:  # as many frame threads as the graph's encoder takes
             stream.codec_context.thread_type = "FRAME"
+            stream.codec_context.thread_count = _x264_frame_threads()
         return
     stream.thread_type = "SLICE" if single_thread else "AUTO"
     if single_thread:
@@ -238,8 +245,9 @@ def main() -> int:
                 assert n == args.frames
             for threads in mp_threads if args.mediapipe_python else ():
                 script = Path(__file__).with_name("bench_mediapipe_face.py")
+                mode = f"frame={_x264_frame_threads()}" if threads == "frame" else threads
                 out = subprocess.run([args.mediapipe_python, str(script), str(src),
-                                      str(Path(tmp) / f"mp_{i}.mp4"), threads], check=True,
+                                      str(Path(tmp) / f"mp_{i}.mp4"), mode], check=True,
                                      capture_output=True, text=True).stdout
                 mediapipe_fps[threads].append(json.loads(out)["fps"])
         stages = stage_times(src, Path(tmp) / "stages.mp4", single_thread=False)

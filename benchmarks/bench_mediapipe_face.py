@@ -5,10 +5,10 @@ cv2 decode -> mp.solutions.face_detection (short range) -> draw with mp's drawin
 -> PyAV/libx264 encode, on one Python thread. Prints {"fps": ...} as JSON.
 
 The encoder's threads: "default" is what PyAV gives a script that does not ask (x264's
-slice threads), as the issue's reference harness did; "frame" asks for x264's frame
-threads, as mediagraph's VideoEncoderCalculator does by default.
+slice threads), as the issue's reference harness did; "frame=N" asks for N x264 frame
+threads, as mediagraph's VideoEncoderCalculator does by default ("frame": x264's count).
 
-    /tmp/mpvenv/bin/python benchmarks/bench_mediapipe_face.py in.mp4 out.mp4 [default|frame]
+    /tmp/mpvenv/bin/python benchmarks/bench_mediapipe_face.py in.mp4 out.mp4 [default|frame=6]
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ import mediapipe as mp
 def main() -> int:
     src, dst = sys.argv[1], sys.argv[2]
     threads = sys.argv[3] if len(sys.argv) > 3 else "frame"
-    if threads not in ("default", "frame"):
-        sys.exit(f"encoder threads must be 'default' or 'frame', not {threads!r}")
+    kind, _, count = threads.partition("=")
+    if kind not in ("default", "frame") or (count and not count.isdigit()):
+        sys.exit(f"encoder threads must be 'default', 'frame' or 'frame=N', not {threads!r}")
     capture = cv2.VideoCapture(src)
     frames = 0
     start = time.perf_counter()
@@ -46,8 +47,10 @@ def main() -> int:
             if stream is None:
                 stream = out.add_stream("libx264", rate=30)
                 stream.width, stream.height, stream.pix_fmt = rgb.shape[1], rgb.shape[0], "yuv420p"
-                if threads == "frame":
+                if kind == "frame":
                     stream.codec_context.thread_type = "FRAME"
+                    if count:
+                        stream.codec_context.thread_count = int(count)
             frame = av.VideoFrame.from_ndarray(rgb, format="rgb24")
             frame.pts, frame.time_base = frames, Fraction(1, 30)
             out.mux(stream.encode(frame))

@@ -426,3 +426,22 @@ def test_i420_frames_for_another_pixel_format_go_through_rgb(tmp_path):
         {"OUTPUT_FILE_PATH": str(out)})
     times, _, _, _ = probe(out)
     assert len(times) == 2
+
+
+def _x264_threads(path) -> int:
+    import re
+
+    found = re.search(rb" threads=(\d+)", path.read_bytes())
+    assert found, "no x264 settings in the stream"
+    return int(found.group(1))
+
+
+def test_x264_gets_at_least_six_frame_threads_unless_told(tmp_path):
+    from calculators.io.video_encoder import _x264_frame_threads
+
+    assert _x264_frame_threads() >= 6
+    assert _x264_threads(_encode(tmp_path, {}, frames=8, size=(640, 480))) == \
+        _x264_frame_threads()
+    assert _x264_threads(_encode(tmp_path, {"threads": 2}, frames=8, size=(640, 480))) == 2
+    sliced = _encode(tmp_path, {"thread_type": "slice"}, frames=8, size=(640, 480))
+    assert _x264_threading(sliced) == b"sliced_threads=1"
