@@ -211,8 +211,12 @@ class VideoEncoderCalculator(Calculator):
             raise ValueError(f"frame at {ts} µs is {image.width}x{image.height}, but the "
                              f"video '{self._path}' started at {self._in_width}x{self._in_height}")
         if image.i420 is not None and self.options.pix_fmt == "yuv420p":
-            # YUV planes from the decoder (or drawn on by the overlay): as they are.
-            frame = av.VideoFrame.from_ndarray(image.i420, format="yuv420p")
+            # YUV planes from the decoder (or drawn on by the overlay): as they are, not
+            # even copied (the array is read-only, and the frame keeps it alive).
+            planes = image.i420
+            frame = (av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")
+                     if planes.flags.c_contiguous
+                     else av.VideoFrame.from_ndarray(planes, format="yuv420p"))
             self._encode(frame, ts)
             return
         data = image.to_ndarray()[:self._height, :self._width]

@@ -416,6 +416,20 @@ def test_i420_frames_are_encoded_from_their_planes(tmp_path):
         assert np.array_equal(got, want)
 
 
+def test_strided_i420_planes_are_encoded_too(tmp_path):
+    _, planes = _i420_frames(3)
+    wide = [np.concatenate([p, p], axis=1)[:, :64] for p in planes]  # not contiguous
+    assert not wide[0].flags.c_contiguous
+    out = tmp_path / "strided.mp4"
+    CalculatorRunner("VideoEncoderCalculator", options={"crf": 0}).run(
+        {"VIDEO": [(ImageFrame.from_i420(p), i * 40_000) for i, p in enumerate(wide)]},
+        {"OUTPUT_FILE_PATH": str(out)})
+    with av.open(str(out)) as container:
+        decoded = [f.to_ndarray() for f in container.decode(video=0)]
+    assert len(decoded) == 3
+    assert all(np.array_equal(got, want) for got, want in zip(decoded, planes))
+
+
 def test_i420_frames_for_another_pixel_format_go_through_rgb(tmp_path):
     frames, planes = _i420_frames(2)
     frames = [ImageFrame.from_i420(p) for p in planes]  # default converter
