@@ -5,14 +5,19 @@ threads on), letterbox each frame into the 128x128 tensor, run face_detection_sh
 on LiteRT, decode boxes against the SSD anchors, run weighted non-max suppression, draw
 the box and keypoints with OpenCV, and encode with libx264 -- in the same process, the
 loop on one thread, the graph on its scheduler. Prints frames/s (median of --repeats),
-the ratios, the graph's per-node busy times and CPU use, and two bounds.
+the ratios, the graph's per-node busy times and CPU use, and three bounds. The loops
+convert each frame to RGB and back, as one writes it with PyAV; the graph keeps the
+decoded YUV planes throughout (ImageFrame.from_i420), which is part of what it measures.
 
 Two loops: "loop" is what one writes by hand (the libraries' own threads on: FFmpeg frame
 threads, x264's threads, XNNPACK's pool); "loop, 1 thread" also turns those off (the
 issue's single-threaded loop: every stage on one core, one after another).
 Bounds: "stage bound" is 1 / the slowest of decode, inference and encode, each measured
 alone with its library threads on; "work bound" is cores / (the sum of the three, each
-measured on one thread) -- what a perfect pipeline of single-threaded stages could reach.
+measured on one thread): no pipeline of these stages can pass it; the "pipeline of
+one-thread stages" bound is the lower of the work bound and 1 / the slowest one-thread
+stage -- what a perfect pipeline of single-threaded stages could reach (the graph can
+pass it, since x264 spreads one stage over several threads).
 
     python benchmarks/bench_face_detection.py [--repeats 3]
     python benchmarks/bench_face_detection.py --mediapipe-python /tmp/mpvenv/bin/python
@@ -283,6 +288,10 @@ def main() -> int:
           + ", ".join(f"{k} {v * 1e3:.2f}" for k, v in single_stages.items())
           + f"; {cores}-core work bound {work_bound:.1f} frames/s; graph at "
           f"{pipeline / work_bound:.0%} of it")
+    serial_bound = min(work_bound, 1 / max(single_stages.values()))
+    print(f"perfect {cores}-core pipeline of one-thread stages (the slowest stage or the "
+          f"work bound) {serial_bound:.1f} frames/s; graph at {pipeline / serial_bound:.0%} "
+          "of it")
     assert graph is not None
     print(graph.profile().table())
     return 0
