@@ -118,14 +118,16 @@ class LiteRtCpu(Backend):
 
     def __init__(self, path: Path, num_threads: int) -> None:
         interpreter_class = _litert_interpreter_class()
-        threads = num_threads if num_threads > 0 else None
+        # Unset (-1): one XNNPACK thread, MediaPipe's desktop default
+        # (GetXnnpackDefaultNumThreads), and LiteRT's own when it is given none.
+        threads = num_threads if num_threads > 0 else 1
         try:
             self._interp = interpreter_class(model_path=str(path), num_threads=threads)
             self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load model {path}: not a valid TFLite model "
                                  f"(LiteRT: {str(exc).strip() or type(exc).__name__})") from None
-        self.device = f"cpu (XNNPACK, {'auto' if threads is None else threads} threads)"
+        self.device = f"cpu (XNNPACK, {threads} thread{'s' if threads > 1 else ''})"
         details = self._interp.get_input_details()
         self._in_index = [d["index"] for d in details]
         self.inputs = [TensorSpec(d["name"], tuple(int(s) for s in d.get("shape_signature", d["shape"])),

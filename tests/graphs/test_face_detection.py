@@ -98,7 +98,8 @@ def test_the_cpu_subgraph_reports_its_backend(portrait):
     backends = {row.info.get("backend") for row in graph.profile().nodes
                 if row.calculator == "InferenceCalculator"}
     assert backends == {"litert"}
-    assert "litert (cpu (XNNPACK" in graph.profile().table()  # backend and device
+    # backend and device; unset threads: one, MediaPipe's desktop XNNPACK default
+    assert "litert (cpu (XNNPACK, 1 thread))" in graph.profile().table()
 
 
 def _with_delegate(delegate: str, model_path: str | None = None) -> str:

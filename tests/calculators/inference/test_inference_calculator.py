@@ -341,7 +341,7 @@ def test_mediapipe_config_runs_and_reuses_the_session(model_dir: Path, image_ten
     assert all(B._SESSIONS[k] is v for k, v in sessions.items())
     key = next(k for k in sessions if k[0] == "litert" and k[1][0] == str(model_dir / MODEL)
                and k[2] == 1)
-    assert sessions[key].device == "cpu (XNNPACK, 1 threads)"
+    assert sessions[key].device == "cpu (XNNPACK, 1 thread)"
     for a, b in zip(first, second):
         _assert_close(a.value, b.value, atol=0)
 
