@@ -240,7 +240,8 @@ class VideoDecoderCalculator(Calculator):
             # Kept as YUV planes: the calculators that can (ImageToTensor,
             # AnnotationOverlay, VideoEncoder) work on them, and RGB is made only if
             # another consumer asks, by the same swscale conversion as below.
-            image = ImageFrame.from_i420(frame.to_ndarray(), functools.partial(_rgb24, frame))
+            planes = frame.to_ndarray()
+            image = ImageFrame.from_i420(planes, functools.partial(_rgb24, planes))
         else:
             rgb = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
             image = ImageFrame(rgb, ImageFormat.SRGB)
@@ -326,14 +327,16 @@ def _is_plain_i420(frame: Any) -> bool:
             and int(frame.color_range) in _LIMITED_RANGES)
 
 
-def _rgb24(frame: Any) -> np.ndarray:
-    """`frame` as RGB by swscale, with this thread's converter (one swscale context per
-    thread, not per frame)."""
+def _rgb24(planes: np.ndarray) -> np.ndarray:
+    """I420 `planes` as RGB by swscale, with this thread's converter: the same pixels as
+    converting the decoded frame (BT.601, limited range, which `_is_plain_i420` checked),
+    without keeping that frame alive until someone asks."""
+    import av
+
     reformatter = getattr(_local, "reformatter", None)
     if reformatter is None:
-        from av.video.reformatter import VideoReformatter
-
-        reformatter = _local.reformatter = VideoReformatter()
+        reformatter = _local.reformatter = av.video.reformatter.VideoReformatter()
+    frame = av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")
     return reformatter.reformat(frame, format="rgb24").to_ndarray()
 
 

@@ -42,7 +42,7 @@ def test_concurrent_consumers_convert_once():
 
     def consume():
         gate.wait(timeout=10)
-        frame.data
+        _ = frame.data
 
     threads = [threading.Thread(target=consume) for _ in range(4)]
     for t in threads:
@@ -92,4 +92,4 @@ def test_bad_planes_are_refused(bad, message):
 def test_a_converter_giving_the_wrong_shape_is_named():
     frame = ImageFrame.from_i420(planes(), lambda: np.zeros((3, 3, 3), np.uint8))
     with pytest.raises(ValueError, match="RGB conversion gave"):
-        frame.data
+        _ = frame.data

@@ -262,3 +262,30 @@ def test_a_bt709_video_is_converted_with_its_own_matrix(tmp_path):
     assert len(frames) == 3 and all(f.i420 is None for f in frames)
     for got, want in zip(frames, decoded):
         assert np.array_equal(got.data, want.to_ndarray(format="rgb24"))
+
+
+@pytest.mark.parametrize("colorspace, color_range", [(5, 1), (6, 0), (2, 1)])
+def test_bt601_tagged_videos_keep_planes_and_convert_like_pyav(tmp_path, colorspace,
+                                                               color_range):
+    path = tmp_path / "601.mp4"
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=FPS)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.codec_context.colorspace = colorspace
+        stream.codec_context.color_range = color_range
+        rng = np.random.default_rng(colorspace)
+        for i in range(3):
+            image = rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with av.open(str(path)) as container:
+        decoded = list(container.decode(video=0))
+    # (x264 writes the range only along with a colour description: tags may come back
+    # unspecified, which swscale reads as BT.601 limited range too)
+    assert int(decoded[0].colorspace) in (2, colorspace) and int(decoded[0].color_range) in (0, 1)
+    frames = [p.value for p in decode(path)["VIDEO"]]
+    assert len(frames) == 3 and all(f.i420 is not None for f in frames)
+    for got, want in zip(frames, decoded):
+        assert np.array_equal(got.data, want.to_ndarray(format="rgb24"))
