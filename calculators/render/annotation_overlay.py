@@ -63,8 +63,8 @@ class AnnotationOverlayCalculator(Calculator):
     towards its color by `mask * mask_alpha`; pixels where the mask is 0 are unchanged.
 
     An SRGB frame backed by YUV 4:2:0 planes (a decoded video frame) is drawn on a copy
-    of its planes, chroma at half size, and goes out the same way (no RGB conversion
-    either way) unless a mask is drawn, which needs RGB.
+    of its planes, chroma at half size (a mask's weight averaged over each chroma
+    sample's 2x2 pixels), and goes out the same way: no RGB conversion either way.
 
     Without an IMAGE input the calculator draws on a canvas_width_px x canvas_height_px
     SRGB canvas of canvas_color, once per timestamp with render data.
@@ -112,16 +112,19 @@ class AnnotationOverlayCalculator(Calculator):
         for items in cc.get(self.vector):
             parts.extend(items or ())
         mask = get_optional(cc, self.mask)
+        planes = None
         if self._has_image:
             frame = cc.get(self.image)
             if frame is None:
                 return
             frame = expect_image(frame, "IMAGE", _DRAWABLE)
-            if frame.i420 is not None and mask is None and not _has_masks(parts):
-                cc.send(self.out, self._draw_on_planes(frame, parts))
-                return
-            canvas = frame.data.copy()
             fmt = frame.format
+            if frame.i420 is not None:
+                # A decoded video frame: draw on a copy of its YUV planes (half the bytes
+                # of RGB, and no conversion either way).
+                canvas = planes = frame.i420.copy()
+            else:
+                canvas = frame.data.copy()
         else:
             if mask is None and all(p is None for p in parts):
                 return
@@ -129,31 +132,25 @@ class AnnotationOverlayCalculator(Calculator):
             c = opts.canvas_color
             canvas = np.empty((opts.canvas_height_px, opts.canvas_width_px, 3), np.uint8)
             canvas[:] = (c.r, c.g, c.b)
-        painter = _Painter(canvas, fmt, opts)
+        painter = _Painter(canvas, fmt, opts, i420=planes is not None)
         if mask is not None:
             painter.mask(mask_plane(mask, "input MASK"), opts.mask_color.to_color())
         _draw_all(painter, parts)
-        cc.send(self.out, ImageFrame(canvas, fmt))
+        if planes is None:
+            cc.send(self.out, ImageFrame(canvas, fmt))
+        else:
+            cc.send(self.out, ImageFrame.from_i420(planes, functools.partial(_i420_rgb, planes)))
 
-    def _draw_on_planes(self, frame: ImageFrame, parts: list[Any]) -> ImageFrame:
-        """Draw on a copy of the frame's YUV 4:2:0 planes (half the bytes of RGB, and no
-        conversion either way): each shape goes on Y at full size and on U and V at half."""
-        import cv2
 
-        planes = frame.i420.copy()
-        _draw_all(_Painter(planes, ImageFormat.SRGB, self.options, i420=True), parts)
-        return ImageFrame.from_i420(planes,
-                                    lambda: cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420))
+def _i420_rgb(planes: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
 
 
 @functools.lru_cache(maxsize=64)
 def _yuv(rgb: tuple[int, ...]) -> tuple[int, int, int]:
     return rgb_to_yuv(rgb)  # type: ignore[arg-type]
-
-
-def _has_masks(parts: list[Any]) -> bool:
-    return any(isinstance(part, RenderData)
-               and any(a.kind == "mask" for a in part.render_annotation) for part in parts)
 
 
 def _draw_all(painter: _Painter, parts: list[Any]) -> None:
@@ -266,9 +263,27 @@ class _Painter:
         if rows.size == 0:
             return
         cols = np.flatnonzero(weight.any(axis=0))
+        if len(self.layers) > 1:
+            self._mask_planes(weight, rows, cols, color)
+            return
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         w = weight[box][:, :, np.newaxis]
         tint = np.array(self.color(color)[:3], dtype=np.float32)
         region = self.canvas[box][:, :, :3]
         blended = region * (1.0 - w) + tint * w
         self.canvas[box + (slice(0, 3),)] = np.rint(blended).astype(np.uint8)
+
+    def _mask_planes(self, weight: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+                     color: Color) -> None:
+        """The mask blend on YUV planes: luma by the mask, each chroma sample by the mean
+        of its 2x2 pixels' weights (the blend is linear, so this is the RGB blend)."""
+        y0, y1 = rows[0] & ~1, min(self.height, (rows[-1] + 2) & ~1)  # whole 2x2 blocks
+        x0, x1 = cols[0] & ~1, min(self.width, (cols[-1] + 2) & ~1)
+        w = weight[y0:y1, x0:x1]
+        half = self.cv2.resize(w, ((x1 - x0) // 2, (y1 - y0) // 2),
+                               interpolation=self.cv2.INTER_AREA)
+        tint = _yuv(self.color(color)[:3])
+        for (plane, shift, channel), weights in zip(self.layers, (w, half, half)):
+            box = (slice(y0 >> shift, y1 >> shift), slice(x0 >> shift, x1 >> shift))
+            region = plane[box].astype(np.float32)
+            plane[box] = np.rint(region + (np.float32(tint[channel]) - region) * weights)

@@ -15,6 +15,9 @@ from mediagraph.formats import (
     ImageFrame,
     RenderAnnotation,
     RenderData,
+    i420_to_rgb,
+    rgb_to_yuv,
+    split_i420,
 )
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.preprocess._helpers import error_text
@@ -224,8 +227,6 @@ SHAPES = [
 
 
 def i420_frame(height=100, width=200):
-    from mediagraph.formats import rgb_to_yuv
-
     y, u, v = rgb_to_yuv((GRAY, GRAY, GRAY))
     planes = np.concatenate([np.full((height, width), y, np.uint8),
                              np.full((height // 4, width), u, np.uint8),
@@ -239,8 +240,6 @@ def i420_frame(height=100, width=200):
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda a: a.kind)
 def test_an_i420_frame_is_drawn_on_its_planes_where_rgb_would_be(shape):
-    from mediagraph.formats import rgb_to_yuv, split_i420
-
     image, original = i420_frame()
     runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"])
     out = runner.run({"IMAGE": [(image, 0)], "": [(RenderData((shape,)), 0)]})["IMAGE"][0].value
@@ -263,16 +262,31 @@ def test_an_i420_frame_is_drawn_on_its_planes_where_rgb_would_be(shape):
         assert np.abs(out.data[2:18, 2:18].astype(int) - (0, 255, 0)).max() <= 3
 
 
-def test_a_mask_makes_an_i420_frame_draw_in_rgb():
-    image, _ = i420_frame()
-    planes = image.i420
-    image = ImageFrame.from_i420(planes)  # default converter: the mask needs RGB
+@pytest.mark.parametrize("as_annotation", [False, True])
+def test_an_i420_frame_takes_masks_on_its_planes_like_rgb(as_annotation):
+    image, original = i420_frame()
     mask = np.zeros((100, 200), np.float32)
-    mask[:50] = 1.0
-    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"],
-                              options={"mask_alpha": 1.0})
-    out = runner.run({"IMAGE": [(image, 0)], "MASK": [(mask, 0)],
-                      "": [(RenderData(SHAPES[:1]), 0)]})["IMAGE"][0].value
-    assert out.i420 is None
-    assert is_color(out.data[10, 10:40], GREEN)
-    assert (np.abs(out.data[90, 10].astype(int) - GRAY) <= 2).all()
+    mask[:50, :101] = 1.0  # an odd right edge: chroma there blends by half
+    mask[50:, 150:] = np.linspace(0, 1, 50, dtype=np.float32)[None, :]  # soft
+    if as_annotation:
+        inputs = {"": [(RenderData((RenderAnnotation("mask", color=GREEN, mask=mask),)), 0)]}
+    else:
+        inputs = {"MASK": [(mask, 0)], "": [(RenderData(()), 0)]}
+    options = {"mask_alpha": 0.75}
+    runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"], options=options)
+    out = runner.run({"IMAGE": [(image, 0)], **inputs})["IMAGE"][0].value
+    assert out.i420 is not None and np.array_equal(image.i420, original)
+    for got_plane, was in zip(split_i420(out.i420), split_i420(original)):
+        rows, cols = was.shape
+        lower_left = (slice(rows // 2, rows), slice(0, cols * 3 // 4))  # where mask is 0
+        assert np.array_equal(got_plane[lower_left], was[lower_left])
+    rgb_frame = ImageFrame(i420_to_rgb(original))
+    want = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"], options=options
+                            ).run({"IMAGE": [(rgb_frame, 0)], **inputs})["IMAGE"][0].value.data
+    # Compared where it ends up, in the yuv420p the encoder writes: the RGB overlay
+    # subsampled (2x2 chroma averages) against the planes blended directly.
+    from calculators.io.video_encoder import rgb_to_i420
+
+    expected = rgb_to_i420(np.ascontiguousarray(want))
+    for got_plane, want_plane in zip(split_i420(out.i420), split_i420(expected)):
+        assert np.abs(got_plane.astype(int) - want_plane).max() <= 3
