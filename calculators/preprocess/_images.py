@@ -59,3 +59,11 @@ def get_optional(cc: Any, port: Any) -> Any:
     optional side inputs and outputs already read as absent.
     """
     return cc.get(port) if cc.connected(port) else None
+
+
+def i420_rgb(planes: np.ndarray) -> np.ndarray:
+    """I420 planes as HxWx3 RGB with OpenCV (BT.601 limited range): the converter the
+    calculators that draw on planes give `ImageFrame.from_i420`, for whoever wants RGB."""
+    import cv2
+
+    return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)

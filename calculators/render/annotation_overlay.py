@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image, get_optional, mask_plane
+from calculators.preprocess._images import expect_image, get_optional, i420_rgb, mask_plane
 from calculators.render._color import ColorOption
 from mediagraph import (
     Calculator,
@@ -139,13 +139,7 @@ class AnnotationOverlayCalculator(Calculator):
         if planes is None:
             cc.send(self.out, ImageFrame(canvas, fmt))
         else:
-            cc.send(self.out, ImageFrame.from_i420(planes, functools.partial(_i420_rgb, planes)))
-
-
-def _i420_rgb(planes: np.ndarray) -> np.ndarray:
-    import cv2
-
-    return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
+            cc.send(self.out, ImageFrame.from_i420(planes, functools.partial(i420_rgb, planes)))
 
 
 @functools.lru_cache(maxsize=64)

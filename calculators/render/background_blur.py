@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image, mask_plane
+from calculators.preprocess._images import expect_image, i420_rgb, mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
-from mediagraph.formats import ImageFormat, ImageFrame
+from mediagraph.formats import ImageFormat, ImageFrame, split_i420
 
 _BLURRABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA, ImageFormat.GRAY8)
 
@@ -71,8 +72,35 @@ class BackgroundBlurCalculator(Calculator):
         if mask is None:
             cc.send(self.out, frame)
             return
-        cc.send(self.out, ImageFrame(blur_background(frame.data, mask_plane(mask, "input MASK"),
-                                                     self.options), frame.format))
+        plane = mask_plane(mask, "input MASK")
+        if frame.i420 is not None:  # a decoded video frame: blur its YUV planes
+            planes = blur_background_i420(frame.i420, plane, self.options)
+            cc.send(self.out, ImageFrame.from_i420(planes, functools.partial(i420_rgb, planes)))
+            return
+        cc.send(self.out, ImageFrame(blur_background(frame.data, plane, self.options),
+                                     frame.format))
+
+
+def _weight(mask: np.ndarray, height: int, width: int,
+            opts: BackgroundBlurCalculatorOptions) -> np.ndarray:
+    """The foreground weight per pixel (HxW float32 in [0, 1]) from the mask."""
+    import cv2
+
+    mask = mask.astype(np.float32, copy=False)
+    if mask.shape != (height, width):
+        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+    if opts.mask_threshold > 0.0:
+        weight = (mask >= np.float32(opts.mask_threshold)).astype(np.float32)
+    else:
+        weight = np.clip(mask, 0.0, 1.0)
+    return 1.0 - weight if opts.invert_mask else weight
+
+
+def _blend(sharp: np.ndarray, blurred: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """blurred + (sharp - blurred) * w: exact where w is 0 or 1, one multiply a channel."""
+    out = blurred.astype(np.float32)
+    out += (sharp.astype(np.float32) - out) * weight
+    return np.rint(out, out=out).astype(np.uint8)
 
 
 def blur_background(pixels: np.ndarray, mask: np.ndarray,
@@ -81,24 +109,39 @@ def blur_background(pixels: np.ndarray, mask: np.ndarray,
     import cv2
 
     height, width = pixels.shape[:2]
-    mask = mask.astype(np.float32, copy=False)
-    if mask.shape != (height, width):
-        mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
-    if opts.mask_threshold > 0.0:
-        weight = (mask >= np.float32(opts.mask_threshold)).astype(np.float32)
-    else:
-        weight = np.clip(mask, 0.0, 1.0)
-    if opts.invert_mask:
-        weight = 1.0 - weight
+    weight = _weight(mask, height, width, opts)
     if opts.blur_radius == 0:
         return pixels.copy()
     kernel = 2 * opts.blur_radius + 1
     blurred = cv2.GaussianBlur(pixels, (kernel, kernel), 0)
     if blurred.ndim == 2:
         blurred = blurred[:, :, np.newaxis]
-    w = weight[:, :, np.newaxis]
-    # blurred + (sharp - blurred) * w: exact where w is 0 or 1, one multiply per channel
-    out = blurred.astype(np.float32)
-    out += (pixels.astype(np.float32) - out) * w
-    return np.rint(out, out=out).astype(np.uint8)
+    return _blend(pixels, blurred, weight[:, :, np.newaxis])
 
+
+def blur_background_i420(planes: np.ndarray, mask: np.ndarray,
+                         opts: BackgroundBlurCalculatorOptions) -> np.ndarray:
+    """`blur_background` on YUV 4:2:0 planes; a new (H*3/2)xW array.
+
+    Blur and blend are linear, so each plane is done alone: luma as the RGB pixels are,
+    chroma at half size with half the Gaussian's sigma and each sample weighted by the
+    mean of its 2x2 pixels -- the RGB result up to rounding once it is 4:2:0 again.
+    """
+    import cv2
+
+    out = planes.copy()
+    if opts.blur_radius == 0:
+        return out
+    luma, _, _ = split_i420(planes)
+    height, width = luma.shape
+    weight = _weight(mask, height, width, opts)
+    half = cv2.resize(weight, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
+    kernel = 2 * opts.blur_radius + 1
+    sigma = 0.3 * ((kernel - 1) * 0.5 - 1) + 0.8  # OpenCV's sigma for this kernel size
+    chroma_kernel = 2 * ((opts.blur_radius + 1) // 2) + 1
+    for source, target, scale, w in zip(split_i420(planes), split_i420(out), (1, 2, 2),
+                                        (weight, half, half)):
+        size = kernel if scale == 1 else chroma_kernel
+        blurred = cv2.GaussianBlur(source, (size, size), sigma / scale)
+        target[:] = _blend(source, blurred, w)
+    return out

@@ -107,3 +107,43 @@ def test_options_parse_from_text():
     """)
     message = config.node[0].options.Extensions[BackgroundBlurCalculatorOptions.extension()]
     assert message.blur_radius == 7 and message.mask_threshold == 0.5
+
+
+@pytest.mark.parametrize("options", [{}, {"blur_radius": 4, "invert_mask": True},
+                                     {"blur_radius": 1, "mask_threshold": 0.5},
+                                     {"blur_radius": 0}])
+def test_an_i420_frame_is_blurred_on_its_planes_like_rgb(options):
+    # Compared where it ends up, in the yuv420p the encoder writes: the RGB result
+    # subsampled against the planes blurred and blended directly.
+    av = pytest.importorskip("av")
+    import cv2
+
+    from calculators.io.video_encoder import rgb_to_i420
+    from calculators.render.background_blur import blur_background
+    from mediagraph import samples
+    from mediagraph.formats import split_i420
+
+    photo = samples.face_frame_fn()(10, 30, 320, 240)
+    planes = av.VideoFrame.from_ndarray(photo, format="rgb24").reformat(format="yuv420p")
+    planes = planes.to_ndarray()
+    rgb = av.VideoFrame.from_ndarray(planes, format="yuv420p").to_ndarray(format="rgb24")
+    mask = np.zeros((240, 320), np.float32)
+    mask[50:200, 100:225] = 1.0
+    mask = cv2.GaussianBlur(mask, (15, 15), 0)
+
+    def never_rgb():
+        raise AssertionError("the I420 frame was converted to RGB")
+
+    runner = CalculatorRunner("BackgroundBlurCalculator", options=options, outputs=["IMAGE"])
+    out = runner.run({"IMAGE": [(ImageFrame.from_i420(planes, never_rgb), 0)],
+                      "MASK": [(mask, 0)]})["IMAGE"][0].value
+    assert out.i420 is not None
+    if options.get("blur_radius", 15) == 0:  # nothing to blur: the planes as they were
+        assert np.array_equal(out.i420, planes)
+        return
+    opts = BackgroundBlurCalculatorOptions.from_dict(options)
+    expected = rgb_to_i420(blur_background(rgb, mask, opts))
+    for got, want in zip(split_i420(out.i420), split_i420(expected)):
+        difference = np.abs(got.astype(int) - want)
+        assert difference.max() <= 6 and difference.mean() < 1.0
+    assert not np.array_equal(out.i420, planes)  # something was blurred
