@@ -268,14 +268,12 @@ def warp_roi_i420(planes: np.ndarray, roi: tuple[float, float, float, float, flo
     import cv2
 
     luma, cb, cr = split_i420(planes)
-    cx, cy, w, h, rotation = (float(v) for v in roi)
     border = cv2.BORDER_REPLICATE if replicate else cv2.BORDER_CONSTANT
-    xy, fraction = _remap_maps((cx, cy, w, h, rotation), out_width, out_height)
+    (xy, fraction), (xy_c, fraction_c) = _remap_maps_i420(tuple(float(v) for v in roi),
+                                                          out_width, out_height)
     y = cv2.remap(luma, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=16)
-    xy, fraction = _remap_maps(((cx - 0.5) / 2, (cy - 0.5) / 2, w / 2, h / 2, rotation),
-                               out_width, out_height)
-    u = cv2.remap(cb, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
-    v = cv2.remap(cr, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
+    u = cv2.remap(cb, xy_c, fraction_c, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
+    v = cv2.remap(cr, xy_c, fraction_c, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
     return cv2.transform(cv2.merge([y, u, v]), _YUV_TO_RGB)
 
 
@@ -284,6 +282,24 @@ def _remap_maps(roi: tuple[float, float, float, float, float], out_width: int,
                 out_height: int) -> tuple[np.ndarray, np.ndarray]:
     """OpenCV's fixed-point remap maps of the ROI: integer source positions (int16 x, y)
     and the 1/32-pixel fractions as one table index (uint16, y_frac * 32 + x_frac)."""
+    return _quantized(*_source_positions(roi, out_width, out_height))
+
+
+@functools.lru_cache(maxsize=16)
+def _remap_maps_i420(roi: tuple[float, float, float, float, float], out_width: int,
+                     out_height: int) -> tuple[tuple[np.ndarray, np.ndarray],
+                                               tuple[np.ndarray, np.ndarray]]:
+    """The luma maps, and the chroma planes' from the same positions: chroma sample i
+    sits at luma (2i + 0.5), so a luma position X is chroma position (X - 0.5) / 2."""
+    fx, fy = _source_positions(roi, out_width, out_height)
+    half = _TAB_SIZE / 2
+    return _quantized(fx, fy), _quantized((fx - half) / 2, (fy - half) / 2)
+
+
+def _source_positions(roi: tuple[float, float, float, float, float], out_width: int,
+                      out_height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each tensor pixel's source position in 1/32 pixels (float64), as OpenCV's
+    warpPerspective computes it: the inverse of the corners' perspective transform."""
     import cv2
 
     cx, cy, w, h, rotation = roi
@@ -292,16 +308,24 @@ def _remap_maps(roi: tuple[float, float, float, float, float], out_width: int,
                       np.float32)
     forward = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     inverse = np.linalg.inv(forward)
-    ys, xs = np.mgrid[0:out_height, 0:out_width].astype(np.float64)
+    # Row and column terms broadcast: the same sums, in the same order, as full grids.
+    xs = np.arange(out_width, dtype=np.float64)[np.newaxis, :]
+    ys = np.arange(out_height, dtype=np.float64)[:, np.newaxis]
     sx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
     sy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
     sw = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
         scale = np.where(sw != 0, _TAB_SIZE / sw, 0.0)
     limit = float(np.iinfo(np.int32).max)
-    qx = np.rint(np.clip(sx * scale, -limit, limit)).astype(np.int64)
-    qy = np.rint(np.clip(sy * scale, -limit, limit)).astype(np.int64)
-    low, high = np.iinfo(np.int16).min, np.iinfo(np.int16).max  # far outside stays outside
+    fx, fy = sx * scale, sy * scale
+    return np.clip(fx, -limit, limit, out=fx), np.clip(fy, -limit, limit, out=fy)
+
+
+def _quantized(fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in 1/32 pixels as remap's int16 maps (far outside stays outside)."""
+    qx = np.rint(fx).astype(np.int64)
+    qy = np.rint(fy).astype(np.int64)
+    low, high = np.iinfo(np.int16).min, np.iinfo(np.int16).max
     xy = np.stack([np.clip(qx >> _INTER_BITS, low, high),
                    np.clip(qy >> _INTER_BITS, low, high)], axis=-1).astype(np.int16)
     fraction = (((qy & (_TAB_SIZE - 1)) << _INTER_BITS)
