@@ -203,8 +203,14 @@ def split_i420(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return y, u, v
 
 
-# BT.601 limited range, as FFmpeg's swscale converts "yuv420p" without other tags.
+# BT.601 limited range, as FFmpeg's swscale converts "yuv420p" without other tags:
+# (R, G, B) = M @ (Y, U, V, 1), the layout cv2.transform takes.
 _Y_GAIN, _V_TO_R, _U_TO_G, _V_TO_G, _U_TO_B = 1.164383, 1.596027, 0.391762, 0.812968, 2.017232
+BT601_YUV_TO_RGB = np.array(
+    [[_Y_GAIN, 0.0, _V_TO_R, -16 * _Y_GAIN - 128 * _V_TO_R],
+     [_Y_GAIN, -_U_TO_G, -_V_TO_G, -16 * _Y_GAIN + 128 * (_U_TO_G + _V_TO_G)],
+     [_Y_GAIN, _U_TO_B, 0.0, -16 * _Y_GAIN - 128 * _U_TO_B]], np.float32)
+BT601_YUV_TO_RGB.flags.writeable = False
 
 
 def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -111,9 +111,6 @@ class VideoDecoderCalculator(Calculator):
         if vctx is None or vctx.codec is None:
             raise ValueError(f"'{path}': no decoder for its video codec")
         vstream.thread_type = self.options.thread_type.upper()
-        # One converter for the run: PyAV's frame.to_ndarray(format=...) builds a fresh
-        # swscale context for every frame, which costs as much as the conversion itself.
-        self._reformatter = self._av.video.reformatter.VideoReformatter()
         astream = None
         if cc.connected(self.audio) and container.streams.audio:
             astream = container.streams.audio[0]
@@ -243,7 +240,7 @@ class VideoDecoderCalculator(Calculator):
             planes = frame.to_ndarray()
             image = ImageFrame.from_i420(planes, functools.partial(_rgb24, planes))
         else:
-            rgb = self._reformatter.reformat(frame, format="rgb24").to_ndarray()
+            rgb = _reformatter().reformat(frame, format="rgb24").to_ndarray()
             image = ImageFrame(rgb, ImageFormat.SRGB)
         self._pending["video"].append((ts, image))
 
@@ -327,17 +324,25 @@ def _is_plain_i420(frame: Any) -> bool:
             and int(frame.color_range) in _LIMITED_RANGES)
 
 
-def _rgb24(planes: np.ndarray) -> np.ndarray:
-    """I420 `planes` as RGB by swscale, with this thread's converter: the same pixels as
-    converting the decoded frame (BT.601, limited range, which `_is_plain_i420` checked),
-    without keeping that frame alive until someone asks."""
-    import av
-
+def _reformatter() -> Any:
+    """This thread's swscale converter. PyAV's frame.to_ndarray(format=...) builds a fresh
+    swscale context for every frame, which costs as much as the conversion itself."""
     reformatter = getattr(_local, "reformatter", None)
     if reformatter is None:
+        import av
+
         reformatter = _local.reformatter = av.video.reformatter.VideoReformatter()
+    return reformatter
+
+
+def _rgb24(planes: np.ndarray) -> np.ndarray:
+    """I420 `planes` as RGB by swscale: the same pixels as converting the decoded frame
+    (BT.601, limited range, which `_is_plain_i420` checked), without keeping that frame
+    alive until someone asks."""
+    import av
+
     frame = av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")
-    return reformatter.reformat(frame, format="rgb24").to_ndarray()
+    return _reformatter().reformat(frame, format="rgb24").to_ndarray()
 
 
 def _import_av() -> Any:

@@ -10,7 +10,8 @@ import numpy as np
 
 from calculators.preprocess._images import expect_image, get_optional
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
-from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect, split_i420
+from mediagraph.formats import (BT601_YUV_TO_RGB, ImageFormat, ImageFrame, NormalizedRect,
+                                split_i420)
 
 
 class GpuOrigin(enum.IntEnum):
@@ -274,7 +275,7 @@ def warp_roi_i420(planes: np.ndarray, roi: tuple[float, float, float, float, flo
     y = cv2.remap(luma, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=16)
     u = cv2.remap(cb, xy_c, fraction_c, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
     v = cv2.remap(cr, xy_c, fraction_c, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
-    return cv2.transform(cv2.merge([y, u, v]), _YUV_TO_RGB)
+    return cv2.transform(cv2.merge([y, u, v]), BT601_YUV_TO_RGB)
 
 
 @functools.lru_cache(maxsize=16)
@@ -335,14 +336,5 @@ def _quantized(fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return xy, fraction
 
 
-def _bt601_matrix() -> np.ndarray:
-    """(Y, U, V, 1) -> (R, G, B): BT.601 limited range, as cv2.transform takes it."""
-    gain, v_r, u_g, v_g, u_b = 1.164383, 1.596027, 0.391762, 0.812968, 2.017232
-    return np.array([[gain, 0.0, v_r, -16 * gain - 128 * v_r],
-                     [gain, -u_g, -v_g, -16 * gain + 128 * (u_g + v_g)],
-                     [gain, u_b, 0.0, -16 * gain - 128 * u_b]], np.float32)
-
-
-_YUV_TO_RGB = _bt601_matrix()
 _INTER_BITS = 5  # OpenCV's INTER_BITS: source positions in 1/32 pixel
 _TAB_SIZE = 1 << _INTER_BITS

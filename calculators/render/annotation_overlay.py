@@ -170,6 +170,7 @@ class _Painter:
         self.canvas = canvas
         self.fmt = fmt
         self.opts = opts
+        self.planar = i420
         if i420:
             y, u, v = split_i420(canvas)
             self.height, self.width = y.shape
@@ -196,7 +197,7 @@ class _Painter:
         cv2 = self.cv2
         kind = a.kind
         rgb = self.color(a.color)
-        yuv = _yuv(rgb[:3]) if len(self.layers) > 1 else rgb
+        yuv = _yuv(rgb[:3]) if self.planar else rgb
         thickness = max(1, round(a.thickness))
         if kind == "mask":
             self.mask(mask_plane(a.mask, "mask annotation"), a.color)
@@ -257,7 +258,7 @@ class _Painter:
         if rows.size == 0:
             return
         cols = np.flatnonzero(weight.any(axis=0))
-        if len(self.layers) > 1:
+        if self.planar:
             self._mask_planes(weight, rows, cols, color)
             return
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))

@@ -129,9 +129,9 @@ def blur_background_i420(planes: np.ndarray, mask: np.ndarray,
     """
     import cv2
 
-    out = planes.copy()
     if opts.blur_radius == 0:
-        return out
+        return planes.copy()
+    out = np.empty_like(planes)
     luma, _, _ = split_i420(planes)
     height, width = luma.shape
     weight = _weight(mask, height, width, opts)

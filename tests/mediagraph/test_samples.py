@@ -11,9 +11,13 @@ from mediagraph import samples
 pytestmark = pytest.mark.timeout(120)
 
 
-def _means(path):
+def _frames(path):
     with av.open(str(path)) as container:
-        return [float(f.to_ndarray(format="rgb24").mean()) for f in container.decode(video=0)]
+        return [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+
+
+def _means(path):
+    return [float(frame.mean()) for frame in _frames(path)]
 
 
 def test_make_video_has_the_frames_size_rate_and_tone(tmp_path):
@@ -69,12 +73,9 @@ def test_truncate_rejects_fractions_outside_0_1(tmp_path, fraction):
 
 
 def test_face_video_shows_the_portrait_whole(tmp_path):
-    import av
-
     path = samples.make_face_video(tmp_path / "face.mp4", frames=6, width=320, height=240,
                                    audio=False)
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    frames = _frames(path)
     assert len(frames) == 6
     photo = samples.photo()
     assert photo.shape == (512, 512, 3) and photo.std() > 40  # a real, detailed photograph
@@ -86,8 +87,7 @@ def test_face_video_shows_the_portrait_whole(tmp_path):
 def test_hand_video_keeps_the_hand_whole_and_moves_it(tmp_path):
     path = samples.make_hand_video(tmp_path / "hand.mp4", frames=6, width=320, height=240,
                                    audio=False)
-    with av.open(str(path)) as container:
-        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    frames = _frames(path)
     assert len(frames) == 6
     photo = samples.photo("zidane")
     assert photo.shape == (720, 1280, 3) and photo.std() > 40  # a real, detailed photograph

@@ -118,6 +118,19 @@ def _delay_options(max_us: int, fixed_us: int = 0) -> str:
             f"{{ max_delay_us: {max_us} fixed_delay_us: {fixed_us} }} }}")
 
 
+def _run_feeders(threads: list[threading.Thread], errors: list[BaseException],
+                 timeout: float) -> None:
+    """Start the feeder threads, wait for them (each up to `timeout`), and re-raise the
+    first error one of them hit, on the test's thread."""
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a feeder thread hung"
+    if errors:
+        raise errors[0]
+
+
 def _feed_in_threads(graph: mg.Graph, feeds: dict[str, list[int]], mode: str = "wait",
                      gap_us: int = 0) -> dict[str, list[bool]]:
     """Feed each stream from its own thread; return each add_packet's result in order."""
@@ -138,13 +151,7 @@ def _feed_in_threads(graph: mg.Graph, feeds: dict[str, list[int]], mode: str = "
 
     threads = [threading.Thread(target=feed, args=item, name=f"feeder-{item[0]}")
                for item in feeds.items()]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(WAIT * 2)
-    assert not any(t.is_alive() for t in threads), "a feeder thread hung"
-    if errors:
-        raise errors[0]
+    _run_feeders(threads, errors, WAIT * 2)
     return results
 
 
@@ -395,13 +402,7 @@ def test_every_packet_is_delivered_or_counted_as_dropped(case):
         if "not_full" in parts:
             threads.append(threading.Thread(target=feed,
                                             args=({"nf_in": nf_stamps}, "add_if_not_full")))
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(WAIT * 3)
-        assert not any(t.is_alive() for t in threads), "a feeder thread hung"
-        if errors:
-            raise errors[0]
+        _run_feeders(threads, errors, WAIT * 3)
         graph.wait_until_done(WAIT)
     except BaseException:
         graph.cancel()
