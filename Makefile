@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-all-test
 
-.PHONY: demo test install clean bench system-deps
+.PHONY: demo test install clean bench system-deps lint-imports
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,13 +29,17 @@ system-deps:
 # bar, and write the annotated video.
 demo: $(STAMP)
 	$(PY) -m mediagraph models fetch
-	$(PY) -m mediagraph.samples samples/demo_face.mp4 --face --frames 300
+	$(PY) -m mediagraph.testing.samples samples/demo_face.mp4 --face --frames 300
 	mkdir -p out
-	$(PY) -m mediagraph run graphs/face_detection_video.pbtxt --input samples/demo_face.mp4 --output out/demo_faces.mp4
+	$(PY) -m mediagraph run face_detection_video --input samples/demo_face.mp4 --output out/demo_faces.mp4
 
 test: $(STAMP) system-deps
 	$(PY) -m mediagraph models fetch
 	$(PY) -m pytest -q
+
+# The layer contracts in pyproject.toml (also checked by tests/test_architecture.py).
+lint-imports: $(STAMP)
+	$(PY) -m pytest -q tests/test_architecture.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/bench_overhead.py

@@ -25,10 +25,10 @@ from pathlib import Path
 
 import numpy as np
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 import mediagraph as mg
-from calculators.audio.silero_vad import SileroVad
-from mediagraph.speech import (
+from mediagraph.calculators.audio.silero_vad import SileroVad
+from mediagraph.testing.speech import (
     SpeechSynthesisUnavailable,
     make_speech,
     read_wav,

@@ -20,7 +20,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from mediagraph import batch, models, samples
+from mediagraph import batch, models
+from mediagraph.testing import samples
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH = str(ROOT / "graphs" / "face_detection_video.pbtxt")

@@ -49,7 +49,8 @@ from typing import Any
 import numpy as np
 
 import mediagraph as mg
-from mediagraph import models, samples
+from mediagraph import models
+from mediagraph.testing import samples
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAPH = ROOT / "graphs" / "face_detection_video.pbtxt"
@@ -59,7 +60,7 @@ SUBGRAPHS = {"cpu": "FaceDetectionShortRangeCpu", "gpu": "FaceDetectionShortRang
 
 
 def _x264_frame_threads() -> int:
-    from calculators.io.video_encoder import _x264_frame_threads as threads
+    from mediagraph.calculators.io.video_encoder import _x264_frame_threads as threads
 
     return threads()
 
@@ -86,9 +87,9 @@ def hand_written_loop(src: Path, dst: Path, single_thread: bool = False) -> int:
     import cv2
     from ai_edge_litert.interpreter import Interpreter
 
-    from calculators.postprocess.non_max_suppression import (NonMaxSuppressionCalculatorOptions,
+    from mediagraph.calculators.postprocess.non_max_suppression import (NonMaxSuppressionCalculatorOptions,
                                                               suppress)
-    from calculators.postprocess.ssd_anchors import (SsdAnchorsCalculatorOptions,
+    from mediagraph.calculators.postprocess.ssd_anchors import (SsdAnchorsCalculatorOptions,
                                                       generate_anchors)
     from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
 

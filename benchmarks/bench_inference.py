@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from calculators.inference import _backends as B
+from mediagraph.calculators.inference import _backends as B
 from mediagraph import models
 
 

@@ -19,7 +19,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import mediagraph as mg
-from mediagraph import samples
+from mediagraph.testing import samples
 
 WIDTH, HEIGHT = 320, 240
 GRAPH = """

@@ -4,5 +4,5 @@ Media and inference libraries load lazily inside the calculators that use them, 
 importing every stage costs little and needs only the core dependencies.
 """
 
-from calculators import audio, core, io, postprocess, preprocess, render  # noqa: F401
-from calculators import inference  # noqa: F401
+from mediagraph.calculators import audio, core, io, postprocess, preprocess, render  # noqa: F401
+from mediagraph.calculators import inference  # noqa: F401

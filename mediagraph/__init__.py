@@ -20,7 +20,8 @@ from mediagraph.options import Options, option
 from mediagraph.packet import Packet
 from mediagraph.port import (Input, Inputs, Output, Outputs, SideInput, SideInputs, SideOutput,
                              SideOutputs)
-from mediagraph.registry import add_search_path, register_subgraph
+from mediagraph.config.library import add_search_path
+from mediagraph.registry import register_subgraph
 from mediagraph.timestamp import Timestamp
 
 __version__ = "0.1.0"

@@ -23,7 +23,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from mediagraph.batch import FileResult, Job, _describe, run_file
+from mediagraph.file_run import FileResult, Job, describe_error, run_file
 
 MAX_RETRIES = 3  # worker deaths Ray retries per task
 
@@ -123,7 +123,7 @@ class RayEngine:
             try:
                 finished.append((ref, ray.get(ref), ""))
             except Exception as exc:  # noqa: BLE001 - a worker died past max_retries, ...
-                finished.append((ref, None, f"ray task failed: {_describe(exc)}"))
+                finished.append((ref, None, f"ray task failed: {describe_error(exc)}"))
         return finished
 
     def cancel(self, handles: list[Any]) -> None:

@@ -36,129 +36,21 @@ import argparse
 import glob
 import json
 import os
-import signal
 import sys
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from mediagraph.file_run import (FileResult, Job, describe_error, load_graph, parse_side,
+                                 run_file, side_for, worker_init)
+
 MANIFEST = "manifest.jsonl"
 DEFAULT_TEMPLATE = "{stem}_annotated.mp4"
-
-
-@dataclass
-class FileResult:
-    """The outcome of one input file (one manifest line)."""
-
-    input: str
-    outputs: list[str]
-    status: str  # "ok", "failed", or "skipped" (done by an earlier run; not written again)
-    frames: int = 0
-    wall_s: float = 0.0
-    cpu_s: float = 0.0  # CPU time of the worker process (all its threads) for this run
-    fps: float = 0.0
-    backend: str | None = None
-    error: str | None = None
-    attempts: int = 1
-    finished: float = field(default_factory=time.time)
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("ok", "skipped")
-
-
-@dataclass
-class Job:
-    """What a worker needs for one file; picklable, no paths to the graph or models."""
-
-    config: bytes
-    input: str
-    output: str | None
-    side: dict[str, Any]
-    input_side: str
-    output_side: str | None
-    allow_imports: tuple[str, ...] = ()
-    attempt: int = 1
-
-
-# -- the worker side --------------------------------------------------------------------------
-
-_in_run = False
-
-
-def _worker_init() -> None:
-    """Pool initializer: Ctrl-C interrupts a graph run (which cancels cleanly), never the
-    pool's own bookkeeping between files."""
-    signal.signal(signal.SIGINT, _on_sigint)
-
-
-def _on_sigint(signum: int, frame: Any) -> None:
-    if _in_run:
-        raise KeyboardInterrupt
-
-
-def run_file(job: Job) -> FileResult:
-    """Run the graph once over `job.input`; never raises for a failure of the run itself."""
-    global _in_run
-    from mediagraph.cli import _progress_stream
-    from mediagraph.graph import Graph
-
-    start, cpu_start = time.perf_counter(), time.process_time()
-    frames = [0]
-    graph = None
-    error: str | None = None
-    status = "ok"
-    try:
-        graph = Graph(job.config, allow_imports=job.allow_imports)
-        counted = _progress_stream(graph)
-        if counted is not None:
-            graph.observe_output_stream(counted, lambda _p: frames.__setitem__(0, frames[0] + 1))
-        side = dict(job.side)
-        side[job.input_side] = job.input
-        if job.output_side is not None and job.output is not None:
-            Path(job.output).parent.mkdir(parents=True, exist_ok=True)
-            side[job.output_side] = job.output
-        _in_run = True
-        try:
-            graph.run(side_packets=side)
-        finally:
-            _in_run = False
-    except KeyboardInterrupt:
-        status, error = "cancelled", "interrupted"
-    except Exception as exc:  # noqa: BLE001 - one bad file never stops the batch
-        status, error = "failed", _describe(exc)
-    wall = time.perf_counter() - start
-    return FileResult(input=job.input, outputs=[job.output] if job.output else [], status=status,
-                      frames=frames[0], wall_s=round(wall, 4),
-                      cpu_s=round(time.process_time() - cpu_start, 4),
-                      fps=round(frames[0] / wall, 2) if wall > 0 else 0.0,
-                      backend=_backends(graph), error=error, attempts=job.attempt)
-
-
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}"
-    inner = getattr(exc, "exceptions", None)
-    if inner:
-        text += "".join(f"; {_describe(e)}" for e in inner)
-    elif exc.__cause__ is not None and str(exc.__cause__) not in text:
-        text += f" (caused by {type(exc.__cause__).__name__}: {exc.__cause__})"
-    return text
-
-
-def _backends(graph: Any) -> str | None:
-    if graph is None:
-        return None
-    try:
-        rows = graph.profile().nodes
-    except Exception:  # noqa: BLE001 - no run started (the graph failed to load)
-        return None
-    names = sorted({str(r.info["backend"]) for r in rows if r.info.get("backend")})
-    return ",".join(names) or None
 
 
 # -- planning ---------------------------------------------------------------------------------
@@ -195,7 +87,6 @@ def output_path(template: str, source: Path, output_dir: Path) -> Path:
 
 def _side_names(graph: Any) -> tuple[str, str | None]:
     """The graph's input_* side packet (required) and output_* side packet (optional)."""
-    from mediagraph.cli import _side_for
     from mediagraph.errors import GraphConfigError
 
     declared = [s.split(":")[-1] for s in graph.config.input_side_packet]
@@ -203,7 +94,7 @@ def _side_names(graph: Any) -> tuple[str, str | None]:
     if len(outputs) > 1:
         raise GraphConfigError(f"batch needs at most one output_* side packet; the graph "
                                f"declares {', '.join(outputs)}", source=graph.spec.source)
-    return _side_for(graph, "input", "batch"), (outputs[0] if outputs else None)
+    return side_for(graph, "input", "batch"), (outputs[0] if outputs else None)
 
 
 def _shipped_config(graph: Any) -> bytes:
@@ -254,7 +145,7 @@ class _LocalEngine:
     def _ensure_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self._workers, mp_context=self._context,
-                                             initializer=_worker_init)
+                                             initializer=worker_init)
         return self._pool
 
     def submit(self, job: Job) -> Future[FileResult]:
@@ -273,7 +164,7 @@ class _LocalEngine:
             except BaseException as exc:  # noqa: BLE001 - e.g. the worker process died
                 if isinstance(exc, BrokenProcessPool):
                     self._pool = None
-                finished.append((future, None, f"worker failed: {_describe(exc)}"))
+                finished.append((future, None, f"worker failed: {describe_error(exc)}"))
         return finished
 
     def cancel(self, handles: list[Any]) -> None:
@@ -299,13 +190,12 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
     GraphConfigError before running anything when the graph is unusable for a batch.
     Raises KeyboardInterrupt after cancelling when interrupted.
     """
-    from mediagraph.cli import _load
 
     if engine not in ("local", "ray"):
         raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
     if retry < 0:
         raise ValueError(f"retry must be >= 0, got {retry}")
-    loaded = _load(os.fspath(graph), allow_imports, threads)
+    loaded = load_graph(os.fspath(graph), allow_imports, threads)
     input_side, output_side = _side_names(loaded)
     config = _shipped_config(loaded)
     out_dir = Path(output_dir).expanduser().resolve()
@@ -429,7 +319,6 @@ def summary(results: Sequence[FileResult], wall_s: float | None = None) -> str:
 
 def add_batch_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Add `mediagraph batch` to the CLI's sub-parsers."""
-    from mediagraph.cli import parse_side
 
     p = subparsers.add_parser("batch", help="run a graph once per input file (local or Ray)")
     p.add_argument("graph")

@@ -1,11 +1,12 @@
 """The `mediagraph` command line: run, validate, draw and inspect graph configs.
 
-    mediagraph run GRAPH.pbtxt [--input PATH|CAMERA_INDEX] [--output PATH]
+    mediagraph run GRAPH.pbtxt|NAME [--input PATH|CAMERA_INDEX] [--output PATH]
                                [--side NAME=VALUE]... [--threads N] [--trace trace.json]
                                [--process-timeout S] [--latency]
     mediagraph validate GRAPH.pbtxt...
     mediagraph viz GRAPH.pbtxt -o graph.svg|.dot|.html
     mediagraph show GRAPH.pbtxt [--format pbtxt|binary] [--expanded]
+    mediagraph graphs [--all]
     mediagraph calculators
     mediagraph models fetch|list|convert X.tflite
     mediagraph version
@@ -33,58 +34,11 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mediagraph.errors import GraphConfigError, MediaGraphError
+from mediagraph.file_run import (convert_value, load_graph, load_graph_config, parse_side,
+                                 progress_stream, side_for, side_for_quiet)
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10
     from exceptiongroup import ExceptionGroup
-
-
-def parse_side(text: str) -> tuple[str, Any]:
-    """`NAME=VALUE`; VALUE becomes an int, float or bool when it reads as one."""
-    name, sep, raw = text.partition("=")
-    if not sep or not name:
-        raise argparse.ArgumentTypeError(f"side packets are NAME=VALUE, got {text!r}")
-    return name, _convert(raw)
-
-
-def _convert(raw: str) -> Any:
-    if raw.lower() in ("true", "false"):
-        return raw.lower() == "true"
-    for convert in (int, float):
-        try:
-            return convert(raw)
-        except ValueError:
-            continue
-    return raw
-
-
-def _load(path: str, allow: Sequence[str], threads: int | None = None,
-          process_timeout: float | None = None, delegate: str | None = None) -> Any:
-    from mediagraph.config.loader import load_config
-    from mediagraph.graph import Graph
-
-    config = load_config(path)
-    if threads:
-        if any(e.name == "" for e in config.executor):
-            raise GraphConfigError("--threads cannot override a config for the default "
-                                   "executor", source=path)
-        config.num_threads = threads
-    if process_timeout is not None:
-        config.process_timeout = process_timeout
-    return Graph(config, allow_imports=allow, inference_delegate=delegate)
-
-
-def _side_for(graph: Any, prefix: str, flag: str) -> str:
-    declared = [s.split(":")[-1] for s in graph.config.input_side_packet]
-    matches = [name for name in declared if name.startswith(prefix)]
-    if len(matches) == 1:
-        return matches[0]
-    known = ", ".join(declared) or "none"
-    if not matches:
-        raise GraphConfigError(f"{flag} needs the graph to declare an input_side_packet named "
-                               f"{prefix}_... (it declares: {known}); use --side NAME=VALUE",
-                               source=graph.spec.source)
-    raise GraphConfigError(f"{flag} is ambiguous: the graph declares {', '.join(matches)}; "
-                           "use --side NAME=VALUE", source=graph.spec.source)
 
 
 def _check_output_path(path: str) -> None:
@@ -113,19 +67,8 @@ def _count_frames(path: Any) -> int | None:
     return None
 
 
-def _progress_stream(graph: Any) -> str | None:
-    """The stream whose packets count as frames: a graph output, else a source's first output."""
-    if graph.spec.graph_outputs:
-        return graph.spec.graph_outputs[0]
-    for node in graph.spec.nodes:
-        if node.is_source and node.outputs:
-            video = [b for b in node.outputs if b.tag in ("VIDEO", "IMAGE", "AUDIO", "")]
-            return (video or node.outputs)[0].name
-    return None
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    graph = _load(args.graph, args.allow_import, args.threads, args.process_timeout,
+    graph = load_graph(args.graph, args.allow_import, args.threads, args.process_timeout,
                   args.delegate)
     if args.trace:
         graph.enable_trace(args.trace)
@@ -138,12 +81,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     side = dict(args.side)
     if args.input is not None:
-        side[_side_for(graph, "input", "--input")] = _convert(args.input)
+        side[side_for(graph, "input", "--input")] = convert_value(args.input)
     if args.output is not None:
         _check_output_path(args.output)
-        side[_side_for(graph, "output", "--output")] = args.output
+        side[side_for(graph, "output", "--output")] = args.output
     frames = [0]
-    counted = _progress_stream(graph)
+    counted = progress_stream(graph)
     if counted is not None:
         graph.observe_output_stream(counted, lambda _p: frames.__setitem__(0, frames[0] + 1))
     if args.print_outputs:
@@ -153,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 with lock:
                     print(f"{name} @ {packet.timestamp}: {packet.value!r}", flush=True)
             graph.observe_output_stream(name, show)
-    total = _count_frames(side.get(_side_for_quiet(graph, "input")))
+    total = _count_frames(side.get(side_for_quiet(graph, "input")))
     bar = _progress_bar(total, args.quiet or args.print_outputs)
     start = time.perf_counter()
     stop = _StopSignals()
@@ -221,13 +164,6 @@ class _StopSignals:
         os._exit(128 + signum)
 
 
-def _side_for_quiet(graph: Any, prefix: str) -> str | None:
-    try:
-        return _side_for(graph, prefix, "")
-    except GraphConfigError:
-        return None
-
-
 def _progress_bar(total: int | None, disabled: bool) -> Any:
     if disabled:
         return None
@@ -266,7 +202,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     status = 0
     for path in args.graphs:
         try:
-            graph = _load(path, args.allow_import)
+            graph = load_graph(path, args.allow_import)
         except MediaGraphError as exc:
             print(f"FAIL {exc}")
             status = 1
@@ -276,10 +212,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from mediagraph.config.loader import load_config, to_binary, to_text
+    from mediagraph.config.loader import to_binary, to_text
 
-    config = _load(args.graph, args.allow_import).spec.config if args.expanded \
-        else load_config(args.graph)
+    config = load_graph(args.graph, args.allow_import).spec.config if args.expanded \
+        else load_graph_config(args.graph)
     if args.format == "binary":
         sys.stdout.buffer.write(to_binary(config))
     else:
@@ -290,7 +226,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_viz(args: argparse.Namespace) -> int:
     from mediagraph.viz import render, to_dot
 
-    graph = _load(args.graph, args.allow_import)
+    graph = load_graph(args.graph, args.allow_import)
     if args.output is None:
         print(to_dot(graph), end="")
         return 0
@@ -300,6 +236,26 @@ def cmd_viz(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"wrote {written}")
+    return 0
+
+
+def cmd_graphs(args: argparse.Namespace) -> int:
+    from mediagraph.config import library
+
+    entries = library.graphs()
+    runnable = [e for e in entries if not e.type]
+    subgraphs = [e for e in entries if e.type]
+    width = max((len(e.name) for e in runnable), default=0)
+    print("Graphs (mediagraph run NAME -i IN -o OUT):")
+    for entry in runnable:
+        print(f"  {entry.name:{width}s}  {entry.description}")
+    if args.all:
+        width = max((len(e.type) for e in subgraphs), default=0)
+        print("\nSubgraphs (calculator: TYPE in any config):")
+        for entry in subgraphs:
+            print(f"  {entry.type:{width}s}  {entry.description}")
+    else:
+        print(f"\n{len(subgraphs)} subgraphs too: mediagraph graphs --all")
     return 0
 
 
@@ -344,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="allow configs to name calculators by dotted path inside PKG")
 
     run = sub.add_parser("run", help="run a graph config until its sources finish")
-    run.add_argument("graph")
+    run.add_argument("graph", help="a .pbtxt/.binarypb file, or a library graph's name (mediagraph graphs)")
     run.add_argument("--input", "-i", help="media file or camera index (side packet input_*)")
     run.add_argument("--output", "-o", help="output file (side packet output_*)")
     run.add_argument("--side", action="append", type=parse_side, default=[],
@@ -383,6 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--expanded", action="store_true", help="after subgraph expansion")
     common(show)
     show.set_defaults(func=cmd_show)
+
+    graphs = sub.add_parser("graphs", help="list the library's graphs, with what each does")
+    graphs.add_argument("--all", action="store_true", help="also list the subgraphs")
+    graphs.set_defaults(func=cmd_graphs)
 
     calcs = sub.add_parser("calculators", help="list the registered calculators and ports")
     calcs.set_defaults(func=cmd_calculators)

@@ -1,43 +1,23 @@
-"""A graph: a config validated into a networkx DAG, and the API to run it.
+"""The `Graph` facade: validate a config once, then run, feed, observe and profile it.
 
-This is the only module that imports networkx. Validation happens once, in the
-constructor, and raises `GraphConfigError` (with file:line, node and stream) for any
-wiring mistake; nothing is logged-and-continued. Running is delegated to
-`mediagraph.scheduler`.
+Validation (`mediagraph.validation`) happens in the constructor and raises
+`GraphConfigError` for any wiring mistake; running is delegated to
+`mediagraph.scheduler`, one `Run` per `start_run`.
 """
 
 from __future__ import annotations
 
-import difflib
-import math
 import os
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
-import networkx as nx
-
-from mediagraph import registry
 from mediagraph.config import pool
-from mediagraph.config.delegate_override import override_inference_delegate
-from mediagraph.config.loader import SourceInfo, load_config, parse_config, source_info
-from mediagraph.config.names import assign_indexes, parse_spec, parse_tag_index
-from mediagraph.config.options_access import node_option_messages
-from mediagraph.config.subgraph import NodeOrigin, expand
-from mediagraph.errors import GraphConfigError, GraphRunError, OptionsError, UnknownCalculatorError
+from mediagraph.config.loader import load_config, parse_config
+from mediagraph.errors import GraphRunError
 from mediagraph.observers import OutputStreamPoller
 from mediagraph.packet import Packet
 from mediagraph.profiler import GraphProfile
-from mediagraph.options import Options
-from mediagraph.port import INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, compatible, type_name
-from mediagraph.validation import (ExecutorSpec, GraphSpec, NodeSpec, PortBinding, StreamInfo)
-
-DEFAULT_MAX_QUEUE_SIZE = 100
-_RESERVED_EXECUTORS = ("default", "gpu")
-_HANDLER_OPTION_TYPES = {
-    "mediapipe.DefaultInputStreamHandlerOptions", "mediapipe.FixedSizeInputStreamHandlerOptions",
-    "mediapipe.SyncSetInputStreamHandlerOptions",
-    "mediapipe.TimestampAlignInputStreamHandlerOptions", "mediapipe.ThreadPoolExecutorOptions",
-}
+from mediagraph.validation import NodeSpec, PortBinding, suggest, validate
 
 
 def as_config(config: Any) -> Any:
@@ -63,445 +43,6 @@ def as_config(config: Any) -> Any:
     raise TypeError(f"cannot make a graph config from {type(config).__name__}")
 
 
-def validate(config: Any, *, allow_imports: Iterable[str] = (),
-             inference_delegate: str | None = None) -> tuple[GraphSpec, nx.MultiDiGraph]:
-    """Expand subgraphs and check every rule; return the run plan and its DAG.
-
-    `inference_delegate` ("cpu", "gpu", "dsp", "auto", ...) replaces the delegate of every
-    InferenceCalculator after expansion (see `config.delegate_override`).
-    """
-    allow = (allow_imports,) if isinstance(allow_imports, str) else tuple(allow_imports)
-    info = source_info(config)
-    source = info.source if info else None
-
-    def resolve(name: str, index: int) -> tuple[str, Any]:
-        if not name:  # expand() adds the node's file:line
-            raise GraphConfigError(f"node #{index} has no calculator")
-        try:
-            return registry.resolve(name, package=config.package, allow_imports=allow,
-                                    node=f"#{index} ({name})")
-        except UnknownCalculatorError:
-            # Not a subgraph: leave the node in place; the validator reports it together
-            # with every other broken node.
-            return "calculator", None
-
-    try:
-        expanded, origins = expand(config, resolve)
-    except GraphConfigError as exc:
-        raise exc.located(source) from None
-    if inference_delegate is not None:
-        override_inference_delegate(expanded, inference_delegate, source=source)
-    return _Validator(expanded, origins, source, allow, info).run()
-
-
-class _Validator:
-    def __init__(self, config: Any, origins: list[NodeOrigin], source: str | None,
-                 allow: tuple[str, ...], info: SourceInfo | None = None) -> None:
-        self.config = config
-        self.origins = origins
-        self.source = source
-        self.allow = allow
-        self.info = info
-        self.nodes: list[NodeSpec] = []
-
-    def error(self, message: str, index: int | None = None, *, stream: str | None = None,
-              cls: type[GraphConfigError] = GraphConfigError,
-              field: str | None = None, entry: int = -1) -> GraphConfigError:
-        """An error at node `index`, or at the top-level `field` (its `entry`-th line)."""
-        origin = self.origins[index] if index is not None and index < len(self.origins) else None
-        node = self.nodes[index].name if index is not None and index < len(self.nodes) else None
-        if origin is not None and origin.path:
-            message += f" (in subgraph {' > '.join(origin.path)})"
-        line = origin.line if origin else None
-        if origin is None and field is not None and self.info is not None:
-            line = self.info.field_line(field, entry)
-        return cls(message, source=origin.source if origin else self.source,
-                   line=line, node=node, stream=stream)
-
-    def run(self) -> tuple[GraphSpec, nx.MultiDiGraph]:
-        config = self.config
-        for field, instead in (("packet_generator", "a node that sets output side packets "
-                                "in open()"), ("packet_factory", "input side packets given to "
-                                "start_run()"), ("status_handler", "the error raised by "
-                                "wait_until_done() or Graph(error_callback=...)")):
-            if len(getattr(config, field)):
-                raise self.error(f"{field} (deprecated in MediaPipe) is not supported; use "
-                                 f"{instead}")
-        executors = self._executors()
-        names = self._node_names()
-        problems: list[GraphConfigError] = []
-        for index, node in enumerate(config.node):
-            try:
-                self.nodes.append(self._node(index, node, names[index], executors))
-            except GraphConfigError as exc:  # keep going: report every broken node at once
-                problems.append(exc)
-        _raise_all(problems)
-        streams, graph_inputs = self._streams(problems)
-        _raise_all(problems)
-        sides = self._side_packets()
-        outputs = list(config.output_stream)
-        for entry, spec_text in enumerate(outputs):
-            name = self._graph_level_name(spec_text, "output_stream", entry)
-            if name not in streams:
-                raise self.error(f"graph output stream '{name}' is produced by no node"
-                                 + _suggest(name, streams), stream=name,
-                                 field="output_stream", entry=entry)
-        dag = self._dag(streams, sides)
-        max_queue = config.max_queue_size or DEFAULT_MAX_QUEUE_SIZE
-        if max_queue < -1:
-            raise self.error(f"max_queue_size {max_queue} must be -1 (unbounded) or positive",
-                             field="max_queue_size")
-        spec = GraphSpec(config=config, nodes=self.nodes, streams=streams,
-                         graph_inputs=graph_inputs,
-                         graph_outputs=[parse_spec(s).name for s in outputs],
-                         side_packet_producers=sides, executors=executors,
-                         max_queue_size=max_queue, report_deadlock=config.report_deadlock,
-                         source=self.source)
-        return spec, dag
-
-    # -- executors ----------------------------------------------------------------------
-
-    def _executors(self) -> dict[str, ExecutorSpec]:
-        config = self.config
-        cpu = os.cpu_count() or 1
-        result = {"": ExecutorSpec("", "ThreadPoolExecutor", config.num_threads or cpu)}
-        if config.num_threads < 0:
-            raise self.error(f"num_threads {config.num_threads} must be positive",
-                             field="num_threads")
-        for entry, executor in enumerate(config.executor):
-            name = executor.name
-            at = {"field": "executor", "entry": entry}
-            if name in _RESERVED_EXECUTORS or name.startswith("__"):
-                raise self.error(f"executor name '{name}' is reserved", **at)
-            if name in result and name != "":
-                raise self.error(f"executor '{name}' is declared twice", **at)
-            if name == "" and config.num_threads:
-                raise self.error("num_threads cannot be combined with a config for the default "
-                                 "executor (executor { name: \"\" ... })", **at)
-            kind = executor.type or "ThreadPoolExecutor"
-            if kind not in ("ThreadPoolExecutor", "ApplicationThreadExecutor"):
-                raise self.error(f"executor '{name}' has unknown type '{kind}' "
-                                 "(ThreadPoolExecutor or ApplicationThreadExecutor)", **at)
-            if kind == "ApplicationThreadExecutor" and name != "":
-                raise self.error("ApplicationThreadExecutor can only be the default executor",
-                                 **at)
-            threads, prefix, nice = cpu, "", 0
-            if executor.HasField("options"):
-                ext = pool.POOL.FindExtensionByName("mediapipe.ThreadPoolExecutorOptions.ext")
-                if executor.options.HasExtension(ext):
-                    opts = executor.options.Extensions[ext]
-                    threads = opts.num_threads or cpu
-                    prefix = opts.thread_name_prefix
-                    nice = opts.nice_priority_level
-                    if opts.num_threads < 0:
-                        raise self.error(f"executor '{name}': num_threads must be positive",
-                                         **at)
-                    if not -20 <= nice <= 19:
-                        raise self.error(f"executor '{name}': nice_priority_level {nice} is "
-                                         "outside -20..19", **at)
-            if kind == "ApplicationThreadExecutor":
-                if nice:
-                    raise self.error("ApplicationThreadExecutor runs on the caller's thread: "
-                                     "nice_priority_level cannot apply to it", **at)
-                threads = 0
-            result[name] = ExecutorSpec(name, kind, threads, prefix, nice)
-        return result
-
-    # -- nodes ---------------------------------------------------------------------------
-
-    def _node_names(self) -> list[str]:
-        names: list[str] = []
-        taken: set[str] = {n.name for n in self.config.node if n.name}
-        counts: dict[str, int] = {}
-        for index, node in enumerate(self.config.node):
-            if node.name:
-                if node.name in names:
-                    raise self.error(f"node name '{node.name}' is used twice", index)
-                names.append(node.name)
-                continue
-            base = node.calculator
-            counts[base] = counts.get(base, 0) + 1
-            name = base if counts[base] == 1 else f"{base}_{counts[base]}"
-            while name in taken:
-                counts[base] += 1
-                name = f"{base}_{counts[base]}"
-            taken.add(name)
-            names.append(name)
-        return names
-
-    def _node(self, index: int, node: Any, name: str,
-              executors: dict[str, ExecutorSpec]) -> NodeSpec:
-        label = f"node '{name}' ({node.calculator})"
-        try:
-            kind, cls = registry.resolve(node.calculator, package=self.config.package,
-                                         allow_imports=self.allow, node=name)
-        except UnknownCalculatorError as exc:
-            origin = self.origins[index]
-            exc.node = name
-            raise exc.within(f"node '{name}'").located(origin.source, origin.line) from None
-        placeholder = NodeSpec(index, name, node.calculator, cls, None, [], [], [], [], "", None,
-                               "", 1, 0, 0, self.origins[index])
-        self.nodes.append(placeholder)  # so errors below can name the node
-        try:
-            inputs = self._bind(index, label, cls, node.input_stream, INPUT, "input stream")
-            outputs = self._bind(index, label, cls, node.output_stream, OUTPUT, "output stream")
-            side_in = self._bind(index, label, cls,
-                                 list(node.input_side_packet) + list(node.external_input),
-                                 SIDE_INPUT, "input side packet")
-            side_out = self._bind(index, label, cls, node.output_side_packet, SIDE_OUTPUT,
-                                  "output side packet")
-            self._back_edges(index, label, node, inputs)
-            options = self._options(index, label, cls, node)
-            handler, handler_options = self._handler(index, label, cls, node)
-            if node.executor not in executors:
-                raise self.error(f"{label} names executor '{node.executor}', which is not "
-                                 "declared" + _suggest(node.executor, executors), index)
-            if node.max_in_flight < 0:
-                raise self.error(f"{label}: max_in_flight must be positive", index)
-            if node.buffer_size_hint < 0:
-                raise self.error(f"{label}: buffer_size_hint must not be negative", index)
-            timeout = node.process_timeout or self.config.process_timeout
-            if math.isnan(timeout) or timeout == math.inf:
-                raise self.error(f"{label}: process_timeout must be a number of seconds, "
-                                 f"not {timeout}", index)
-        finally:
-            self.nodes.pop()
-        return NodeSpec(index=index, name=name, calculator_name=node.calculator, calculator=cls,
-                        options=options, inputs=inputs, outputs=outputs, side_inputs=side_in,
-                        side_outputs=side_out, handler=handler, handler_options=handler_options,
-                        executor=node.executor, max_in_flight=max(1, node.max_in_flight),
-                        source_layer=node.source_layer, buffer_size_hint=node.buffer_size_hint,
-                        origin=self.origins[index], process_timeout=max(0.0, timeout))
-
-    def _bind(self, index: int, label: str, cls: type, specs: Iterable[str], kind: str,
-              what: str) -> list[PortBinding]:
-        parsed = []
-        for text in specs:
-            try:
-                parsed.append(parse_spec(text, what=what))
-            except GraphConfigError as exc:
-                raise self.error(f"{label}: {exc.reason}", index, stream=text) from None
-        try:
-            keys = assign_indexes(parsed, what=what, node=label)
-        except GraphConfigError as exc:
-            raise self.error(f"{label}: {exc.reason}", index, stream=exc.stream) from None
-        ports = [p for p in cls.ports.values() if p.kind == kind]
-        bindings: list[PortBinding] = []
-        matched: set[int] = set()
-        for slot, (spec, (tag, idx)) in enumerate(zip(parsed, keys)):
-            port = next((p for p in ports if p.tag == tag and (p.multiple or p.index == idx)), None)
-            if port is None:
-                offered = sorted({p.spec() for p in ports})
-                spot = f"{tag}:{idx}" if tag else f"untagged index {idx}"
-                hint = _suggest(tag, {p.tag for p in ports if p.tag}) if tag else ""
-                raise self.error(f"{label} has no {what} {spot} for '{spec.name}'{hint}; "
-                                 f"it takes: {', '.join(offered) or 'none'}", index,
-                                 stream=spec.name)
-            matched.add(id(port))
-            bindings.append(PortBinding(slot, port, tag, idx, spec.name))
-        for port in ports:
-            if not port.optional and id(port) not in matched:
-                raise self.error(f"{label}: required {what} {port.spec()} "
-                                 f"('{port.attr}') is not connected", index)
-        return bindings
-
-    def _back_edges(self, index: int, label: str, node: Any, inputs: list[PortBinding]) -> None:
-        for info in node.input_stream_info:
-            try:
-                tag, idx = parse_tag_index(info.tag_index, node=label)
-            except GraphConfigError as exc:
-                raise self.error(f"{label}: input_stream_info {exc.reason}", index) from None
-            target = next((b for b in inputs if b.tag == tag and b.index == idx), None)
-            if target is None:
-                raise self.error(f"{label}: input_stream_info tag_index '{info.tag_index}' "
-                                 "names no input stream of this node", index)
-            target.back_edge = target.back_edge or info.back_edge
-
-    def _options(self, index: int, label: str, cls: type, node: Any) -> Any:
-        declared: type[Options] | None = getattr(cls, "Options", None)
-        found = None
-        try:
-            messages = list(node_option_messages(node))
-        except OptionsError as exc:
-            raise self.error(exc.reason, index, cls=OptionsError) from None
-        for message in messages:
-            full = message.DESCRIPTOR.full_name
-            if declared is not None and full == declared.proto_name:
-                found = message
-            elif full not in _HANDLER_OPTION_TYPES and declared is not None:
-                raise self.error(f"{label} takes options {declared.proto_name}, not {full}", index,
-                                 cls=OptionsError)
-        if declared is None:
-            return None
-        try:
-            if found is None:
-                return declared()
-            return declared.from_message(found, node=label)
-        except OptionsError as exc:
-            raise self.error(f"{label}: {exc.reason}", index, cls=OptionsError) from None
-        except (TypeError, ValueError) as exc:
-            raise self.error(f"{label}: bad options: {exc}", index, cls=OptionsError) from None
-
-    def _handler(self, index: int, label: str, cls: type, node: Any) -> tuple[str, Any]:
-        from mediagraph.stream_handlers import HANDLERS
-
-        if node.HasField("input_stream_handler"):
-            config = node.input_stream_handler
-        elif getattr(cls, "input_stream_handler", None):
-            return cls.input_stream_handler, None
-        elif self.config.HasField("input_stream_handler"):
-            config = self.config.input_stream_handler
-        else:
-            return "DefaultInputStreamHandler", None
-        name = config.input_stream_handler
-        if name not in HANDLERS:
-            raise self.error(f"{label}: unknown input stream handler '{name}'"
-                             + _suggest(name, HANDLERS), index)
-        options = config.options if config.HasField("options") else None
-        if name == "FixedSizeInputStreamHandler" and options is not None:
-            ext = pool.find_extension("mediapipe.FixedSizeInputStreamHandlerOptions.ext")
-            fixed = options.Extensions[ext]
-            if not 1 <= fixed.target_queue_size <= fixed.trigger_queue_size:
-                raise self.error(f"{label}: FixedSizeInputStreamHandler needs 1 <= "
-                                 f"target_queue_size ({fixed.target_queue_size}) <= "
-                                 f"trigger_queue_size ({fixed.trigger_queue_size})", index,
-                                 cls=OptionsError)
-        return name, options
-
-    # -- streams and side packets ---------------------------------------------------------
-
-    def _streams(self, problems: list[GraphConfigError]) -> tuple[dict[str, StreamInfo], list[str]]:
-        streams: dict[str, StreamInfo] = {}
-        graph_inputs: list[str] = []
-        for entry, text in enumerate(self.config.input_stream):
-            name = self._graph_level_name(text, "input_stream", entry)
-            if name in streams:
-                raise self.error(f"graph input stream '{name}' is declared twice", stream=name,
-                                 field="input_stream", entry=entry)
-            streams[name] = StreamInfo(name, None)
-            graph_inputs.append(name)
-        for node in self.nodes:
-            for b in node.outputs:
-                if b.name in streams:
-                    other = streams[b.name].producer
-                    who = ("the graph input" if other is None
-                           else f"node '{self.nodes[other[0]].name}'")
-                    raise self.error(f"stream '{b.name}' has two producers: {who} and node "
-                                     f"{node.describe()}", node.index, stream=b.name)
-                streams[b.name] = StreamInfo(b.name, (node.index, b.slot), type=b.port.type)
-        for node in self.nodes:
-            for b in node.inputs:
-                info = streams.get(b.name)
-                if info is None:
-                    problems.append(self.error(
-                        f"input stream '{b.name}' of node {node.describe()} is produced by no "
-                        "node and is not a graph input_stream" + _suggest(b.name, streams),
-                        node.index, stream=b.name))
-                    continue
-                if not compatible(info.type, b.port.type):
-                    producer = self.nodes[info.producer[0]] if info.producer else None
-                    problems.append(self.error(
-                        f"type mismatch on stream '{b.name}': node "
-                        f"{producer.describe() if producer else '?'} produces "
-                        f"{type_name(info.type)} but node {node.describe()} port "
-                        f"'{b.port.attr}' takes {type_name(b.port.type)}", node.index,
-                        stream=b.name))
-                    continue
-                info.consumers.append((node.index, b.slot))
-        return streams, graph_inputs
-
-    def _graph_level_name(self, text: str, field: str, entry: int) -> str:
-        """The name in the `entry`-th graph `input_stream` or `output_stream`."""
-        what = "graph " + field.replace("_", " ")
-        try:
-            return parse_spec(text, what=what).name
-        except GraphConfigError as exc:
-            raise self.error(exc.reason, stream=text, field=field, entry=entry) from None
-
-    def _side_packets(self) -> dict[str, tuple[int, int]]:
-        producers: dict[str, tuple[int, int]] = {}
-        types: dict[str, Any] = {}
-        for node in self.nodes:
-            for b in node.side_outputs:
-                if b.name in producers:
-                    other = self.nodes[producers[b.name][0]]
-                    raise self.error(f"side packet '{b.name}' has two producers: node "
-                                     f"{other.describe()} and node {node.describe()}",
-                                     node.index, stream=b.name)
-                producers[b.name] = (node.index, b.slot)
-                types[b.name] = b.port.type
-        for node in self.nodes:
-            for b in node.side_inputs:
-                if b.name in types and not compatible(types[b.name], b.port.type):
-                    raise self.error(f"type mismatch on side packet '{b.name}': produced as "
-                                     f"{type_name(types[b.name])}, node {node.describe()} takes "
-                                     f"{type_name(b.port.type)}", node.index, stream=b.name)
-        return producers
-
-    # -- the DAG -------------------------------------------------------------------------
-
-    def _dag(self, streams: dict[str, StreamInfo],
-             sides: dict[str, tuple[int, int]]) -> nx.MultiDiGraph:
-        dag = nx.MultiDiGraph()
-        for node in self.nodes:
-            dag.add_node(node.name, index=node.index, calculator=node.calculator_name,
-                         executor=node.executor, source=node.is_source)
-        for name in streams:
-            if streams[name].producer is None:
-                dag.add_node(_input_node(name), index=None, calculator=None, graph_input=True)
-        forward = nx.DiGraph()
-        forward.add_nodes_from(dag.nodes)
-        for info in streams.values():
-            producer = (self.nodes[info.producer[0]].name if info.producer
-                        else _input_node(info.name))
-            for node_index, slot in info.consumers:
-                node = self.nodes[node_index]
-                back = node.inputs[slot].back_edge
-                dag.add_edge(producer, node.name, stream=info.name, back_edge=back, kind="stream")
-                if not back:
-                    forward.add_edge(producer, node.name, stream=info.name)
-        for node in self.nodes:
-            for b in node.side_inputs:
-                if b.name in sides:
-                    producer = self.nodes[sides[b.name][0]].name
-                    dag.add_edge(producer, node.name, stream=b.name, back_edge=False, kind="side")
-                    forward.add_edge(producer, node.name, stream=b.name)
-        try:
-            cycle = nx.find_cycle(forward)
-        except nx.NetworkXNoCycle:
-            cycle = None
-        if cycle:
-            path = " -> ".join(f"{u} [{forward.edges[u, v]['stream']}]" for u, v in cycle)
-            last_v = cycle[-1][1]
-            index = dag.nodes[last_v].get("index")
-            raise self.error(f"cycle without a back edge: {path} -> {cycle[0][0]}; mark the "
-                             "looping input with input_stream_info { tag_index: \"TAG\" "
-                             "back_edge: true }", index)
-        order = list(nx.topological_sort(forward))
-        rank = {name: i for i, name in enumerate(order)}
-        by_name = {n.name: n for n in self.nodes}
-        for node in self.nodes:
-            node.priority = rank[node.name]
-            ancestors = nx.ancestors(forward, node.name)
-            node.ancestor_sources = frozenset(
-                by_name[a].index for a in ancestors if a in by_name and by_name[a].is_source)
-            node.ancestor_inputs = frozenset(
-                a[len("@input:"):] for a in ancestors if a.startswith("@input:"))
-        return dag
-
-
-def _raise_all(problems: list[GraphConfigError]) -> None:
-    """Raise the first problem; with several, it carries them all in `.errors`."""
-    if not problems:
-        return
-    first = problems[0]
-    first.errors = list(problems)
-    if len(problems) > 1:
-        more = "\n".join(f"  also: {p}" for p in problems[1:])
-        first.args = (f"{first.args[0]}\n({len(problems) - 1} more error(s))\n{more}",)
-    raise first
-
-
 def _sink_label(node_name: str) -> str:
     """Observers and pollers show as the stream they watch."""
     for kind in ("observer", "poller"):
@@ -509,15 +50,6 @@ def _sink_label(node_name: str) -> str:
         if node_name.startswith(prefix):
             return f"{node_name[len(prefix):].partition('_')[2]} ({kind})"
     return node_name
-
-
-def _input_node(stream: str) -> str:
-    return f"@input:{stream}"
-
-
-def _suggest(name: str, known: Iterable[str]) -> str:
-    close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
-    return f" (did you mean {', '.join(repr(c) for c in close)}?)" if close else ""
 
 
 # -- the public Graph -------------------------------------------------------------------------
@@ -608,7 +140,7 @@ class Graph:
 
     def _check_stream(self, name: str) -> None:
         if name not in self.spec.streams:
-            raise KeyError(f"no stream '{name}' in this graph" + _suggest(name, self.spec.streams))
+            raise KeyError(f"no stream '{name}' in this graph" + suggest(name, self.spec.streams))
 
     # -- running ----------------------------------------------------------------------------
 
@@ -774,7 +306,7 @@ class Graph:
         run = self._active_run()
         if name not in run.side_packets:
             raise KeyError(f"no side packet '{name}' has been set"
-                           + _suggest(name, run.side_packets))
+                           + suggest(name, run.side_packets))
         return run.side_packets[name]
 
     def run(self, inputs: Mapping[str, Iterable[Any]] | None = None,
@@ -799,7 +331,7 @@ class Graph:
             for stream, items in (inputs or {}).items():
                 if stream not in self.spec.graph_inputs:
                     raise KeyError(f"'{stream}' is not a graph input stream"
-                                   + _suggest(stream, self.spec.graph_inputs))
+                                   + suggest(stream, self.spec.graph_inputs))
                 for order, item in enumerate(items):
                     packet = item if isinstance(item, Packet) else Packet(item[0], item[1])
                     feed.append((int(packet.timestamp), order, stream, packet))

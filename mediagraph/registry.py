@@ -1,12 +1,13 @@
-"""Where calculator and subgraph names resolve.
+"""Where calculator and subgraph names resolve: a leaf module that imports no other part.
 
 Lookup order for a node's `calculator:` name:
 1. calculators registered in this process (every `Calculator` subclass registers itself
-   by class name; mediagraph's own `calculators` package is imported on first lookup);
-2. subgraphs registered from Python or from `.pbtxt` files with a `type:` field, found on
-   the search path (`add_search_path`, `$MEDIAGRAPH_GRAPH_PATH`, the project's `graphs/`);
-3. calculators that other installed packages expose through the `mediagraph.calculators`
-   entry-point group;
+   by class name). On the first lookup every package of the `mediagraph.calculators`
+   entry-point group is imported: mediagraph's own calculators are one such package,
+   a third-party plugin another, found the same way;
+2. subgraphs registered from Python (`register_subgraph`);
+3. finders added with `add_finder` (`mediagraph.config.library` adds one for `.pbtxt`
+   files on the graph search path and in the `mediagraph.graphs` entry-point group);
 4. a dotted path `pkg.mod.Class`, imported only when the caller allows that package
    (`allow_imports=["pkg"]`): loading a config never runs code by default.
 
@@ -18,32 +19,27 @@ from __future__ import annotations
 
 import difflib
 import importlib
-import os
 import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Union
+import warnings
+from typing import Any, Callable, Iterable, Union
 
 from mediagraph.errors import GraphConfigError, UnknownCalculatorError
 
-if TYPE_CHECKING:
-    from mediagraph.calculator import Calculator
-
 SubgraphSource = Union[Any, Callable[[Any], Any]]  # a config message, or options -> config
+Finder = Callable[[str], Any]  # a name -> a subgraph config, or None
 
 _lock = threading.RLock()
-_calculators: dict[str, type[Calculator]] = {}
+_calculators: dict[str, type] = {}
 _subgraphs: dict[str, SubgraphSource] = {}
-_subgraph_files: dict[str, Path] = {}
-_search_path: list[Path] = []
-_scanned: set[Path] = set()
-_builtins_loaded = False
-_entry_points_loaded = False
+_rewrites: dict[str, Callable[..., Any]] = {}
+_finder_entries: list[tuple[Finder, Callable[[], Iterable[str]] | None]] = []
+_plugins_loaded = False
+_plugins_loading = False
 
 ENTRY_POINT_GROUP = "mediagraph.calculators"
-_PROJECT_GRAPHS = Path(__file__).resolve().parent.parent / "graphs"
 
 
-def register_calculator(name: str, cls: type[Calculator]) -> None:
+def register_calculator(name: str, cls: type) -> None:
     """Register `cls` under `name`; a different class under a taken name raises."""
     with _lock:
         old = _calculators.get(name)
@@ -76,36 +72,55 @@ def register_subgraph(name_or_config: Any, source: SubgraphSource | None = None)
     return name
 
 
-def add_search_path(folder: str | os.PathLike[str]) -> None:
-    """Look for subgraph `.pbtxt` files (by their `type:` field) in `folder` too."""
-    path = Path(folder).resolve()
+def add_finder(finder: Finder, *, names: Callable[[], Iterable[str]] | None = None) -> None:
+    """Consult `finder(name)` for names no calculator or registered subgraph has.
+
+    `names()`, when given, lists what the finder knows, for "did you mean" hints.
+    """
     with _lock:
-        if path not in _search_path:
-            _search_path.append(path)
+        if all(f is not finder for f, _ in _finder_entries):
+            _finder_entries.append((finder, names))
+
+
+def register_rewrite(name: str, rewrite: Callable[..., Any]) -> None:
+    """Register a config rewrite that `Graph(config, <name>=value)` applies after expansion.
+
+    `rewrite(expanded_config, value, source=...)` edits the config in place. This is how a
+    calculator package offers a whole-graph switch (the inference package registers
+    "inference_delegate") without the framework knowing its calculators.
+    """
+    with _lock:
+        _rewrites[name] = rewrite
+
+
+def find_rewrite(name: str) -> Callable[..., Any] | None:
+    """The config rewrite registered under `name`, or None."""
+    load_plugins()
+    with _lock:
+        return _rewrites.get(name)
 
 
 def calculator_names() -> list[str]:
-    _load_builtins()
+    load_plugins()
     with _lock:
         return sorted(_calculators)
 
 
-def find_calculator(name: str) -> type[Calculator] | None:
+def find_calculator(name: str) -> type | None:
     """The registered calculator class called `name`, or None."""
-    _load_builtins()
+    load_plugins()
     with _lock:
         return _calculators.get(name)
 
 
 def resolve(name: str, *, package: str = "", allow_imports: Iterable[str] = (),
             node: str | None = None) -> tuple[str, Any]:
-    """Resolve a node's `calculator:` into ("calculator", cls) or ("subgraph", source)."""
-    _load_builtins()
-    for candidate in _candidates(name, package):
-        found = _lookup(candidate)
-        if found is not None:
-            return found
-    _load_entry_points()
+    """Resolve a node's `calculator:` into ("calculator", cls) or ("subgraph", source).
+
+    A dotted path that the caller allowed is imported as it is: the validator checks
+    that what it names is a Calculator.
+    """
+    load_plugins()
     for candidate in _candidates(name, package):
         found = _lookup(candidate)
         if found is not None:
@@ -115,7 +130,10 @@ def resolve(name: str, *, package: str = "", allow_imports: Iterable[str] = (),
         allow = (allow_imports,) if isinstance(allow_imports, str) else tuple(allow_imports)
         return "calculator", _import_dotted(name, allow, node)
     with _lock:
-        known = list(_calculators) + list(_subgraphs) + list(_subgraph_files)
+        known = list(_calculators) + list(_subgraphs)
+        listers = [names for _, names in _finder_entries if names is not None]
+    for names in listers:
+        known += list(names())
     close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise UnknownCalculatorError(f"unknown calculator or subgraph '{name}'{hint}", node=node)
@@ -138,59 +156,41 @@ def _lookup(name: str) -> tuple[str, Any] | None:
             return "calculator", _calculators[name]
         if name in _subgraphs:
             return "subgraph", _subgraphs[name]
-    _scan_search_path()
-    with _lock:
-        path = _subgraph_files.get(name)
-    if path is not None:
-        from mediagraph.config.loader import load_config
-
-        return "subgraph", load_config(path)
+        finders = [finder for finder, _ in _finder_entries]
+    for finder in finders:
+        found = finder(name)
+        if found is not None:
+            return "subgraph", found
     return None
 
 
-def _scan_search_path() -> None:
-    folders = list(_search_path)
-    env = os.environ.get("MEDIAGRAPH_GRAPH_PATH", "")
-    folders += [Path(p).resolve() for p in env.split(os.pathsep) if p]
-    if _PROJECT_GRAPHS.is_dir():
-        folders.append(_PROJECT_GRAPHS)
-    from mediagraph.config.loader import peek_type
+def load_plugins() -> None:
+    """Import every package of the `mediagraph.calculators` entry-point group, once.
 
-    for folder in folders:
-        if folder in _scanned or not folder.is_dir():
-            continue
-        with _lock:
-            _scanned.add(folder)
-        for path in sorted(folder.rglob("*.pbtxt")):
-            type_name = peek_type(path)
-            if type_name:
-                with _lock:
-                    _subgraph_files.setdefault(type_name, path)
-
-
-def _load_builtins() -> None:
-    global _builtins_loaded
-    if _builtins_loaded:
+    Importing a package registers its calculators (and their option messages). A plugin
+    that fails to import is reported as a warning: it must not break every config.
+    """
+    global _plugins_loaded, _plugins_loading
+    if _plugins_loaded:
         return
-    _builtins_loaded = True
-    importlib.import_module("calculators")
-
-
-def _load_entry_points() -> None:
-    global _entry_points_loaded
-    if _entry_points_loaded:
-        return
-    _entry_points_loaded = True
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    # Other threads wait on the lock until every plugin is in; the loading thread itself
+    # re-enters (a plugin may look names up while it imports) and sees what is there so far.
+    with _lock:
+        if _plugins_loaded or _plugins_loading:
+            return
+        _plugins_loading = True
         try:
-            ep.load()  # importing the module registers its calculators
-        except Exception as exc:  # a broken plugin must not break every config
-            import warnings
+            from importlib.metadata import entry_points
 
-            warnings.warn(f"entry point {ep.name} ({ep.value}) failed to load: {exc}",
-                          stacklevel=2)
+            for ep in entry_points(group=ENTRY_POINT_GROUP):
+                try:
+                    ep.load()
+                except Exception as exc:
+                    warnings.warn(f"entry point {ep.name} ({ep.value}) of {ENTRY_POINT_GROUP} "
+                                  f"failed to load: {exc}", stacklevel=2)
+        finally:
+            _plugins_loading = False
+            _plugins_loaded = True
 
 
 def _import_dotted(name: str, allow: tuple[str, ...], node: str | None) -> Any:
@@ -214,10 +214,6 @@ def _import_dotted(name: str, allow: tuple[str, ...], node: str | None) -> Any:
         raise UnknownCalculatorError(f"cannot import calculator '{name}': importing "
                                      f"'{module_name}' raised {type(exc).__name__}: {exc}",
                                      node=node) from exc
-    from mediagraph.calculator import Calculator
-
-    if not (isinstance(cls, type) and issubclass(cls, Calculator)):
-        raise UnknownCalculatorError(f"'{name}' is not a Calculator subclass", node=node)
     return cls
 
 

@@ -1,5 +1,5 @@
 """Audio processing: resampling, framing, spectrograms, levels."""
 
-from calculators._autoload import import_submodules
+from mediagraph.calculators._autoload import import_submodules
 
 import_submodules(__name__)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from calculators.io.audio_decoder import (
+from mediagraph.calculators.io.audio_decoder import (
     AudioDecoderCalculator,
     AudioDecoderCalculatorOptions,
 )
-from calculators.io.microphone_source import (
+from mediagraph.calculators.io.microphone_source import (
     MicrophoneSourceCalculator,
     MicrophoneSourceCalculatorOptions,
 )

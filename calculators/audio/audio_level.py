@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from calculators.audio._timeseries import expect_audio
+from mediagraph.calculators.audio._timeseries import expect_audio
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import AudioFrame
 

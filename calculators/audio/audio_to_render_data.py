@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators.audio._timeseries import expect_audio
-from calculators.audio.audio_level import AudioLevel
-from calculators.render._color import ColorOption
+from mediagraph.calculators.audio._timeseries import expect_audio
+from mediagraph.calculators.audio.audio_level import AudioLevel
+from mediagraph.calculators.render._color import ColorOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import AudioFrame, RenderAnnotation, RenderData
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators.audio._timeseries import (
+from mediagraph.calculators.audio._timeseries import (
     exact_rate,
     expect_audio,
     latest_header,

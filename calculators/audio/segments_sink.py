@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import IO
 
-from calculators.audio.speech_segments import SpeechSegment
+from mediagraph.calculators.audio.speech_segments import SpeechSegment
 from mediagraph import Calculator, CalculatorContext, Input, Options, SideInput
 
 FORMATS = {".srt": "srt", ".jsonl": "jsonl", ".json": "json"}

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from calculators.inference._backends import OrtCpu, cached, file_key
+from mediagraph.calculators.inference._backends import OrtCpu, cached, file_key
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, models
 from mediagraph.formats import AudioFrame
 

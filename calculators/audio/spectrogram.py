@@ -6,7 +6,7 @@ import enum
 
 import numpy as np
 
-from calculators.audio._timeseries import (
+from mediagraph.calculators.audio._timeseries import (
     Framer,
     exact_rate,
     expect_audio,

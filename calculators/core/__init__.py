@@ -1,5 +1,5 @@
 """Core calculators: pass-through, flow control, gating, loops, side packets."""
 
-from calculators._autoload import import_submodules
+from mediagraph.calculators._autoload import import_submodules
 
 import_submodules(__name__)

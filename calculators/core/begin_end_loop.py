@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calculators.core._typed_names import typed_names
+from mediagraph.calculators.core._typed_names import typed_names
 from mediagraph import (
     Calculator,
     CalculatorContext,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calculators.core._typed_names import typed_names
+from mediagraph.calculators.core._typed_names import typed_names
 from mediagraph import (
     Calculator,
     CalculatorContext,

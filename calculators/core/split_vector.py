@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from calculators.core._typed_names import typed_names
+from mediagraph.calculators.core._typed_names import typed_names
 from mediagraph import Calculator, CalculatorContext, Input, Options, Outputs, option
 from mediagraph.formats import NormalizedLandmarkList
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from calculators.inference._backends import TensorSpec
+from mediagraph.calculators.inference._backends import TensorSpec
 
 
 @dataclass

@@ -8,8 +8,8 @@ subgraphs in `graphs/face_detection*.pbtxt` copy these fields into their nodes w
 
 from __future__ import annotations
 
-from calculators.inference._options import Delegate
-from calculators.preprocess.image_to_tensor import GpuOrigin
+from mediagraph.calculators.inference._options import Delegate
+from mediagraph.calculators.preprocess.image_to_tensor import GpuOrigin
 from mediagraph import Options, option
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import numpy as np
 
-from calculators.inference import _backends as B
-from calculators.inference import _io_map
-from calculators.inference._options import (
+from mediagraph.calculators.inference import _backends as B
+from mediagraph.calculators.inference import _io_map
+from mediagraph.calculators.inference._options import (
     Auto,
     Delegate,
     Dsp,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from calculators.io._devices import channel_layout, import_av
+from mediagraph.calculators.io._devices import channel_layout, import_av
 from mediagraph import Calculator, CalculatorContext, Options, Output, SideInput, Stop, Timestamp
 from mediagraph.formats import AudioFrame, AudioHeader
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from calculators.io._devices import channel_layout, import_av
+from mediagraph.calculators.io._devices import channel_layout, import_av
 from mediagraph import Calculator, CalculatorContext, Input, Options, SideInput
 from mediagraph.formats import AudioFrame
 

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from calculators.io._devices import DeviceUnavailableError, import_cv2, parse_device
+from mediagraph.calculators.io._devices import DeviceUnavailableError, import_cv2, parse_device
 from mediagraph.formats import VideoHeader
 from mediagraph import Calculator, CalculatorContext, Options, Output, SideInput, Stop, Timestamp
 from mediagraph.formats import ImageFormat, ImageFrame

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from calculators.io._devices import OpenCvWindow, import_cv2
+from mediagraph.calculators.io._devices import OpenCvWindow, import_cv2
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output
 from mediagraph.formats import ImageFormat, ImageFrame
 

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from calculators.io._devices import DeviceUnavailableError, SoundDeviceBackend, parse_device
+from mediagraph.calculators.io._devices import DeviceUnavailableError, SoundDeviceBackend, parse_device
 from mediagraph import Calculator, CalculatorContext, MediaGraphError, Options, Output, Stop
 from mediagraph.formats import AudioFrame
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from calculators.io._devices import DeviceUnavailableError, SoundDeviceBackend, parse_device
+from mediagraph.calculators.io._devices import DeviceUnavailableError, SoundDeviceBackend, parse_device
 from mediagraph import Calculator, CalculatorContext, Input, MediaGraphError, Options
 from mediagraph.formats import AudioFrame
 

@@ -1,5 +1,5 @@
 """Postprocess calculators: anchors, tensors to detections, non-max suppression, projection."""
 
-from calculators._autoload import import_submodules
+from mediagraph.calculators._autoload import import_submodules
 
 import_submodules(__name__)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from calculators.postprocess._geometry import image_size, normalize_radians
+from mediagraph.calculators.postprocess._geometry import image_size, normalize_radians
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import Detection, NormalizedRect
 

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from calculators.postprocess._geometry import (
+from mediagraph.calculators.postprocess._geometry import (
     image_size,
     landmark_arrays,
     normalize_radians,

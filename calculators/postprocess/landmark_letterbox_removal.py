@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from calculators.postprocess._geometry import landmark_arrays, landmark_list
+from mediagraph.calculators.postprocess._geometry import landmark_arrays, landmark_list
 from mediagraph import Calculator, CalculatorContext, Input, Inputs, Outputs
 from mediagraph.formats import NormalizedLandmarkList
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calculators.postprocess._geometry import landmark_arrays
+from mediagraph.calculators.postprocess._geometry import landmark_arrays
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import (
     Detection,

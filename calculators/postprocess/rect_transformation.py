@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-from calculators.postprocess._geometry import image_size, normalize_radians
+from mediagraph.calculators.postprocess._geometry import image_size, normalize_radians
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import NormalizedRect
 

@@ -6,7 +6,7 @@ import enum
 
 import numpy as np
 
-from calculators.postprocess._geometry import landmark_list
+from mediagraph.calculators.postprocess._geometry import landmark_list
 from mediagraph import (
     Calculator,
     CalculatorContext,

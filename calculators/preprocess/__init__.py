@@ -1,5 +1,5 @@
 """Image preprocessing: transformation, color conversion, cropping, properties."""
 
-from calculators._autoload import import_submodules
+from mediagraph.calculators._autoload import import_submodules
 
 import_submodules(__name__)

@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image, get_optional
+from mediagraph.calculators.preprocess._images import expect_image, get_optional
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import (BT601_YUV_TO_RGB, ImageFormat, ImageFrame, NormalizedRect,
                                 split_i420)

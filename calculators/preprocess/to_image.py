@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from calculators.preprocess._images import expect_image, get_optional
+from mediagraph.calculators.preprocess._images import expect_image, get_optional
 from mediagraph import Calculator, CalculatorContext, Input, Output
 from mediagraph.formats import ImageFrame
 

@@ -1,5 +1,5 @@
 """Rendering: detections and landmarks to render data, annotation overlays."""
 
-from calculators._autoload import import_submodules
+from mediagraph.calculators._autoload import import_submodules
 
 import_submodules(__name__)

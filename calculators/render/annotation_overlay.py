@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image, get_optional, i420_rgb, mask_plane
-from calculators.render._color import ColorOption
+from mediagraph.calculators.preprocess._images import expect_image, get_optional, i420_rgb, mask_plane
+from mediagraph.calculators.render._color import ColorOption
 from mediagraph import (
     Calculator,
     CalculatorContext,

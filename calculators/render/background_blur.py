@@ -6,7 +6,7 @@ import functools
 
 import numpy as np
 
-from calculators.preprocess._images import expect_image, i420_rgb, mask_plane
+from mediagraph.calculators.preprocess._images import expect_image, i420_rgb, mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame, split_i420
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from calculators.preprocess._images import get_optional
-from calculators.render._color import ColorOption, TextOption
+from mediagraph.calculators.preprocess._images import get_optional
+from mediagraph.calculators.render._color import ColorOption, TextOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import Detection, RenderAnnotation, RenderData
 

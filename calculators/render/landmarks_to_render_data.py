@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from calculators.preprocess._images import get_optional
-from calculators.render._color import ColorOption
+from mediagraph.calculators.preprocess._images import get_optional
+from mediagraph.calculators.render._color import ColorOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import (
     Color,

@@ -165,8 +165,8 @@ def to_binary(config: Message) -> bytes:
     return config.SerializeToString(deterministic=True)
 
 
-def peek_type(path: Path) -> str:
-    """The `type:` of a text config without fully validating it ('' when absent)."""
+def peek_type(path: Any) -> str:
+    """The `type:` of a text config (a Path or package resource) without validating it."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -179,7 +179,7 @@ def _load_option_declarations() -> None:
     """Import the registered calculators so their option messages are in the pool."""
     from mediagraph import registry
 
-    registry._load_builtins()
+    registry.load_plugins()
 
 
 # -- translating protobuf parse errors ---------------------------------------------------

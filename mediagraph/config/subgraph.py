@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 from google.protobuf.message import Message
 
-from mediagraph.config import pool
+from mediagraph.config import library, pool
 from mediagraph.config.loader import source_info
 from mediagraph.config.names import assign_indexes, parse_spec
 from mediagraph.config.options_access import (find_node_options, graph_option_messages,
@@ -26,6 +26,7 @@ from mediagraph.errors import GraphConfigError, SubgraphError
 
 log = logging.getLogger("mediagraph.config")
 MAX_DEPTH = 32
+_ = library  # importing the library adds its finder: subgraph files resolve by `type:`
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 import mediagraph as mg
-from mediagraph import models, samples
+from mediagraph import models
+from mediagraph.testing import samples
 from mediagraph.formats import ImageFrame
 from mediagraph.testing import timestamps
 

@@ -18,9 +18,10 @@ import numpy as np
 import pytest
 
 import mediagraph as mg
-from calculators.inference import _backends as B
-from calculators.inference import _cuda
-from mediagraph import models, samples
+from mediagraph.calculators.inference import _backends as B
+from mediagraph.calculators.inference import _cuda
+from mediagraph import models
+from mediagraph.testing import samples
 from mediagraph.formats import ImageFrame
 
 from .test_face_detection import (MEDIAPIPE_BOX, MEDIAPIPE_SCORE, as_box, box_iou,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from mediagraph import samples
+from mediagraph.testing import samples
 
 ROOT = Path(__file__).resolve().parents[2]
 GRAPHS = ROOT / "graphs"

@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 import mediagraph as mg
-from calculators.preprocess.image_to_tensor import FloatRange
-from mediagraph import Calculator, Input, Output, SideInput, models, samples
+from mediagraph.calculators.preprocess.image_to_tensor import FloatRange
+from mediagraph import Calculator, Input, Output, SideInput, models
+from mediagraph.testing import samples
 from mediagraph.formats import (
     Detection,
     ImageFrame,

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 import mediagraph as mg
-from mediagraph import models, samples
+from mediagraph import models
+from mediagraph.testing import samples
 from mediagraph.formats import ImageFormat, ImageFrame
 
 ROOT = Path(__file__).resolve().parents[2]

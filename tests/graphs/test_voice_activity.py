@@ -12,12 +12,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 import mediagraph as mg
-from calculators.audio.segments_sink import read_segments
-from calculators.io.microphone_source import MicrophoneSourceCalculator
+from mediagraph.calculators.audio.segments_sink import read_segments
+from mediagraph.calculators.io.microphone_source import MicrophoneSourceCalculator
 from mediagraph import models
-from mediagraph.speech import (
+from mediagraph.testing.speech import (
     SpeechSynthesisUnavailable,
     make_speech,
     read_wav,

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from mediagraph import batch, models, samples
+from mediagraph import batch, models
+from mediagraph.testing import samples
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSTHROUGH = str(ROOT / "graphs" / "video_passthrough.pbtxt")

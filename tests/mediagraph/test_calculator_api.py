@@ -102,7 +102,7 @@ def test_dotted_path_needs_allow_imports():
     assert values(graph.run({"a": [(4, 0)]}, timeout=10)["b"]) == [8]
 
 
-def test_entry_point_calculators_load_on_demand(monkeypatch):
+def test_entry_point_calculators_load_on_first_lookup(monkeypatch):
     module = "tests.mediagraph.plugin_pkg.plugin_calcs"
     sys.modules.pop(module, None)
     registry.unregister_calculator("PluginTriple")
@@ -112,7 +112,7 @@ def test_entry_point_calculators_load_on_demand(monkeypatch):
         return [point] if kwargs.get("group") == registry.ENTRY_POINT_GROUP else []
 
     monkeypatch.setattr(metadata, "entry_points", fake_entry_points)
-    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(registry, "_plugins_loaded", False)
     graph = mg.Graph('input_stream: "a" node { calculator: "PluginTriple" input_stream: "a" '
                      'output_stream: "b" }')
     assert values(graph.run({"a": [(2, 0)]}, timeout=10)["b"]) == [6]

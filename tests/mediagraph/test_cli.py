@@ -172,3 +172,25 @@ def test_process_timeout_flag_reports_a_hung_node(tmp_path):
     assert time.monotonic() - start < 20
     assert "hangs_here.Hang" in out.stderr and "process_timeout" in out.stderr
     assert "time.sleep(60)" in out.stderr  # the hung thread's stack
+
+
+def test_a_library_graph_runs_by_name_from_any_folder(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "core_demo", "--side", "count=4", "--print-outputs", "--quiet"]) == 0
+    assert "pairs @ 3" in capsys.readouterr().out
+
+
+def test_an_unknown_graph_name_suggests_close_ones(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["validate", "face_detection_vidoe"]) == 1
+    out = capsys.readouterr().out
+    assert "no graph file 'face_detection_vidoe'" in out and "face_detection_video" in out
+
+
+def test_graphs_lists_the_library_with_descriptions(capsys):
+    assert main(["graphs"]) == 0
+    out = capsys.readouterr().out
+    assert "face_detection_video" in out and "Face detection on a video file" in out
+    assert "FaceDetectionShortRangeCpu" not in out  # subgraphs only with --all
+    assert main(["graphs", "--all"]) == 0
+    assert "FaceDetectionShortRangeCpu" in capsys.readouterr().out

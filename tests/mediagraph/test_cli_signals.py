@@ -125,7 +125,7 @@ def _decoded_frames(path: Path) -> int:
 
 @pytest.fixture
 def source_video(tmp_path):
-    from mediagraph.samples import make_video
+    from mediagraph.testing.samples import make_video
 
     return make_video(tmp_path / "in.mp4", frames=FRAMES, width=160, height=120)
 

@@ -166,7 +166,7 @@ def test_converted_model_matches_litert_on_a_photo(name: str, low: float, tmp_pa
     ort = pytest.importorskip("onnxruntime")
     litert = pytest.importorskip("ai_edge_litert.interpreter")
     cv2 = pytest.importorskip("cv2")
-    from mediagraph import samples
+    from mediagraph.testing import samples
 
     src = Path(shutil.copy(_real_model(name), tmp_path))
     onnx_path = models.convert(src)
@@ -317,7 +317,7 @@ import json, shutil, sys, tempfile
 from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
-from calculators.inference import _backends
+from mediagraph.calculators.inference import _backends
 from mediagraph import models
 errors = {}
 for name, low in json.loads(sys.argv[1]):

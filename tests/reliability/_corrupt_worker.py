@@ -48,7 +48,7 @@ def make_sources(folder: Path) -> list[Path]:
     a tone as 16-bit .wav, AAC .m4a, .mp3 and .flac."""
     import av
 
-    from mediagraph import samples
+    from mediagraph.testing import samples
 
     folder.mkdir(parents=True, exist_ok=True)
     small = {"frames": 24, "width": 96, "height": 64, "fps": 24}
@@ -68,7 +68,7 @@ def make_sources(folder: Path) -> list[Path]:
 def _make_avi(av: Any, path: Path, *, frames: int, width: int, height: int, fps: int) -> Path:
     from fractions import Fraction
 
-    from mediagraph.samples import video_frame
+    from mediagraph.testing.samples import video_frame
 
     with av.open(str(path), "w") as container:
         video = container.add_stream("mpeg4", rate=fps)
@@ -167,7 +167,7 @@ node {
 
 def run_one(entry: dict, timeout: float = RUN_TIMEOUT_S) -> dict:
     """Decode one file in a fresh graph; count what came out and how the run ended."""
-    import calculators  # noqa: F401  (registers the decoders)
+    import mediagraph.calculators  # noqa: F401  (registers the decoders)
     from mediagraph import Graph
 
     video = entry["media"] == "video"

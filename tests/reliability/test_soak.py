@@ -34,7 +34,8 @@ import numpy as np
 import pytest
 
 import mediagraph as mg
-from mediagraph import models, samples
+from mediagraph import models
+from mediagraph.testing import samples
 from mediagraph.profiler import GraphProfile
 
 psutil = pytest.importorskip("psutil")

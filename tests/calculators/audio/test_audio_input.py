@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.audio.audio_input import AudioInputCalculator, parse_mic
-from calculators.io.microphone_source import MicrophoneSourceCalculator
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.audio.audio_input import AudioInputCalculator, parse_mic
+from mediagraph.calculators.io.microphone_source import MicrophoneSourceCalculator
 from mediagraph import CalculatorError
-from mediagraph.speech import write_wav
+from mediagraph.testing.speech import write_wav
 from mediagraph.testing import CalculatorRunner, timestamps, values
 
 pytestmark = pytest.mark.timeout(60)

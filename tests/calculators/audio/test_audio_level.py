@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.audio.audio_level import AudioLevel
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.audio.audio_level import AudioLevel
 from mediagraph import CalculatorError, MediaGraphError
 from mediagraph.formats import AudioFrame, ImageFrame, RenderData
 from mediagraph.testing import CalculatorRunner, timestamps, values

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-import calculators  # noqa: F401
-from calculators.audio.segments_sink import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.audio.segments_sink import (
     SegmentsSinkCalculator,
     read_segments,
     srt_time,
 )
-from calculators.audio.speech_segments import SpeechSegment
+from mediagraph.calculators.audio.speech_segments import SpeechSegment
 from mediagraph import (
     Calculator,
     CalculatorError,

@@ -6,11 +6,11 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
-import calculators  # noqa: F401
-from calculators.audio.silero_vad import SileroVad, SileroVadCalculator
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.audio.silero_vad import SileroVad, SileroVadCalculator
 from mediagraph import CalculatorError, models
 from mediagraph.formats import AudioFrame
-from mediagraph.speech import SpeechSynthesisUnavailable, make_speech, read_wav
+from mediagraph.testing.speech import SpeechSynthesisUnavailable, make_speech, read_wav
 from mediagraph.testing import CalculatorRunner, timestamps, values
 
 pytestmark = pytest.mark.timeout(60)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.audio.spectrogram import hz_to_mel, mel_filterbank
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.audio.spectrogram import hz_to_mel, mel_filterbank
 from mediagraph import CalculatorError, Graph, MediaGraphError, parse_config
 from mediagraph.formats import AudioFrame
 from mediagraph.testing import CalculatorRunner, timestamps

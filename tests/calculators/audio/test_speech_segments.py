@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-import calculators  # noqa: F401
-from calculators.audio.speech_segments import SpeechSegment, SpeechSegmentsCalculator
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.audio.speech_segments import SpeechSegment, SpeechSegmentsCalculator
 from mediagraph import CalculatorError, Graph, GraphBuilder
 from mediagraph.testing import CalculatorRunner, timestamps, values
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import calculators  # noqa: F401
-from calculators.core.constant_side_packet import (ConstantSidePacket,
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.core.constant_side_packet import (ConstantSidePacket,
                                                    ConstantSidePacketCalculatorOptions)
 from mediagraph import Graph, MediaGraphError, parse_config
 from mediagraph.testing import CalculatorRunner

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-import calculators  # noqa: F401  (registers the calculators)
-from calculators.core.flow_limiter import FlowLimiterCalculator, FlowLimiterCalculatorOptions
+import mediagraph.calculators  # noqa: F401  (registers the calculators)
+from mediagraph.calculators.core.flow_limiter import FlowLimiterCalculator, FlowLimiterCalculatorOptions
 from mediagraph import (Calculator, CalculatorContext, Graph, GraphBuilder, Input, Output, Packet,
                         SideInput, parse_config)
 from mediagraph.testing import CalculatorRunner, timestamps, values

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import calculators  # noqa: F401
-from calculators.core.gate import GateCalculatorOptions, GateState
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.core.gate import GateCalculatorOptions, GateState
 from mediagraph import Graph, MediaGraphError, parse_config
 from mediagraph.testing import CalculatorRunner, timestamps, values
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph import Graph
 from mediagraph.testing import CalculatorRunner
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import calculators  # noqa: F401
-from calculators.core.packet_cloner import PacketClonerCalculatorOptions
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.core.packet_cloner import PacketClonerCalculatorOptions
 from mediagraph import Graph
 from mediagraph.testing import CalculatorRunner
 

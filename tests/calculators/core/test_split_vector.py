@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.core.split_vector import Range
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.core.split_vector import Range
 from mediagraph import MediaGraphError
 from mediagraph.formats import NormalizedLandmarkList
 from mediagraph.testing import CalculatorRunner

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 import mediagraph as mg
-from calculators.core.switch_container import switch_container_config
+from mediagraph.calculators.core.switch_container import switch_container_config
 from mediagraph import (Calculator, CalculatorContext, GraphConfigError, Input, MediaGraphError,
                         Output, SideInput, parse_config)
 from mediagraph.testing import values

@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from calculators.inference import _cuda
+from mediagraph.calculators.inference import _cuda
 
 
 def fake_ort(providers: list[str], failed: list[str] | None = None) -> SimpleNamespace:

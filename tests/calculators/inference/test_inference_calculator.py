@@ -10,9 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401  (registers the calculators)
-from calculators.inference import _backends as B
-from calculators.inference.inference_calculator import (
+import mediagraph.calculators  # noqa: F401  (registers the calculators)
+from mediagraph.calculators.inference import _backends as B
+from mediagraph.calculators.inference.inference_calculator import (
     Delegate,
     Dsp,
     Gpu,

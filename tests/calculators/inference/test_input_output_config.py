@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import calculators  # noqa: F401  (registers the calculators)
-from calculators.inference.inference_calculator import InferenceCalculatorOptions
+import mediagraph.calculators  # noqa: F401  (registers the calculators)
+from mediagraph.calculators.inference.inference_calculator import InferenceCalculatorOptions
 from mediagraph import CalculatorError, models, parse_config, to_binary
 from mediagraph.config.options_access import find_node_options
 from mediagraph.testing import CalculatorRunner

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph import MediaGraphError, models
 from mediagraph.testing import CalculatorRunner
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.inference.tflite_custom_op_resolver import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.inference.tflite_custom_op_resolver import (
     OpResolver, TfLiteCustomOpResolverCalculatorOptions)
 from mediagraph import Graph, models, parse_config
 from mediagraph.testing import CalculatorRunner

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph import Graph, MediaGraphError, models
 from mediagraph.testing import CalculatorRunner
 

@@ -7,11 +7,12 @@ import threading
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.io.audio_decoder import AudioDecoderCalculator, sample_timestamp
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.io.audio_decoder import AudioDecoderCalculator, sample_timestamp
 from mediagraph.formats import AudioHeader
 from mediagraph import (Calculator, CalculatorContext, CalculatorError, Graph, Input,
-                        MediaGraphError, Output, SideInput, Stop, Timestamp, samples)
+                        MediaGraphError, Output, SideInput, Stop, Timestamp)
+from mediagraph.testing import samples
 from mediagraph.testing import CalculatorRunner, timestamps
 
 pytestmark = pytest.mark.timeout(120)

@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.io.audio_encoder import _ENCODERS, AudioEncoderCalculator, _find_encoder
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.io.audio_encoder import _ENCODERS, AudioEncoderCalculator, _find_encoder
 from mediagraph import (
     Calculator,
     CalculatorContext,

@@ -8,9 +8,9 @@ import itertools
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.io._devices import DeviceUnavailableError
-from calculators.io.camera_source import CameraSourceCalculator
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.io._devices import DeviceUnavailableError
+from mediagraph.calculators.io.camera_source import CameraSourceCalculator
 from mediagraph.formats import VideoHeader
 from mediagraph import CalculatorError, Graph, GraphBuilder, MediaGraphError, Timestamp
 from mediagraph.formats import ImageFormat

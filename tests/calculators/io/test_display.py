@@ -8,10 +8,10 @@ import sys
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.io._devices import DeviceUnavailableError
-from calculators.io.camera_source import CameraSourceCalculator
-from calculators.io.display import DisplayCalculator, FrameRate
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.io._devices import DeviceUnavailableError
+from mediagraph.calculators.io.camera_source import CameraSourceCalculator
+from mediagraph.calculators.io.display import DisplayCalculator, FrameRate
 from mediagraph import CalculatorError, Graph, GraphBuilder, MediaGraphError
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner

@@ -7,8 +7,9 @@ import os
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from mediagraph import CalculatorError, Graph, samples
+import mediagraph.calculators  # noqa: F401
+from mediagraph import CalculatorError, Graph
+from mediagraph.testing import samples
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, values
 

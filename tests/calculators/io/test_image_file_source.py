@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from mediagraph import CalculatorError, samples
+import mediagraph.calculators  # noqa: F401
+from mediagraph import CalculatorError
+from mediagraph.testing import samples
 from mediagraph.formats import ImageFormat
 from mediagraph.testing import CalculatorRunner, timestamps
 

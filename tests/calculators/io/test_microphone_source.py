@@ -8,9 +8,9 @@ import threading
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.io._devices import DeviceUnavailableError
-from calculators.io.microphone_source import MicrophoneSourceCalculator
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.io._devices import DeviceUnavailableError
+from mediagraph.calculators.io.microphone_source import MicrophoneSourceCalculator
 from mediagraph import (
     Calculator,
     CalculatorContext,

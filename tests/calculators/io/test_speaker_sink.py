@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.io._devices import DeviceUnavailableError
-from calculators.io.microphone_source import MicrophoneSourceCalculator
-from calculators.io.speaker_sink import SpeakerSinkCalculator
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.io._devices import DeviceUnavailableError
+from mediagraph.calculators.io.microphone_source import MicrophoneSourceCalculator
+from mediagraph.calculators.io.speaker_sink import SpeakerSinkCalculator
 from mediagraph import CalculatorError, Graph, GraphBuilder, MediaGraphError
 from mediagraph.formats import AudioFrame
 from mediagraph.testing import CalculatorRunner

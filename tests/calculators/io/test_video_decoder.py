@@ -8,9 +8,10 @@ import av
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph.formats import VideoHeader
-from mediagraph import CalculatorError, Graph, Timestamp, samples
+from mediagraph import CalculatorError, Graph, Timestamp
+from mediagraph.testing import samples
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
 

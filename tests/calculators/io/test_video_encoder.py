@@ -9,9 +9,9 @@ import av
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from mediagraph import (Calculator, CalculatorError, Graph, GraphCancelled, Input, Output,
-                        samples)
+import mediagraph.calculators  # noqa: F401
+from mediagraph import (Calculator, CalculatorError, Graph, GraphCancelled, Input, Output)
+from mediagraph.testing import samples
 from mediagraph.formats import AudioFrame, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
 
@@ -323,7 +323,7 @@ def test_colours_survive_the_rgb_to_yuv_conversion(tmp_path):
 
 @pytest.mark.parametrize("height, width", [(96, 128), (90, 126), (2, 2)])
 def test_rgb_to_i420_agrees_with_swscale(height, width):
-    from calculators.io.video_encoder import rgb_to_i420
+    from mediagraph.calculators.io.video_encoder import rgb_to_i420
 
     rgb = np.ascontiguousarray(samples.photo("astronaut")[:height, :width])
     ours = rgb_to_i420(rgb).astype(int)
@@ -451,7 +451,7 @@ def _x264_threads(path) -> int:
 
 
 def test_x264_gets_at_least_six_frame_threads_unless_told(tmp_path):
-    from calculators.io.video_encoder import _x264_frame_threads
+    from mediagraph.calculators.io.video_encoder import _x264_frame_threads
 
     assert _x264_frame_threads() >= 6
     assert _x264_threads(_encode(tmp_path, {}, frames=8, size=(640, 480))) == \

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.preprocess.image_to_tensor import pad_roi, roi_to_image_matrix
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.preprocess.image_to_tensor import pad_roi, roi_to_image_matrix
 from mediagraph import MediaGraphError
 from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
 from mediagraph.testing import CalculatorRunner

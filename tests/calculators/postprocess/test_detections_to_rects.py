@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph import MediaGraphError
 from mediagraph.formats import (
     Detection,

@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.preprocess.image_to_tensor import BorderMode, FloatRange
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.preprocess.image_to_tensor import BorderMode, FloatRange
 from mediagraph import models
 from mediagraph.formats import ImageFrame, NormalizedRect
 from mediagraph.testing import CalculatorRunner
@@ -85,8 +85,8 @@ def detect():
 def astronaut():
     path = models.cache_dir().parent / "samples" / "astronaut.png"
     if not path.is_file():
-        pytest.skip("no cached sample photo (python -m mediagraph.samples fetches it)")
-    from mediagraph import samples
+        pytest.skip("no cached sample photo (python -m mediagraph.testing.samples fetches it)")
+    from mediagraph.testing import samples
 
     return samples.photo("astronaut")
 

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph.formats import NormalizedLandmarkList
 from mediagraph.testing import CalculatorRunner
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import calculators  # noqa: F401
-from calculators.postprocess.non_max_suppression import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.postprocess.non_max_suppression import (
     NmsAlgorithm,
     NonMaxSuppressionCalculatorOptions,
     OverlapType,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.postprocess.segmentation_smoothing import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.postprocess.segmentation_smoothing import (
     SegmentationSmoothingCalculatorOptions,
 )
 from mediagraph import MediaGraphError, parse_config

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.postprocess.ssd_anchors import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.postprocess.ssd_anchors import (
     Anchor,
     SsdAnchorsCalculatorOptions,
     generate_anchors,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.postprocess.tensors_to_classification import LabelMap, LabelMapEntry
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.postprocess.tensors_to_classification import LabelMap, LabelMapEntry
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(60)

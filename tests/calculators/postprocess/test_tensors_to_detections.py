@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import calculators  # noqa: F401
-from calculators.postprocess.tensors_to_detections import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.postprocess.tensors_to_detections import (
     BoxFormat,
     TensorsToDetectionsCalculator,
     TensorsToDetectionsCalculatorOptions,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.postprocess.tensors_to_segmentation import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.postprocess.tensors_to_segmentation import (
     Activation,
     TensorsToSegmentationCalculatorOptions,
 )

@@ -8,8 +8,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.preprocess.image_cropping import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.preprocess.image_cropping import (
     BorderMode,
     ImageCroppingCalculatorOptions,
 )

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.preprocess.image_to_tensor import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.preprocess.image_to_tensor import (
     BorderMode,
     FloatRange,
     GpuOrigin,
@@ -141,7 +141,7 @@ def integer_bilinear_reference(pixels, roi, out_width, out_height, replicate):
 
 
 def test_warp_matches_the_integer_reference_on_random_rois():
-    from calculators.preprocess.image_to_tensor import warp_roi
+    from mediagraph.calculators.preprocess.image_to_tensor import warp_roi
 
     rng = np.random.default_rng(3)
     for trial in range(60):
@@ -250,7 +250,7 @@ def test_mediapipe_face_detection_options_parse():
 def _i420_pair():
     """A real photo frame as I420 planes, and swscale's RGB of those planes."""
     av = pytest.importorskip("av")
-    from mediagraph import samples
+    from mediagraph.testing import samples
 
     rgb = samples.face_frame_fn()(10, 30, 640, 480)
     planes = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")

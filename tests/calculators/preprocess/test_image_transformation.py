@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.preprocess.image_transformation import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.preprocess.image_transformation import (
     ImageTransformationCalculatorOptions,
     PaddingColor,
     RotationMode,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
+import mediagraph.calculators  # noqa: F401
 from mediagraph import GraphConfigError, MediaGraphError
 from mediagraph.formats import ImageFrame
 from mediagraph.testing import CalculatorRunner

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.render._color import ColorOption
-from calculators.render.annotation_overlay import AnnotationOverlayCalculatorOptions
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.render._color import ColorOption
+from mediagraph.calculators.render.annotation_overlay import AnnotationOverlayCalculatorOptions
 from mediagraph import Graph, MediaGraphError, parse_config
 from mediagraph.formats import (
     Color,
@@ -285,7 +285,7 @@ def test_an_i420_frame_takes_masks_on_its_planes_like_rgb(as_annotation):
                             ).run({"IMAGE": [(rgb_frame, 0)], **inputs})["IMAGE"][0].value.data
     # Compared where it ends up, in the yuv420p the encoder writes: the RGB overlay
     # subsampled (2x2 chroma averages) against the planes blended directly.
-    from calculators.io.video_encoder import rgb_to_i420
+    from mediagraph.calculators.io.video_encoder import rgb_to_i420
 
     expected = rgb_to_i420(np.ascontiguousarray(want))
     for got_plane, want_plane in zip(split_i420(out.i420), split_i420(expected)):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.render.background_blur import BackgroundBlurCalculatorOptions
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.render.background_blur import BackgroundBlurCalculatorOptions
 from mediagraph import MediaGraphError, parse_config
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
@@ -118,9 +118,9 @@ def test_an_i420_frame_is_blurred_on_its_planes_like_rgb(options):
     av = pytest.importorskip("av")
     import cv2
 
-    from calculators.io.video_encoder import rgb_to_i420
-    from calculators.render.background_blur import blur_background
-    from mediagraph import samples
+    from mediagraph.calculators.io.video_encoder import rgb_to_i420
+    from mediagraph.calculators.render.background_blur import blur_background
+    from mediagraph.testing import samples
     from mediagraph.formats import split_i420
 
     photo = samples.face_frame_fn()(10, 30, 320, 240)

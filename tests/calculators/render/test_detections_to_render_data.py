@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.render._color import ColorOption, TextOption
-from calculators.render.detections_to_render_data import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.render._color import ColorOption, TextOption
+from mediagraph.calculators.render.detections_to_render_data import (
     DetectionsToRenderDataCalculatorOptions,
 )
 from mediagraph import Graph, MediaGraphError, parse_config

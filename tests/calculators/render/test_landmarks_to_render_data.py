@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401
-from calculators.render._color import ColorOption
-from calculators.render.landmarks_to_render_data import (
+import mediagraph.calculators  # noqa: F401
+from mediagraph.calculators.render._color import ColorOption
+from mediagraph.calculators.render.landmarks_to_render_data import (
     LandmarksToRenderDataCalculatorOptions,
 )
 from mediagraph import Graph, MediaGraphError, parse_config

@@ -4,7 +4,7 @@
     out = runner.run({"": [(1, 0), (2, 1)]})          # {"": [Packet(1, 0), Packet(2, 1)]}
 
 Keys name ports as configs do: "TAG" (index 0), "TAG:2", "" or ":1" for untagged ones.
-`FaultInjector` (from `mediagraph.faults`) makes nodes of a graph fail on purpose.
+`FaultInjector` (from `mediagraph.testing.faults`) makes nodes of a graph fail on purpose.
 
 Outputs default to every single output port; a multiple output port gets as many
 indexes as the input port with the same tag got (one when no input port has its tag);
@@ -18,7 +18,7 @@ from typing import Any, Iterable, Mapping
 from mediagraph import registry
 from mediagraph.config.builder import GraphBuilder
 from mediagraph.errors import UnknownCalculatorError
-from mediagraph.faults import Fault, FaultInjector, InjectedFault, InjectedValue, graph_threads
+from mediagraph.testing.faults import Fault, FaultInjector, InjectedFault, InjectedValue, graph_threads
 from mediagraph.graph import Graph
 from mediagraph.packet import Packet
 from mediagraph.port import INPUT, OUTPUT, SIDE_OUTPUT

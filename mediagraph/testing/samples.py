@@ -147,7 +147,7 @@ def _av(purpose: str):  # type: ignore[no-untyped-def]
     try:
         import av
     except ImportError:
-        raise MissingDependencyError("av", None, f"mediagraph.samples.{purpose}") from None
+        raise MissingDependencyError("av", None, f"mediagraph.testing.samples.{purpose}") from None
     return av
 
 
@@ -284,7 +284,7 @@ def make_hand_video(path: str | os.PathLike[str], *, frames: int = 90, width: in
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mediagraph.samples OUT.mp4 [--frames N] [--size WxH] [--face | --hand]
+    """`python -m mediagraph.testing.samples OUT.mp4 [--frames N] [--size WxH] [--face | --hand]
     [--force]`."""
     import argparse
 

@@ -7,16 +7,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import calculators  # noqa: F401  (registers the calculators)
+import mediagraph.calculators  # noqa: F401  (registers the calculators)
 import mediagraph as mg
-from calculators.inference import _backends as B
-from mediagraph import models, samples
+from mediagraph.calculators.inference import _backends as B
+from mediagraph import models
+from mediagraph.testing import samples
 from mediagraph.cli import main
 from mediagraph.config.options_access import find_node_options
 from mediagraph.formats import ImageFrame
 
 pytestmark = pytest.mark.timeout(120)
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 FACE_GRAPH = ('input_stream: "image" node { calculator: "FaceDetectionShortRangeCpu" '
               'input_stream: "IMAGE:image" output_stream: "DETECTIONS:detections" }')
 

@@ -1,12 +1,12 @@
-"""mediagraph.speech: espeak-ng phrases placed between known silences."""
+"""mediagraph.testing.speech: espeak-ng phrases placed between known silences."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from mediagraph import speech
-from mediagraph.speech import (
+from mediagraph.testing import speech
+from mediagraph.testing.speech import (
     SpeechSynthesisUnavailable,
     make_speech,
     read_wav,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from mediagraph import registry
 from mediagraph.config import pool
 from mediagraph.config.options_access import find_node_options, set_node_options
 from mediagraph.errors import GraphConfigError
@@ -43,3 +44,6 @@ def override_inference_delegate(config: Any, delegate: str, *, source: str | Non
         options.ClearField("use_nnapi")
         set_node_options(node, options)
     return len(nodes)
+
+
+registry.register_rewrite("inference_delegate", override_inference_delegate)

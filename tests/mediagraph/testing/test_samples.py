@@ -1,4 +1,4 @@
-"""mediagraph.samples: generated test media decodes as described."""
+"""mediagraph.testing.samples: generated test media decodes as described."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import av
 import numpy as np
 import pytest
 
-from mediagraph import samples
+from mediagraph.testing import samples
 
 pytestmark = pytest.mark.timeout(120)
 
