@@ -34,11 +34,30 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from mediagraph.errors import GraphConfigError, MediaGraphError
-from mediagraph.file_run import (convert_value, load_graph, load_graph_config, parse_side,
-                                 progress_stream, side_for, side_for_quiet)
+from mediagraph.file_run import (input_value, load_graph, load_graph_config, parse_side,
+                                 progress_stream, same_files, side_for, side_for_quiet)
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10
     from exceptiongroup import ExceptionGroup
+
+
+def _refuse_output_over_input(side: dict[str, Any]) -> None:
+    inputs = [v for k, v in side.items() if k.startswith("input")]
+    outputs = [v for k, v in side.items() if k.startswith("output")]
+    for source, target in same_files(inputs, outputs):
+        raise GraphConfigError(f"output '{target}' is the same file as input '{source}': "
+                               "writing it would destroy the input; choose another output")
+
+
+def _trace_path(path: str) -> str:
+    """Where `--trace PATH` writes: PATH, or PATH/mediagraph_trace.json for a folder; the
+    folder must exist now, not after the whole run."""
+    if path.endswith(("/", os.sep)) or os.path.isdir(path):
+        path = os.path.join(path, "mediagraph_trace.json")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise GraphConfigError(f"--trace {path}: folder '{folder}' does not exist")
+    return path
 
 
 def _check_output_path(path: str) -> None:
@@ -70,8 +89,6 @@ def _count_frames(path: Any) -> int | None:
 def cmd_run(args: argparse.Namespace) -> int:
     graph = load_graph(args.graph, args.allow_import, args.threads, args.process_timeout,
                   args.delegate)
-    if args.trace:
-        graph.enable_trace(args.trace)
     if args.latency:
         graph.enable_latency_tracking()
     if graph.input_streams:
@@ -81,10 +98,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 2
     side = dict(args.side)
     if args.input is not None:
-        side[side_for(graph, "input", "--input")] = convert_value(args.input)
+        side[side_for(graph, "input", "--input")] = input_value(args.input)
     if args.output is not None:
         _check_output_path(args.output)
         side[side_for(graph, "output", "--output")] = args.output
+    _refuse_output_over_input(side)
+    if args.trace:
+        graph.enable_trace(_trace_path(args.trace))
     frames = [0]
     counted = progress_stream(graph)
     if counted is not None:
@@ -104,6 +124,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         try:
             graph.start_run(side)
             _wait_with_progress(graph, bar, frames, args.timeout)
+        except TimeoutError:
+            # Ends like Ctrl-C: cancel, close every node (an encoder finalizes its file).
+            graph.cancel(timeout=None)
+            _close_bar(bar, frames)
+            raise
         except KeyboardInterrupt:
             # Finalizing (an encoder writing its trailer) may take a while: wait it out;
             # a second signal is the way to give up on it.
@@ -372,7 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MediaGraphError as exc:
         print(f"error: {exc}", file=sys.stderr)
         cause = exc.__cause__
-        if cause is not None:
+        if cause is not None and str(cause) not in str(exc):  # say each thing once
             print(f"  caused by {type(cause).__name__}: {cause}", file=sys.stderr)
         return 1
     except TimeoutError as exc:

@@ -28,15 +28,47 @@ def parse_side(text: str) -> tuple[str, Any]:
 
 
 def convert_value(raw: str) -> Any:
-    """A command-line value as the int, float or bool it reads as, else the string."""
+    """A command-line value as the int, float or bool it reads as, else the string.
+
+    Only finite numbers convert: "nan" and "inf" stay strings (file names, labels).
+    """
     if raw.lower() in ("true", "false"):
         return raw.lower() == "true"
     for convert in (int, float):
         try:
-            return convert(raw)
+            value = convert(raw)
         except ValueError:
             continue
+        if value == value and value not in (float("inf"), float("-inf")):
+            return value
     return raw
+
+
+def input_value(raw: str) -> Any:
+    """`--input`: an existing file stays a path (even "2024"); else an integer is a camera."""
+    if os.path.exists(raw):
+        return raw
+    try:
+        return int(raw)
+    except ValueError:
+        return raw
+
+
+def same_files(inputs: Sequence[Any], outputs: Sequence[Any]) -> list[tuple[str, str]]:
+    """The (input, output) pairs that are one file on disk, by identity (device and inode),
+    whatever the paths say: writing such an output would destroy its input."""
+    pairs = []
+    for out in outputs:
+        if not isinstance(out, (str, os.PathLike)) or not os.path.exists(out):
+            continue
+        for source in inputs:
+            if isinstance(source, (str, os.PathLike)) and os.path.exists(source):
+                try:
+                    if os.path.samefile(source, out):
+                        pairs.append((os.fspath(source), os.fspath(out)))
+                except OSError:
+                    continue
+    return pairs
 
 
 def load_graph_config(graph: str | os.PathLike[str]) -> Any:

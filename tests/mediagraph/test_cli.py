@@ -194,3 +194,82 @@ def test_graphs_lists_the_library_with_descriptions(capsys):
     assert "FaceDetectionShortRangeCpu" not in out  # subgraphs only with --all
     assert main(["graphs", "--all"]) == 0
     assert "FaceDetectionShortRangeCpu" in capsys.readouterr().out
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    from mediagraph.testing import samples
+
+    return samples.make_video(tmp_path_factory.mktemp("clip") / "a.mp4", frames=30, width=160,
+                              height=120, audio=False)
+
+
+@pytest.mark.parametrize("how", ["same path", "another path", "symlink", "hard link"])
+def test_an_output_that_is_the_input_file_is_refused(clip, tmp_path, capsys, how):
+    source = tmp_path / "in.mp4"
+    source.write_bytes(clip.read_bytes())
+    before = _sha(source)
+    target = {"same path": source, "another path": tmp_path / "." / "in.mp4",
+              "symlink": tmp_path / "link.mp4", "hard link": tmp_path / "hard.mp4"}[how]
+    if how == "symlink":
+        target.symlink_to(source)
+    elif how == "hard link":
+        os.link(source, target)
+    assert main(["run", "video_passthrough", "-i", str(source), "-o", str(target), "-q"]) == 1
+    assert "is the same file as input" in capsys.readouterr().err
+    assert _sha(source) == before
+
+
+def test_a_timeout_cancels_the_run_and_finalizes_the_output(tmp_path, capsys):
+    from mediagraph.testing import samples
+
+    import av
+
+    source = samples.make_video(tmp_path / "long.mp4", frames=900, width=320, height=240,
+                                audio=False)
+    out = tmp_path / "out.mp4"
+    assert main(["run", "edge_detection", "-i", str(source), "-o", str(out), "-q",
+                 "--timeout", "0.5"]) == 1
+    assert "did not finish within 0.5 s" in capsys.readouterr().err
+    with av.open(str(out)) as container:  # playable: the encoder wrote its trailer
+        decoded = sum(1 for _ in container.decode(video=0))
+    assert 0 < decoded < 900
+
+
+def test_trace_into_a_missing_folder_fails_before_the_run(tmp_path, capsys):
+    path = tmp_path / "chain.pbtxt"
+    path.write_text(CHAIN)
+    assert main(["run", str(path), "-q", "--trace", str(tmp_path / "nope" / "t.json")]) == 1
+    assert "nope" in capsys.readouterr().err
+
+
+def test_trace_into_a_folder_writes_a_file_inside_it(tmp_path):
+    path = tmp_path / "chain.pbtxt"
+    path.write_text(CHAIN)
+    (tmp_path / "traces").mkdir()
+    assert main(["run", str(path), "-q", "--trace", str(tmp_path / "traces") + "/"]) == 0
+    assert (tmp_path / "traces" / "mediagraph_trace.json").is_file()
+
+
+def test_an_input_named_like_a_number_stays_a_file_name(tmp_path, monkeypatch):
+    from mediagraph.file_run import convert_value, input_value
+
+    monkeypatch.chdir(tmp_path)
+    assert input_value("2024") == 2024  # no such file: a camera index
+    (tmp_path / "2024").write_bytes(b"")
+    assert input_value("2024") == "2024"
+    assert convert_value("nan") == "nan" and convert_value("inf") == "inf"
+    assert convert_value("1e3") == 1000.0
+
+
+def test_an_error_is_printed_once(tmp_path, capsys):
+    assert main(["run", "video_passthrough", "-i", str(tmp_path / "none.mp4"),
+                 "-o", str(tmp_path / "o.mp4"), "-q"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("none.mp4") == 1, err
