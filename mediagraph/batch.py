@@ -14,15 +14,19 @@ The contract:
   side packet is set to the file and its `output_*` side packet (when it declares one) to
   `output_dir / template`, where the template may use `{stem}` (file name without suffix),
   `{name}` (file name), `{suffix}` (".mp4") and `{parent}` (the folder's name). Two inputs
-  mapping to one output raise before anything runs.
+  mapping to one output, or an output that is an input file (by device and inode), raise
+  before anything runs. Files a batch into `output_dir` writes (its manifest's outputs, and
+  names the template can produce there) are never taken as inputs.
 - Workers get the graph as its expanded, validated config (bytes), not as a path, so a
   worker needs no copy of `graphs/`; the Ray engine also ships the model files the graph
   names (see `mediagraph._batch_ray`).
 - `output_dir/manifest.jsonl` gets one JSON line per finished file: input, outputs, status
   (`ok`/`failed`), frames (packets on the graph's main video stream, as `mediagraph run`
-  counts them), wall_s, cpu_s (the worker's CPU time), fps, backend (the inference backends `graph.profile()` reported),
-  error, attempts, finished (Unix time). The last line for an input wins. A re-run skips
-  every input whose last line is `ok` and whose outputs exist; failed files run again.
+  counts them), wall_s, cpu_s (the worker's CPU time), fps, backend (the inference
+  backends `graph.profile()` reported), error, attempts, finished (Unix time), and job: a
+  hash of the input, the graph, the side packets and the output path. A re-run skips an
+  input only when a line with the same job is `ok` and its outputs exist: another graph or
+  template into the same folder runs again, and so do failed files.
 - `retry=N` runs a failed file up to N more times within the run. One bad file never stops
   the batch. Ctrl-C cancels the files not yet started, lets running ones cancel (their
   outputs are finalized) and returns; interrupted files get no manifest line.
@@ -33,9 +37,12 @@ The contract:
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import glob
+import hashlib
 import json
 import os
+import string
 import sys
 import time
 from collections import deque
@@ -58,20 +65,46 @@ DEFAULT_TEMPLATE = "{stem}_annotated.mp4"
 def expand_inputs(patterns: Iterable[str | os.PathLike[str]]) -> list[Path]:
     """Files matching the glob patterns (`**` recurses), sorted and without duplicates.
 
-    A pattern without glob characters is taken as a file name as is (so a missing file
-    shows up as a failed run rather than silently disappearing).
+    An input that names an existing file is taken as it is, glob characters and all
+    (`clip[1].mp4` from the shell). A pattern that matches no file raises ValueError:
+    a typo must not pass as an empty batch. A plain name that does not exist is kept, so
+    it shows up as a failed run rather than silently disappearing.
     """
     found: dict[str, Path] = {}
     for pattern in patterns:
-        text = os.fspath(pattern)
-        if glob.has_magic(text):
-            matches = [Path(m) for m in glob.glob(os.path.expanduser(text), recursive=True)]
-            matches = [m for m in matches if m.is_file()]
+        text = os.path.expanduser(os.fspath(pattern))
+        if os.path.exists(text) or not glob.has_magic(text):
+            matches = [Path(text)]
         else:
-            matches = [Path(text).expanduser()]
+            matches = [Path(m) for m in glob.glob(text, recursive=True)]
+            matches = [m for m in matches if m.is_file()]
+            if not matches:
+                raise ValueError(f"--inputs pattern '{os.fspath(pattern)}' matches no file")
         for path in matches:
             found.setdefault(str(path.resolve()), path.resolve())
     return [found[k] for k in sorted(found)]
+
+
+def template_pattern(template: str) -> str:
+    """The glob pattern of every name `template` can produce ('{stem}_x.mp4' -> '*_x.mp4')."""
+    parts = []
+    for literal, field_name, _, _ in string.Formatter().parse(template):
+        parts.append(glob.escape(literal))
+        if field_name is not None:
+            parts.append("*")
+    return "".join(parts)
+
+
+def job_key(config: bytes, source: str, side: Mapping[str, Any], output: str | None) -> str:
+    """What a manifest line's work was: the input, the graph, the side packets and the output.
+
+    A later batch skips an input only when all four are the same, so another graph or
+    another output template into the same folder does its own work.
+    """
+    digest = hashlib.sha256(config)
+    digest.update(json.dumps([source, sorted((k, repr(v)) for k, v in side.items()), output])
+                  .encode())
+    return digest.hexdigest()[:32]
 
 
 def output_path(template: str, source: Path, output_dir: Path) -> Path:
@@ -109,25 +142,76 @@ def _shipped_config(graph: Any) -> bytes:
 
 def read_manifest(output_dir: str | os.PathLike[str]) -> dict[str, dict[str, Any]]:
     """{input: its last manifest entry} (an empty dict when there is no manifest)."""
-    path = Path(output_dir) / MANIFEST
-    entries: dict[str, dict[str, Any]] = {}
+    return {entry["input"]: entry for entry in _manifest_entries(Path(output_dir))}
+
+
+def _manifest_entries(output_dir: Path) -> list[dict[str, Any]]:
+    """Every well-formed manifest line, in order. A line that is not UTF-8, not JSON, or not
+    an object with a string `input` (a crash cut it short, an editor mangled it) is left
+    out: that file simply runs again."""
+    path = output_dir / MANIFEST
     if not path.is_file():
-        return entries
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line:
-            continue
+        return []
+    entries = []
+    for raw in path.read_bytes().splitlines():
         try:
-            entry = json.loads(line)
-        except json.JSONDecodeError:  # a line cut short by a crash: that file runs again
+            entry = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
             continue
-        entries[entry["input"]] = entry
+        if isinstance(entry, dict) and isinstance(entry.get("input"), str):
+            entries.append(entry)
     return entries
 
 
 def _done(entry: Mapping[str, Any] | None) -> bool:
-    return bool(entry) and entry.get("status") == "ok" and all(
-        Path(p).is_file() for p in entry.get("outputs", []))
+    """Whether a manifest line proves its work is done: `ok`, and every output it names
+    is still there (a line claiming an output that is gone is not trusted)."""
+    outputs = entry.get("outputs") if entry else None
+    return bool(entry) and entry.get("status") == "ok" and isinstance(outputs, list) and all(
+        isinstance(p, str) and Path(p).is_file() for p in outputs)
+
+
+def _exclude_own_outputs(files: list[Path], out_dir: Path, template: str,
+                         entries: list[dict[str, Any]]) -> list[Path]:
+    """Leave out of the inputs what a batch into `out_dir` writes: the outputs its manifest
+    lists and every file there whose name the output template can produce (unless the
+    template maps it onto itself, which `_refuse_outputs_over_inputs` then refuses). Without
+    this, an output folder that is also the input folder re-processes its own outputs."""
+    written = {p for e in entries for p in (e.get("outputs") or []) if isinstance(p, str)}
+    pattern = template_pattern(template)
+    kept = []
+    for path in files:
+        try:
+            relative = path.relative_to(out_dir).as_posix()
+        except ValueError:
+            relative = None
+        produced = relative is not None and fnmatch.fnmatchcase(relative, pattern) \
+            and output_path(template, path, out_dir) != path
+        if str(path) in written or produced:
+            continue
+        kept.append(path)
+    return kept
+
+
+def _refuse_outputs_over_inputs(targets: dict[Path, Path], files: list[Path]) -> None:
+    """An output that is an input file (by device and inode) would destroy it: refuse."""
+    identities: dict[tuple[int, int], Path] = {}
+    for path in files:
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        identities[(st.st_dev, st.st_ino)] = path
+    for target in targets:
+        try:
+            st = target.stat()
+        except OSError:
+            continue
+        victim = identities.get((st.st_dev, st.st_ino))
+        if victim is not None:
+            raise ValueError(f"output {target} is the same file as input {victim}: writing it "
+                             "would destroy the input; choose another --output-dir or "
+                             "--output-template")
 
 
 # -- the driver -------------------------------------------------------------------------------
@@ -200,7 +284,8 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
     config = _shipped_config(loaded)
     out_dir = Path(output_dir).expanduser().resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    files = expand_inputs(inputs)
+    entries = _manifest_entries(out_dir)
+    files = _exclude_own_outputs(expand_inputs(inputs), out_dir, output_template, entries)
     targets: dict[Path, Path] = {}
     for source in files:
         target = output_path(output_template, source, out_dir)
@@ -208,19 +293,22 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
             raise ValueError(f"output template {output_template!r} maps both {targets[target]} "
                              f"and {source} to {target}; add {{parent}} to it")
         targets[target] = source
-    previous = read_manifest(out_dir)
+    if output_side:
+        _refuse_outputs_over_inputs(targets, files)
+    done = {e.get("job"): e for e in entries if _done(e)}
     results: dict[str, FileResult] = {}
     jobs: list[Job] = []
+    keys: dict[str, str] = {}
     for source in files:
         target = output_path(output_template, source, out_dir)
-        entry = previous.get(str(source))
-        if _done(entry):
-            assert entry is not None
+        output = str(target) if output_side else None
+        key = keys[str(source)] = job_key(config, str(source), dict(side or {}), output)
+        entry = done.get(key)
+        if entry is not None:
             known = {k: entry[k] for k in FileResult.__dataclass_fields__ if k in entry}
             results[str(source)] = FileResult(**{**known, "status": "skipped"})
             continue
-        jobs.append(Job(config=config, input=str(source),
-                        output=str(target) if output_side else None, side=dict(side or {}),
+        jobs.append(Job(config=config, input=str(source), output=output, side=dict(side or {}),
                         input_side=input_side, output_side=output_side,
                         allow_imports=tuple(allow_imports)))
     workers = max(1, workers or os.cpu_count() or 1)
@@ -233,7 +321,7 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
     bar = _bar(len(files), len(results), progress)
     try:
         with open(out_dir / MANIFEST, "a", encoding="utf-8") as manifest:
-            _dispatch(runner, jobs, retry, manifest, results, bar, on_result)
+            _dispatch(runner, jobs, retry, manifest, results, bar, on_result, keys)
     finally:
         if bar is not None:
             bar.close()
@@ -243,7 +331,7 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
 
 def _dispatch(runner: Any, jobs: list[Job], retry: int, manifest: Any,
               results: dict[str, FileResult], bar: Any,
-              on_result: Callable[[FileResult], Any] | None) -> None:
+              on_result: Callable[[FileResult], Any] | None, keys: dict[str, str]) -> None:
     """Feed `jobs` to the engine, retry failures, record each final result."""
     # A bounded window of submitted files: a million-file batch must not queue a million
     # futures (or Ray tasks) in the driver; two per worker keeps every worker busy.
@@ -269,6 +357,7 @@ def _dispatch(runner: Any, jobs: list[Job], retry: int, manifest: Any,
                     job.attempt += 1
                     pending[runner.submit(job)] = job
                     continue
+                result.job = keys[job.input]
                 results[job.input] = result
                 manifest.write(json.dumps(asdict(result)) + "\n")
                 manifest.flush()

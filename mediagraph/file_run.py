@@ -154,6 +154,7 @@ class FileResult:
     error: str | None = None
     attempts: int = 1
     finished: float = field(default_factory=time.time)
+    job: str = ""  # what was done: the input, graph, side packets and outputs (batch.job_key)
 
     @property
     def ok(self) -> bool:

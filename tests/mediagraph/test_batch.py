@@ -189,3 +189,75 @@ def test_interrupt_cancels_the_remaining_files_and_a_rerun_resumes(engine, reque
     results = batch.run(PASSTHROUGH, clips, tmp_path, engine=engine, workers=1, progress=False,
                         on_result=lambda r: ran.append(r.input))
     assert len(ran) == 4 and [r.status for r in results].count("skipped") == 1
+
+
+# -- planning that must never lose data or work ---------------------------------------------
+
+@pytest.fixture()
+def three(tmp_path) -> Path:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("a.mp4", "b.mp4", "clip[1].mp4"):
+        samples.make_video(folder / name, frames=4, width=64, height=48, audio=False)
+    return folder
+
+
+def _sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_an_output_template_onto_the_inputs_is_refused(three):
+    before = {p.name: _sha(p) for p in three.iterdir()}
+    with pytest.raises(ValueError, match="is the same file as input"):
+        batch.run(PASSTHROUGH, [str(three / "*.mp4")], three, output_template="{name}",
+                  progress=False)
+    assert {p.name: _sha(p) for p in three.iterdir()} == before
+
+
+def test_a_literal_name_with_glob_characters_is_taken_as_it_is(three, tmp_path):
+    results = batch.run(PASSTHROUGH, [str(three / "clip[1].mp4")], tmp_path / "out",
+                        progress=False)
+    assert [(Path(r.input).name, r.status) for r in results] == [("clip[1].mp4", "ok")]
+
+
+def test_a_pattern_matching_nothing_is_an_error(three, tmp_path, capsys):
+    with pytest.raises(ValueError, match="matches no file"):
+        batch.run(PASSTHROUGH, [str(three / "*.mkv")], tmp_path / "out", progress=False)
+    from mediagraph.cli import main
+
+    assert main(["batch", PASSTHROUGH, "--inputs", str(three / "*.mkv"), "--output-dir",
+                 str(tmp_path / "out"), "-q"]) == 2
+    assert "matches no file" in capsys.readouterr().err
+
+
+def test_an_output_dir_that_is_the_input_dir_never_takes_its_own_outputs(three):
+    first = batch.run(PASSTHROUGH, [str(three / "*.mp4")], three, progress=False)
+    assert sorted(Path(r.input).name for r in first) == ["a.mp4", "b.mp4", "clip[1].mp4"]
+    again = batch.run(PASSTHROUGH, [str(three / "*.mp4")], three, progress=False)
+    assert sorted((Path(r.input).name, r.status) for r in again) == [
+        ("a.mp4", "skipped"), ("b.mp4", "skipped"), ("clip[1].mp4", "skipped")]
+    assert not list(three.glob("*_annotated_annotated.mp4"))
+
+
+def test_another_graph_or_template_into_the_same_folder_does_its_own_work(three, tmp_path):
+    out = tmp_path / "out"
+    batch.run(PASSTHROUGH, [str(three / "a.mp4")], out, progress=False)
+    resized = str(ROOT / "graphs" / "video_resize.pbtxt")
+    other_graph = batch.run(resized, [str(three / "a.mp4")], out,
+                            output_template="{stem}_small.mp4", progress=False)
+    assert [r.status for r in other_graph] == ["ok"] and (out / "a_small.mp4").is_file()
+    other_template = batch.run(PASSTHROUGH, [str(three / "a.mp4")], out,
+                               output_template="{stem}_copy.mp4", progress=False)
+    assert [r.status for r in other_template] == ["ok"] and (out / "a_copy.mp4").is_file()
+    same = batch.run(PASSTHROUGH, [str(three / "a.mp4")], out, progress=False)
+    assert [r.status for r in same] == ["skipped"]
+
+
+@pytest.mark.parametrize("line", [b'{"status": "ok"}', b'[1, 2]', b'"text"', b'\xff\xfe{}',
+                                  b'{"input": 3}', b'{"input": "x", "outputs": "nope"}'])
+def test_malformed_manifest_lines_are_left_out(tmp_path, line):
+    (tmp_path / batch.MANIFEST).write_bytes(line + b"\n" + json.dumps(
+        {"input": "/v/a.mp4", "status": "ok", "outputs": []}).encode() + b"\n")
+    assert list(batch.read_manifest(tmp_path)) in (["/v/a.mp4"], ["x", "/v/a.mp4"])
