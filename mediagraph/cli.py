@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from mediagraph.errors import GraphConfigError, MediaGraphError
+from mediagraph.errors import GraphConfigError, MediaGraphError, printable
 from mediagraph.file_run import (input_value, load_graph, load_graph_config, parse_side,
                                  progress_stream, same_files, side_for, side_for_quiet)
 
@@ -92,9 +92,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.latency:
         graph.enable_latency_tracking()
     if graph.input_streams:
-        print(f"error: {args.graph} has graph input streams ({', '.join(graph.input_streams)}); "
-              "`mediagraph run` feeds none, so the run would never end. Embed the graph "
-              "(examples/embed_in_app.py) or give it source calculators.", file=sys.stderr)
+        streams = ", ".join(graph.input_streams)
+        print(printable(f"error: {args.graph} has graph input streams ({streams}); "
+                        "`mediagraph run` feeds none, so the run would never end. Embed the "
+                        "graph (examples/embed_in_app.py) or give it source calculators."),
+              file=sys.stderr)
         return 2
     side = dict(args.side)
     if args.input is not None:
@@ -114,7 +116,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         for name in graph.output_streams:
             def show(packet: Any, name: str = name) -> None:
                 with lock:
-                    print(f"{name} @ {packet.timestamp}: {packet.value!r}", flush=True)
+                    print(printable(f"{name} @ {packet.timestamp}: {packet.value!r}"), flush=True)
             graph.observe_output_stream(name, show)
     total = _count_frames(side.get(side_for_quiet(graph, "input")))
     bar = _progress_bar(total, args.quiet or args.print_outputs)
@@ -147,7 +149,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fps = frames[0] / elapsed if elapsed > 0 else 0.0
         print(f"frames {frames[0]}  wall {elapsed:.2f} s  {fps:.1f} frames/s"
               + (f"  stream '{counted}'" if counted else ""))
-        print(graph.profile().table())
+        print(printable(graph.profile().table()))
     if args.output is not None and not args.quiet:
         print(f"wrote {args.output}")
     return 0
@@ -229,10 +231,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         try:
             graph = load_graph(path, args.allow_import)
         except MediaGraphError as exc:
-            print(f"FAIL {exc}")
+            print(f"FAIL {printable(str(exc))}")
             status = 1
             continue
-        print(f"ok   {path}: {len(graph.spec.nodes)} nodes, {len(graph.spec.streams)} streams")
+        print(printable(f"ok   {path}: {len(graph.spec.nodes)} nodes, "
+                        f"{len(graph.spec.streams)} streams"))
     return status
 
 
@@ -253,7 +256,7 @@ def cmd_viz(args: argparse.Namespace) -> int:
 
     graph = load_graph(args.graph, args.allow_import)
     if args.output is None:
-        print(to_dot(graph), end="")
+        print(printable(to_dot(graph)), end="")
         return 0
     try:
         written = render(graph, args.output)
@@ -273,12 +276,12 @@ def cmd_graphs(args: argparse.Namespace) -> int:
     width = max((len(e.name) for e in runnable), default=0)
     print("Graphs (mediagraph run NAME -i IN -o OUT):")
     for entry in runnable:
-        print(f"  {entry.name:{width}s}  {entry.description}")
+        print(printable(f"  {entry.name:{width}s}  {entry.description}"))
     if args.all:
         width = max((len(e.type) for e in subgraphs), default=0)
         print("\nSubgraphs (calculator: TYPE in any config):")
         for entry in subgraphs:
-            print(f"  {entry.type:{width}s}  {entry.description}")
+            print(printable(f"  {entry.type:{width}s}  {entry.description}"))
     else:
         print(f"\n{len(subgraphs)} subgraphs too: mediagraph graphs --all")
     return 0
@@ -293,7 +296,7 @@ def cmd_calculators(args: argparse.Namespace) -> int:
             continue
         doc = (cls.__doc__ or "").strip().splitlines()
         summary = doc[0] if doc else ""
-        print(f"{name}: {summary}")
+        print(printable(f"{name}: {summary}"))
         for kind, label in (("input", "in"), ("output", "out"), ("side_input", "side in"),
                             ("side_output", "side out")):
             ports = [p.spec().replace(":*", ":0..n").rstrip(":0") or ":0"
@@ -395,18 +398,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except MediaGraphError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         cause = exc.__cause__
         if cause is not None and str(cause) not in str(exc):  # say each thing once
-            print(f"  caused by {type(cause).__name__}: {cause}", file=sys.stderr)
+            print(printable(f"  caused by {type(cause).__name__}: {cause}"), file=sys.stderr)
         return 1
     except TimeoutError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(str(exc))}", file=sys.stderr)
         return 1
     except ExceptionGroup as group:  # several nodes failed: report each
-        print(f"error: {group}", file=sys.stderr)
+        print(f"error: {printable(str(group))}", file=sys.stderr)
         for exc in group.exceptions:
-            print(f"  {exc}", file=sys.stderr)
+            print(f"  {printable(str(exc))}", file=sys.stderr)
         return 1
 
 

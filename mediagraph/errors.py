@@ -23,7 +23,17 @@ where known, so tools can point at the spot; their message already names them.
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """`text` with control characters (terminal escapes, bells, carriage returns) spelled
+    as `\\x1b`-style escapes, so a name from a config or a file cannot drive a terminal.
+    Newlines and tabs stay."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 class MediaGraphError(Exception):
@@ -61,7 +71,7 @@ class GraphConfigError(MediaGraphError, ValueError):
                 if self.column is not None:
                     where += f":{self.column}"
             where += ": "
-        return where + self.reason
+        return printable(where + self.reason)
 
     def located(self, source: str | None, line: int | None = None,
                 column: int | None = None) -> "GraphConfigError":
@@ -111,8 +121,8 @@ class CalculatorError(MediaGraphError):
         self.timestamp = timestamp
         what = detail if detail is not None else (
             f"{type(cause).__name__}: {cause}" if cause is not None else "failed")
-        super().__init__(
-            f"node '{node}' ({calculator}) failed in {method}() at timestamp {timestamp}: {what}")
+        super().__init__(printable(
+            f"node '{node}' ({calculator}) failed in {method}() at timestamp {timestamp}: {what}"))
 
 
 class CalculatorTimeoutError(CalculatorError):

@@ -273,3 +273,20 @@ def test_an_error_is_printed_once(tmp_path, capsys):
                  "-o", str(tmp_path / "o.mp4"), "-q"]) == 1
     err = capsys.readouterr().err
     assert err.count("none.mp4") == 1, err
+
+
+ESCAPE = "\x1b[2J\x1b]0;owned\x07"
+
+
+@pytest.mark.parametrize("command", ["validate", "show", "viz", "run"])
+def test_terminal_escapes_from_a_config_are_never_printed_raw(tmp_path, capsys, command):
+    path = tmp_path / f"evil{ESCAPE}.pbtxt"
+    path.write_text(f'node {{ name: "n{ESCAPE}" calculator: "Nope{ESCAPE}" }}\n'
+                    if command in ("validate", "run") else
+                    f'input_stream: "in" node {{ name: "n{ESCAPE}" calculator: '
+                    f'"PassThroughCalculator" input_stream: "in" output_stream: "out" }}\n')
+    main([command, str(path)])
+    captured = capsys.readouterr()
+    for text in (captured.out, captured.err):
+        assert "\x1b" not in text and "\x07" not in text
+    assert "\\x1b" in captured.out + captured.err or "\\033" in captured.out  # show: octal
