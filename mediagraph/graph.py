@@ -12,12 +12,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 from mediagraph.config import pool
-from mediagraph.config.loader import load_config, parse_config
+from mediagraph.config.loader import BINARY_SUFFIXES, TEXT_SUFFIXES, load_config, parse_config
 from mediagraph.errors import GraphRunError
 from mediagraph.observers import OutputStreamPoller
 from mediagraph.packet import Packet
 from mediagraph.profiler import GraphProfile
 from mediagraph.validation import NodeSpec, PortBinding, suggest, validate
+
+
+CONFIG_SUFFIXES = TEXT_SUFFIXES + BINARY_SUFFIXES
 
 
 def as_config(config: Any) -> Any:
@@ -30,10 +33,11 @@ def as_config(config: Any) -> Any:
         return load_config(config)
     if isinstance(config, str):
         stripped = config.strip()
-        looks_like_path = ("\n" not in stripped and "{" not in stripped and ":" not in stripped
-                           or stripped.endswith((".pbtxt", ".binarypb", ".textproto", ".pb")))
-        if looks_like_path and os.path.exists(stripped):
-            return load_config(stripped)
+        named_file = stripped.endswith(CONFIG_SUFFIXES) and "\n" not in stripped
+        looks_like_path = named_file or ("\n" not in stripped and "{" not in stripped
+                                         and ":" not in stripped)
+        if looks_like_path and (named_file or os.path.exists(stripped)):
+            return load_config(stripped)  # a missing file says so, with its name
         return parse_config(config)
     if isinstance(config, (bytes, bytearray)):
         return parse_config(bytes(config))

@@ -102,7 +102,7 @@ def read(resource: Traversable) -> Any:
     """Load a graph file, whether on disk or inside an installed package."""
     if isinstance(resource, Path):
         return load_config(resource)
-    return parse_text(resource.read_text(encoding="utf-8"), source=str(resource))
+    return parse_text(resource.read_bytes().decode("utf-8"), source=str(resource))
 
 
 def describe(text: str) -> str:
@@ -154,7 +154,7 @@ def _pbtxt_files(root: Traversable) -> list[Traversable]:
         if child.is_dir():
             if not child.name.startswith((".", "__")):
                 files.extend(_pbtxt_files(child))
-        elif child.name.endswith(SUFFIX):
+        elif child.name.endswith(SUFFIX) and child.is_file():  # never a FIFO or a device
             files.append(child)
     return files
 

@@ -10,7 +10,9 @@ their blocks are kept verbatim in `source_info(config).unknown_options`.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import stat
 import sys
 import threading
 from collections import OrderedDict
@@ -24,6 +26,8 @@ from google.protobuf.message import DecodeError, Message
 from mediagraph.config import pool
 from mediagraph.errors import ConfigSyntaxError, GraphConfigError, OptionsError
 
+MAX_CONFIG_BYTES = 64 << 20
+MAX_CONFIG_ENV = "MEDIAGRAPH_MAX_CONFIG_BYTES"
 TEXT_SUFFIXES = (".pbtxt", ".txt", ".textproto", ".prototxt", ".config")
 BINARY_SUFFIXES = (".binarypb", ".pb", ".binpb", ".bin")
 
@@ -98,13 +102,49 @@ def source_info(config: Message) -> SourceInfo | None:
     return None
 
 
+def read_config_bytes(path: str | os.PathLike[str], limit: int | None = None) -> bytes:
+    """The bytes of a config file: a regular file of at most `limit` bytes (default
+    `MAX_CONFIG_BYTES`, or `$MEDIAGRAPH_MAX_CONFIG_BYTES`).
+
+    A FIFO, a device (`/dev/zero`) or a socket would hang the read or fill memory, so
+    anything but a regular file is refused; the file is opened without blocking and
+    checked on the open descriptor, so a swapped path cannot slip through.
+    """
+    limit = limit if limit is not None else int(os.environ.get(MAX_CONFIG_ENV, MAX_CONFIG_BYTES))
+    source = os.fspath(path)
+    try:
+        fd = os.open(source, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise GraphConfigError(f"cannot read graph config: {exc.strerror}", source=source) from None
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise GraphConfigError("cannot read graph config: not a regular file (a FIFO, "
+                                   "device or socket is never read)", source=source)
+        if info.st_size > limit:
+            raise GraphConfigError(f"graph config is {info.st_size} bytes, over the limit of "
+                                   f"{limit} (${MAX_CONFIG_ENV})", source=source)
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except OSError as exc:
+        raise GraphConfigError(f"cannot read graph config: {exc.strerror}", source=source) from None
+    finally:
+        os.close(fd)
+    if size > limit:  # the file grew while being read
+        raise GraphConfigError(f"graph config is over the limit of {limit} bytes "
+                               f"(${MAX_CONFIG_ENV})", source=source)
+    return b"".join(chunks)
+
+
 def load_config(path: str | Path) -> Any:
     """Load a config file, text or binary by its suffix (text when the suffix is unknown)."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise GraphConfigError(f"cannot read graph config: {exc.strerror}", source=str(path)) from None
+    data = read_config_bytes(path)
     if path.suffix.lower() in BINARY_SUFFIXES:
         return parse_binary(data, source=str(path))
     try:
@@ -166,11 +206,13 @@ def to_binary(config: Message) -> bytes:
 
 
 def peek_type(path: Any) -> str:
-    """The `type:` of a text config (a Path or package resource) without validating it."""
+    """The `type:` of a text config (a Path or package resource) without validating it;
+    '' for a file that has none or cannot be read as a config."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+        data = read_config_bytes(path) if isinstance(path, Path) else path.read_bytes()
+    except (OSError, GraphConfigError):
         return ""
+    text = data.decode("utf-8", errors="replace")
     scan = _scan(text)
     return scan.top_level_type
 

@@ -7,11 +7,13 @@ leading newline, so line numbers count from their first row.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 import pytest
 
 import mediagraph
+import mediagraph as mg
 from mediagraph import (Calculator, ConfigSyntaxError, GraphConfigError, Input, Inputs,
                         Options, OptionsError, Output, SideInput, SideOutput, SubgraphError,
                         UnknownCalculatorError, load_config, option, parse_config,
@@ -530,3 +532,50 @@ def test_deprecated_mediapipe_mechanisms_are_refused_clearly(field, text):
     with pytest.raises(GraphConfigError, match=f"{field}.*not supported"):
         mediagraph.Graph(text + '\nnode { calculator: "CountingSourceCalculator" '
                                 'output_stream: "n" }')
+
+
+# -- special files: only regular files are read, and only up to a size ------------------------
+
+@pytest.mark.timeout(20)
+def test_a_fifo_config_is_refused_without_blocking(tmp_path):
+    fifo = tmp_path / "graph.pbtxt"
+    os.mkfifo(fifo)
+    with pytest.raises(mg.GraphConfigError, match="not a regular file"):
+        mg.load_config(fifo)
+
+
+@pytest.mark.timeout(20)
+def test_a_device_config_is_refused():
+    with pytest.raises(mg.GraphConfigError, match="not a regular file"):
+        mg.load_config("/dev/zero")
+
+
+def test_a_config_over_the_size_limit_is_refused(tmp_path, monkeypatch):
+    path = tmp_path / "big.pbtxt"
+    path.write_text('input_stream: "a"\n' * 100)
+    monkeypatch.setenv("MEDIAGRAPH_MAX_CONFIG_BYTES", "1000")
+    with pytest.raises(mg.GraphConfigError, match="over the limit of 1000"):
+        mg.load_config(path)
+
+
+@pytest.mark.timeout(20)
+def test_a_fifo_on_the_graph_search_path_is_skipped(tmp_path, monkeypatch):
+    from mediagraph.config import library
+
+    monkeypatch.setattr(library, "_search_path", [])
+    os.mkfifo(tmp_path / "trap.pbtxt")
+    (tmp_path / "real.pbtxt").write_text('type: "FifoNeighbour"\ninput_stream: "IN:a"\n'
+                                         'output_stream: "OUT:b"\nnode { calculator: '
+                                         '"PassThroughCalculator" input_stream: "a" '
+                                         'output_stream: "b" }\n')
+    mg.add_search_path(tmp_path)
+    graph = mg.Graph('input_stream: "x" node { calculator: "FifoNeighbour" '
+                     'input_stream: "IN:x" output_stream: "OUT:y" }')
+    assert [p.value for p in graph.run({"x": [(1, 0)]}, timeout=10)["y"]] == [1]
+
+
+def test_a_missing_config_file_says_so(tmp_path):
+    with pytest.raises(mg.GraphConfigError, match="No such file"):
+        mg.Graph(str(tmp_path / "missing.pbtxt"))
+    with pytest.raises(mg.GraphConfigError, match="No such file"):
+        mg.Graph("missing.binarypb")
