@@ -11,7 +11,9 @@ MediaPipe's own graphs). Expansion recurses; a cycle of subgraphs is an error.
 from __future__ import annotations
 
 import logging
+import os
 import re
+import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -26,6 +28,8 @@ from mediagraph.errors import GraphConfigError, SubgraphError
 
 log = logging.getLogger("mediagraph.config")
 MAX_DEPTH = 32
+MAX_EXPANDED_NODES = 100_000
+EXPAND_TIMEOUT_S = 30.0
 _ = library  # importing the library adds its finder: subgraph files resolve by `type:`
 
 
@@ -49,11 +53,40 @@ class NodeOrigin:
 Resolver = Callable[[str, int], tuple[str, Any]]
 
 
+class _Budget:
+    """What one expansion may cost: nodes (subgraphs multiply them) and wall time.
+
+    Limits: `MAX_EXPANDED_NODES` nodes (`$MEDIAGRAPH_MAX_EXPANDED_NODES`) and
+    `EXPAND_TIMEOUT_S` seconds (`$MEDIAGRAPH_EXPAND_TIMEOUT_S`). A config over either is
+    an error naming the limit, not a process that eats memory for minutes.
+    """
+
+    def __init__(self) -> None:
+        self.max_nodes = int(os.environ.get("MEDIAGRAPH_MAX_EXPANDED_NODES", MAX_EXPANDED_NODES))
+        timeout = float(os.environ.get("MEDIAGRAPH_EXPAND_TIMEOUT_S", EXPAND_TIMEOUT_S))
+        self.deadline = time.monotonic() + timeout
+        self.timeout = timeout
+        self.nodes = 0
+
+    def spend(self, count: int, origin: NodeOrigin, name: str) -> None:
+        self.nodes += count
+        if self.nodes > self.max_nodes:
+            raise SubgraphError(f"expanding subgraphs makes more than {self.max_nodes} nodes "
+                                "($MEDIAGRAPH_MAX_EXPANDED_NODES raises the limit)",
+                                source=origin.source, line=origin.line, node=name)
+        if time.monotonic() > self.deadline:
+            raise SubgraphError(f"expanding subgraphs took longer than {self.timeout:g} s "
+                                "($MEDIAGRAPH_EXPAND_TIMEOUT_S raises the limit)",
+                                source=origin.source, line=origin.line, node=name)
+
+
 def expand(config: Any, resolve: Resolver) -> tuple[Any, list[NodeOrigin]]:
     """Return a copy of `config` with every subgraph node expanded, and each node's origin.
 
-    `resolve(name, node_index)` returns ("calculator", cls) or ("subgraph", source).
+    `resolve(name, node_index)` returns ("calculator", cls) or ("subgraph", source); each
+    name is resolved once per expansion, so a subgraph file used many times is read once.
     """
+    resolve = _once_per_name(resolve)
     result = pool.CalculatorGraphConfig()
     result.CopyFrom(config)
     info = source_info(config)
@@ -61,14 +94,25 @@ def expand(config: Any, resolve: Resolver) -> tuple[Any, list[NodeOrigin]]:
     origins = [NodeOrigin(source, info.node_line(i) if info else None)
                for i in range(len(config.node))]
     apply_option_values(result, list(graph_option_messages(result)), origins)
-    nodes, origins = _expand_nodes(result, origins, resolve, stack=())
+    nodes, origins = _expand_nodes(result, origins, resolve, stack=(), budget=_Budget())
     del result.node[:]
     result.node.extend(nodes)
     return result, origins
 
 
+def _once_per_name(resolve: Resolver) -> Resolver:
+    found: dict[str, tuple[str, Any]] = {}
+
+    def cached(name: str, index: int) -> tuple[str, Any]:
+        if name not in found:
+            found[name] = resolve(name, index)
+        return found[name]
+
+    return cached
+
+
 def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
-                  stack: tuple[str, ...]) -> tuple[list[Any], list[NodeOrigin]]:
+                  stack: tuple[str, ...], budget: _Budget) -> tuple[list[Any], list[NodeOrigin]]:
     out_nodes: list[Any] = []
     out_origins: list[NodeOrigin] = []
     used_prefixes: set[str] = set()
@@ -81,6 +125,7 @@ def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
                 exc.within(f"node '{node.name}'")
             raise exc.located(origin.source, origin.line) from None
         if kind != "subgraph":
+            budget.spend(1, origin, node.name or node.calculator)
             out_nodes.append(node)
             out_origins.append(origin)
             continue
@@ -102,7 +147,9 @@ def _expand_nodes(config: Any, origins: list[NodeOrigin], resolve: Resolver,
                                   sub_info.node_line(i) if sub_info else origin.line,
                                   origin.path + (f"{name} '{prefix}'",))
                        for i in range(len(inner.node))]
-        nodes, inner_origins = _expand_nodes(inner, sub_origins, resolve, stack + (name,))
+        budget.spend(0, origin, node.name or name)
+        nodes, inner_origins = _expand_nodes(inner, sub_origins, resolve, stack + (name,),
+                                             budget)
         out_nodes.extend(nodes)
         out_origins.extend(inner_origins)
         for executor in inner.executor:

@@ -579,3 +579,51 @@ def test_a_missing_config_file_says_so(tmp_path):
         mg.Graph(str(tmp_path / "missing.pbtxt"))
     with pytest.raises(mg.GraphConfigError, match="No such file"):
         mg.Graph("missing.binarypb")
+
+
+# -- subgraph expansion is bounded -----------------------------------------------------------
+
+def _bomb(levels: int, copies: int) -> str:
+    for level in range(levels):
+        inner = "PassThroughCalculator" if level == 0 else f"BombLevel{level - 1}"
+        ports = ('input_stream: "a"', "output_stream") if level == 0 else \
+            ('input_stream: "IN:a"', "output_stream: \"OUT")
+        nodes = "".join(
+            f'node {{ calculator: "{inner}" {ports[0]} '
+            + (f'output_stream: "b{i}" }}' if level == 0 else f'output_stream: "OUT:b{i}" }}')
+            for i in range(copies))
+        mg.register_subgraph(mg.parse_config(
+            f'type: "BombLevel{level}" input_stream: "IN:a" output_stream: "OUT:b0" {nodes}'))
+    return (f'input_stream: "x" node {{ calculator: "BombLevel{levels - 1}" '
+            'input_stream: "IN:x" output_stream: "OUT:y" }')
+
+
+@pytest.mark.timeout(60)
+def test_a_subgraph_bomb_stops_at_the_node_limit(monkeypatch):
+    monkeypatch.setenv("MEDIAGRAPH_MAX_EXPANDED_NODES", "500")
+    with pytest.raises(mg.SubgraphError, match="more than 500 nodes"):
+        mg.Graph(_bomb(levels=4, copies=10))
+
+
+@pytest.mark.timeout(60)
+def test_a_slow_expansion_stops_at_the_time_limit(monkeypatch):
+    monkeypatch.setenv("MEDIAGRAPH_EXPAND_TIMEOUT_S", "0")
+    with pytest.raises(mg.SubgraphError, match="took longer than 0 s"):
+        mg.Graph(_bomb(levels=2, copies=3))
+
+
+def test_a_subgraph_file_is_read_once_per_load(tmp_path, monkeypatch):
+    from mediagraph.config import library
+
+    monkeypatch.setattr(library, "_search_path", [])
+    (tmp_path / "once.pbtxt").write_text(
+        'type: "ReadOnceSubgraph" input_stream: "IN:a" output_stream: "OUT:b" '
+        'node { calculator: "PassThroughCalculator" input_stream: "a" output_stream: "b" }')
+    mg.add_search_path(tmp_path)
+    reads = []
+    real = library.read
+    monkeypatch.setattr(library, "read", lambda r: reads.append(r) or real(r))
+    nodes = "".join(f'node {{ calculator: "ReadOnceSubgraph" input_stream: "IN:x" '
+                    f'output_stream: "OUT:y{i}" }}' for i in range(10))
+    graph = mg.Graph('input_stream: "x" ' + nodes)
+    assert len(graph.spec.nodes) == 10 and len(reads) == 1
