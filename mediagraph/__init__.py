@@ -11,7 +11,8 @@ from mediagraph.config.loader import load_config, parse_config, to_binary, to_te
 from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, ConfigSyntaxError,
                                DeadlockError, DeviceUnavailableError, GraphCancelled,
                                GraphConfigError, GraphRunError, MediaGraphError,
-                               MissingDependencyError, OptionsError, PacketTypeError,
+                               MissingDependencyError, ModelIntegrityError, OptionsError,
+                               PacketTypeError,
                                QueueFullError, SubgraphError, TimestampError,
                                UnknownCalculatorError)
 from mediagraph.graph import Graph
@@ -43,6 +44,7 @@ __all__ = [
     "Inputs",
     "MediaGraphError",
     "MissingDependencyError",
+    "ModelIntegrityError",
     "Options",
     "OptionsError",
     "Output",

@@ -15,7 +15,8 @@
     │   ├── GraphCancelled                     cancel() ended the run
     │   └── QueueFullError                     add-if-not-full found the queue full
     ├── DeviceUnavailableError (OSError)       a camera, microphone, speaker or display is missing
-    └── MissingDependencyError (ImportError)   a package is not installed
+    ├── MissingDependencyError (ImportError)   a package is not installed
+    └── ModelIntegrityError (ValueError)       a model file's sha256 is not the pinned one
 
 Config errors carry `source` (file name or "<string>"), `line`, `column`, `node` and `stream`
 where known, so tools can point at the spot; their message already names them.
@@ -182,3 +183,8 @@ class MissingDependencyError(MediaGraphError, ImportError):
         target = f"'mediagraph[{extra}]'" if extra else package
         message = f"{purpose} needs the '{package}' package: pip install {target}"
         ImportError.__init__(self, message, name=package)
+
+
+class ModelIntegrityError(MediaGraphError, ValueError):
+    """A model (or the wheel it comes from) does not have its pinned sha256: truncated,
+    damaged or replaced. The message names the file and both hashes."""

@@ -2,9 +2,11 @@
 
 Models are never downloaded from a model hub at run time. `mediagraph models fetch`
 takes MediaPipe's `.tflite` files out of the `mediapipe==0.10.14` wheel and Silero VAD's
-`.onnx` out of the `silero-vad` wheel (both from PyPI, fetched with `pip download
+`.onnx` out of the `silero-vad==6.2.3` wheel (both from PyPI, fetched with `pip download
 --no-deps`, never installed) into the cache folder: `$MEDIAGRAPH_MODELS`, else
-`~/.cache/mediagraph/models`.
+`~/.cache/mediagraph/models`. Every wheel and every file is pinned by sha256
+(`WHEELS`, `PINNED_SHA256`): checked when fetched, when a cached file is first loaded in a
+process (`resolve`), and by `mediagraph models verify`; `fetch` repairs a damaged file.
 
 `convert()` makes an `.onnx` twin of a `.tflite` model (tflite2onnx, the `convert`
 extra) with the same input and output layouts as the original, so the GPU and DSP
@@ -12,21 +14,27 @@ backends take the same tensors the LiteRT backend does.
 
     python -m mediagraph.models fetch [--force]
     python -m mediagraph.models list
+    python -m mediagraph.models verify
     python -m mediagraph.models convert face_detection_short_range.tflite [-o out.onnx]
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from collections.abc import Sequence
-from typing import Any
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from mediagraph.errors import ModelIntegrityError
 
 ENV_VAR = "MEDIAGRAPH_MODELS"
 
@@ -54,9 +62,61 @@ MEDIAPIPE_GRAPHS: dict[str, str] = {
         ("hand_landmark", "hand_landmark_tracking_cpu.binarypb"),
     ]
 }
+SILERO_VERSION = "6.2.3"
 SILERO_MODELS: dict[str, str] = {"silero_vad.onnx": "silero_vad/data/silero_vad.onnx"}
-_WHEELS = {f"mediapipe=={MEDIAPIPE_VERSION}": {**MEDIAPIPE_MODELS, **MEDIAPIPE_GRAPHS},
-           "silero-vad": SILERO_MODELS}
+
+
+@dataclass(frozen=True)
+class PinnedWheel:
+    """A wheel `models fetch` takes files from, pinned by version, file and sha256.
+
+    The models inside are the same in every platform's wheel, so pip is asked for one
+    exact file (`download_args` pick its platform and Python), whatever machine fetches.
+    """
+
+    requirement: str
+    file_name: str
+    sha256: str
+    download_args: tuple[str, ...]
+    members: dict[str, str]  # cache name -> path inside the wheel
+
+
+WHEELS: tuple[PinnedWheel, ...] = (
+    PinnedWheel(
+        f"mediapipe=={MEDIAPIPE_VERSION}",
+        f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "a807328339e7356fda0bb14df12fedbf1d33bdf81649c5f8666b0026b1cc30b4",
+        ("--platform", "manylinux_2_17_x86_64", "--python-version", "3.11",
+         "--implementation", "cp", "--abi", "cp311"),
+        {**MEDIAPIPE_MODELS, **MEDIAPIPE_GRAPHS}),
+    PinnedWheel(
+        f"silero-vad=={SILERO_VERSION}", f"silero_vad-{SILERO_VERSION}-py3-none-any.whl",
+        "7b7f5436cfcb02fae583a05b512ea96467fd449fe54cb49a5e4f06c51a1e43b8", (), SILERO_MODELS),
+)
+# The sha256 of every file `fetch` puts in the cache, checked on fetch and on first load.
+PINNED_SHA256: dict[str, str] = {
+    "face_detection_short_range.tflite":
+        "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
+    "face_detection_full_range_sparse.tflite":
+        "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
+    "selfie_segmentation.tflite":
+        "9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
+    "palm_detection_lite.tflite":
+        "e9a4aaddf90dda56a87235303cf00e4c2d3fb28725f68fd88772997dac905c18",
+    "hand_landmark_lite.tflite":
+        "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
+    "pose_detection.tflite": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
+    "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    "mediapipe_graphs/face_detection_short_range_cpu.binarypb":
+        "84e65794d4e1d1c6d56896f4dfaab97bc769033205475c1bb9967a22f0da469c",
+    "mediapipe_graphs/face_detection_full_range_cpu.binarypb":
+        "00f072e71a9752536aa4b09216c6bf8d9cc7493222a8d3a472e563eb0e23163b",
+    "mediapipe_graphs/selfie_segmentation_cpu.binarypb":
+        "df9f291eadc2ad77a4a0fabd83d4f2c0c2b4d8626c8f44fb0d14efc2fc81f46d",
+    "mediapipe_graphs/hand_landmark_tracking_cpu.binarypb":
+        "942ad4e6b3ecd1903fd2743ad2255a341854de975ef9c90418a4c7b64f0b4425",
+    "silero_vad.onnx": "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
+}
 
 
 def mediapipe_graph(name: str) -> Path:
@@ -89,13 +149,67 @@ def resolve(model_path: str | os.PathLike[str]) -> Path:
     """
     path = Path(model_path).expanduser()
     if path.is_file():
-        return path
+        return _verified(path)
     cached = cache_dir() / path.name
     if cached.is_file():
-        return cached
+        return _verified(cached)
     raise FileNotFoundError(
         f"model '{model_path}' not found as a file or in the model cache {cache_dir()}; "
         "run `mediagraph models fetch` (or set $MEDIAGRAPH_MODELS)")
+
+
+_verified_files: dict[tuple[str, int, int], bool] = {}
+_verified_lock = threading.Lock()
+
+
+def sha256_of(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest() if hasattr(hashlib, "file_digest") \
+            else hashlib.sha256(f.read()).hexdigest()
+
+
+def _pinned_name(path: Path) -> str | None:
+    """The cache name of `path` when it is a pinned file of the cache, else None."""
+    try:
+        relative = path.resolve().relative_to(cache_dir().resolve()).as_posix()
+    except (ValueError, OSError):
+        return None
+    return relative if relative in PINNED_SHA256 else None
+
+
+def _verified(path: Path) -> Path:
+    """`path`, after checking a pinned cache file against its sha256 (once per process
+    for an unchanged file). A mismatch is a ModelIntegrityError naming both hashes."""
+    name = _pinned_name(path)
+    if name is None:
+        return path  # a file the caller named: theirs to vouch for
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    with _verified_lock:
+        if key in _verified_files:
+            return path
+    actual = sha256_of(path)
+    expected = PINNED_SHA256[name]
+    if actual != expected:
+        raise ModelIntegrityError(
+            f"model {path} is damaged or was replaced: its sha256 is {actual}, expected "
+            f"{expected}; `mediagraph models fetch` repairs it")
+    with _verified_lock:
+        _verified_files[key] = True
+    return path
+
+
+def verify() -> list[tuple[str, str, str | None]]:
+    """Every pinned file of the cache as (name, "ok" | "missing" | "damaged", sha256)."""
+    report = []
+    for name, expected in PINNED_SHA256.items():
+        path = cache_dir() / name
+        if not path.is_file():
+            report.append((name, "missing", None))
+            continue
+        actual = sha256_of(path)
+        report.append((name, "ok" if actual == expected else "damaged", actual))
+    return report
 
 
 def list_models() -> list[Path]:
@@ -109,14 +223,15 @@ def list_models() -> list[Path]:
 
 # -- fetch ------------------------------------------------------------------------------
 
-def _pip_download(requirement: str, dest: Path) -> Path:
-    """Download (never install) one wheel with pip; returns the wheel's path.
+def _pip_download(wheel: PinnedWheel, dest: Path) -> Path:
+    """Download (never install) one pinned wheel with pip; returns the wheel's path.
 
     Tests replace this function to work without a network.
     """
+    requirement = wheel.requirement
     before = set(dest.glob("*.whl"))
     cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-           "--dest", str(dest), requirement]
+           *wheel.download_args, "--dest", str(dest), requirement]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(f"`{' '.join(cmd)}` failed:\n{result.stderr.strip()[-2000:]}")
@@ -149,27 +264,54 @@ def _write_atomically(data: bytes, target: Path) -> None:
 def fetch(force: bool = False) -> list[Path]:
     """Put every known model into the cache; returns their paths.
 
-    Files already in the cache are kept (no download at all when every file is there)
-    unless `force`. Each file is written to a temporary name and renamed into place.
+    Files already in the cache are kept when their sha256 is the pinned one (no download
+    at all when every file is there and sound) unless `force`; a damaged or replaced file
+    is fetched again. Every wheel and every file taken from it is checked against its pinned
+    sha256 before anything is written; each file is written to a temporary name and renamed
+    into place.
     """
     folder = cache_dir()
     folder.mkdir(parents=True, exist_ok=True)
     paths: list[Path] = []
     with tempfile.TemporaryDirectory(prefix="mediagraph-wheels-") as tmp:
-        for requirement, members in _WHEELS.items():
-            wanted = {n: m for n, m in members.items() if force or not (folder / n).is_file()}
-            paths.extend(folder / n for n in members)
+        for pinned in WHEELS:
+            wanted = {n: m for n, m in pinned.members.items()
+                      if force or not _sound(folder / n)}
+            paths.extend(folder / n for n in pinned.members)
             if not wanted:
                 continue
-            wheel = _pip_download(requirement, Path(tmp))
+            wheel = _pip_download(pinned, Path(tmp))
+            _check_sha256(wheel, pinned.sha256, f"wheel {pinned.file_name}")
             with zipfile.ZipFile(wheel) as zf:
                 names = set(zf.namelist())
                 for file_name, member in wanted.items():
                     if member not in names:
                         raise RuntimeError(f"{wheel.name} has no {member}")
+                    data = zf.read(member)
+                    actual = hashlib.sha256(data).hexdigest()
+                    if actual != PINNED_SHA256[file_name]:
+                        raise ModelIntegrityError(
+                            f"{member} in {wheel.name} has sha256 {actual}, expected "
+                            f"{PINNED_SHA256[file_name]}; nothing was written")
                     (folder / file_name).parent.mkdir(parents=True, exist_ok=True)
-                    _write_atomically(zf.read(member), folder / file_name)
+                    _write_atomically(data, folder / file_name)
     return paths
+
+
+def _sound(path: Path) -> bool:
+    """A cached file that is there and has its pinned sha256."""
+    return path.is_file() and sha256_of(path) == PINNED_SHA256[_cache_name(path)]
+
+
+def _cache_name(path: Path) -> str:
+    return path.relative_to(cache_dir()).as_posix()
+
+
+def _check_sha256(path: Path, expected: str, what: str) -> None:
+    actual = sha256_of(path)
+    if actual != expected:
+        raise ModelIntegrityError(f"{what} ({path}) has sha256 {actual}, expected {expected}; "
+                                  "nothing was taken from it")
 
 
 # -- convert ----------------------------------------------------------------------------
@@ -351,6 +493,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_fetch = sub.add_parser("fetch", help="extract MediaPipe's and Silero's models from their wheels")
     p_fetch.add_argument("--force", action="store_true", help="replace files already cached")
     sub.add_parser("list", help="list the cached models")
+    sub.add_parser("verify", help="check every fetched file against its pinned sha256")
     p_conv = sub.add_parser("convert", help="make an .onnx twin of a .tflite model")
     p_conv.add_argument("model", help="a .tflite path or a cached model name")
     p_conv.add_argument("-o", "--output", help="where to write the .onnx (default: next to it)")
@@ -359,6 +502,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "fetch":
             for path in fetch(force=args.force):
                 print(path)
+        elif args.command == "verify":
+            report = verify()
+            for name, status, actual in report:
+                print(f"{status:8s} {name}" + (f"  sha256 {actual}, expected "
+                                               f"{PINNED_SHA256[name]}" if status == "damaged"
+                                               else ""))
+            if any(status == "damaged" for _, status, _ in report):
+                print("run `mediagraph models fetch` to repair the damaged files",
+                      file=sys.stderr)
+                return 1
         elif args.command == "list":
             models = list_models()
             if not models:
@@ -367,7 +520,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"{path.name:45s} {path.stat().st_size / 1e6:8.2f} MB")
         else:
             print(convert(args.model, args.output))
-    except (OSError, RuntimeError, ImportError) as exc:
+    except (OSError, RuntimeError, ImportError, ModelIntegrityError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

