@@ -76,13 +76,25 @@ def expand_inputs(patterns: Iterable[str | os.PathLike[str]]) -> list[Path]:
         if os.path.exists(text) or not glob.has_magic(text):
             matches = [Path(text)]
         else:
-            matches = [Path(m) for m in glob.glob(text, recursive=True)]
-            matches = [m for m in matches if m.is_file()]
+            matches = [m for m in _glob(text) if m.is_file()]
             if not matches:
                 raise ValueError(f"--inputs pattern '{os.fspath(pattern)}' matches no file")
         for path in matches:
             found.setdefault(str(path.resolve()), path.resolve())
     return [found[k] for k in sorted(found)]
+
+
+def _glob(pattern: str) -> list[Path]:
+    """The paths matching `pattern`, `**` recursing into real folders only.
+
+    pathlib's `**` never descends into a symlinked folder, so each folder is visited once:
+    a symlink loop (`a/loop -> ..`) cannot make the walk grow without end, where
+    `glob.glob` follows it as deep as paths may go, doubling per level.
+    """
+    parts = Path(pattern).parts
+    first = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    base = Path(*parts[:first]) if first else Path(".")
+    return sorted(base.glob(str(Path(*parts[first:]))))
 
 
 def template_pattern(template: str) -> str:

@@ -261,3 +261,15 @@ def test_malformed_manifest_lines_are_left_out(tmp_path, line):
     (tmp_path / batch.MANIFEST).write_bytes(line + b"\n" + json.dumps(
         {"input": "/v/a.mp4", "status": "ok", "outputs": []}).encode() + b"\n")
     assert list(batch.read_manifest(tmp_path)) in (["/v/a.mp4"], ["x", "/v/a.mp4"])
+
+
+@pytest.mark.timeout(30)
+def test_symlink_loops_do_not_hang_the_input_glob(three, tmp_path):
+    tree = tmp_path / "tree"
+    (tree / "a" / "b").mkdir(parents=True)
+    (tree / "a" / "b" / "clip.mp4").write_bytes((three / "a.mp4").read_bytes())
+    for depth, folder in enumerate([tree, tree / "a", tree / "a" / "b"]):
+        (folder / f"up{depth}").symlink_to(tree, target_is_directory=True)
+        (folder / f"self{depth}").symlink_to(folder, target_is_directory=True)
+    found = batch.expand_inputs([str(tree / "**" / "*.mp4")])
+    assert found == [(tree / "a" / "b" / "clip.mp4").resolve()]
