@@ -197,8 +197,18 @@ def parse_text(text: str, *, source: str = "<string>") -> Any:
 
 
 def to_text(config: Message) -> str:
-    """Print a config back as `.pbtxt` (options expanded by type name)."""
-    return text_format.MessageToString(config, descriptor_pool=pool.POOL)
+    """Print a config back as `.pbtxt` (options expanded by type name).
+
+    Options packed in options packed in options... as deep as a binary config may nest
+    them cannot be printed by recursion: that is a GraphConfigError, not a RecursionError.
+    """
+    try:
+        return text_format.MessageToString(config, descriptor_pool=pool.POOL)
+    except RecursionError:
+        info = source_info(config)
+        raise ConfigSyntaxError("options are nested too deeply to print as text (packed "
+                                "`Any` inside `Any`); print it with --format binary",
+                                source=info.source if info else None) from None
 
 
 def to_binary(config: Message) -> bytes:

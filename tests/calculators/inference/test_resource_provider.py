@@ -27,9 +27,9 @@ def test_an_existing_file_is_provided_as_its_path(tmp_path):
 
 def test_a_mediapipe_path_resolves_in_the_model_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("MEDIAGRAPH_MODELS", str(tmp_path))
-    (tmp_path / "selfie_segmentation.tflite").write_bytes(b"model")
-    found = provide("mediapipe/modules/selfie_segmentation/selfie_segmentation.tflite")
-    assert isinstance(found, Path) and found == models.resolve("selfie_segmentation.tflite")
+    (tmp_path / "my_segmenter.tflite").write_bytes(b"model")  # not a pinned name
+    found = provide("mediapipe/modules/selfie_segmentation/my_segmenter.tflite")
+    assert isinstance(found, Path) and found == models.resolve("my_segmenter.tflite")
 
 
 @pytest.mark.parametrize("resource_id, match", [

@@ -627,3 +627,19 @@ def test_a_subgraph_file_is_read_once_per_load(tmp_path, monkeypatch):
                     f'output_stream: "OUT:y{i}" }}' for i in range(10))
     graph = mg.Graph('input_stream: "x" ' + nodes)
     assert len(graph.spec.nodes) == 10 and len(reads) == 1
+
+
+def test_deeply_nested_options_print_as_an_error_not_a_recursion_error(tmp_path):
+    from mediagraph.cli import main
+    from mediagraph.config import pool
+
+    inner = pool.CalculatorGraphConfig()
+    for _ in range(400):
+        outer = pool.CalculatorGraphConfig()
+        outer.node.add(calculator="PassThroughCalculator").node_options.add().Pack(inner)
+        inner = outer
+    path = tmp_path / "deep.binarypb"
+    path.write_bytes(inner.SerializeToString())
+    with pytest.raises(mg.ConfigSyntaxError, match="nested too deeply"):
+        mg.to_text(mg.load_config(path))
+    assert main(["show", str(path)]) == 1
