@@ -279,10 +279,13 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
         ray_address: str | None = None, side: Mapping[str, Any] | None = None, retry: int = 0,
         output_template: str = DEFAULT_TEMPLATE, allow_imports: Sequence[str] = (),
         threads: int | None = None, progress: bool = True,
-        on_result: Callable[[FileResult], Any] | None = None) -> list[FileResult]:
+        on_result: Callable[[FileResult], Any] | None = None,
+        ship_models: Sequence[str | os.PathLike[str]] = ()) -> list[FileResult]:
     """Run `graph` once per file matched by `inputs`; returns one FileResult per file.
 
-    Files already done by an earlier run into `output_dir` come back as `skipped`. Raises
+    `ship_models` names model files outside the model cache that the Ray engine may send to
+    its workers (cached models always go). Files already done by an earlier run into
+    `output_dir` come back as `skipped`. Raises
     GraphConfigError before running anything when the graph is unusable for a batch.
     Raises KeyboardInterrupt after cancelling when interrupted.
     """
@@ -327,7 +330,8 @@ def run(graph: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str]],
     if engine == "ray":
         from mediagraph._batch_ray import RayEngine
 
-        runner: Any = RayEngine(loaded, config, workers=workers, address=ray_address)
+        runner: Any = RayEngine(loaded, config, workers=workers, address=ray_address,
+                                ship=ship_models)
     else:
         runner = _LocalEngine(min(workers, max(1, len(jobs))))
     bar = _bar(len(files), len(results), progress)
@@ -433,6 +437,9 @@ def add_batch_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None,
                    help="parallel runs (default: CPU count; with Ray, the local Ray's CPUs)")
     p.add_argument("--ray-address", default=None, help="join this Ray cluster (e.g. auto)")
+    p.add_argument("--ship-model", action="append", default=[], metavar="PATH",
+                   help="with Ray: also send this model file (outside the model cache) to the "
+                        "workers")
     p.add_argument("--side", action="append", type=parse_side, default=[],
                    metavar="NAME=VALUE", help="an input side packet for every run")
     p.add_argument("--threads", type=int, default=None,
@@ -452,7 +459,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
                       workers=args.workers, ray_address=args.ray_address, side=dict(args.side),
                       retry=args.retry, output_template=args.output_template,
                       allow_imports=args.allow_import, threads=args.threads,
-                      progress=not args.quiet)
+                      progress=not args.quiet, ship_models=args.ship_model)
     except KeyboardInterrupt:
         print("interrupted: remaining files were cancelled; the manifest lists the finished "
               "ones, and the same command resumes", file=sys.stderr)

@@ -37,6 +37,7 @@ from typing import Any
 from mediagraph.errors import ModelIntegrityError
 
 ENV_VAR = "MEDIAGRAPH_MODELS"
+CONTENT_PREFIX = "sha256:"
 
 MEDIAPIPE_VERSION = "0.10.14"
 # Model file name -> its path inside the mediapipe wheel (MediaPipe's source-tree path).
@@ -147,7 +148,14 @@ def resolve(model_path: str | os.PathLike[str]) -> Path:
     (`mediapipe/modules/face_detection/face_detection_short_range.tflite`); the file
     name is what the cache knows them by.
     """
-    path = Path(model_path).expanduser()
+    text = os.fspath(model_path)
+    if text.startswith(CONTENT_PREFIX):  # a model a batch shipped: sha256:<hex>/<file>
+        digest, _, name = text[len(CONTENT_PREFIX):].partition("/")
+        path = content_folder(digest) / Path(name).name
+        if not path.is_file():
+            raise FileNotFoundError(f"shipped model '{text}' is not in {path.parent}")
+        return _verified(path, digest)
+    path = Path(text).expanduser()
     if path.is_file():
         return _verified(path)
     cached = cache_dir() / path.name
@@ -177,11 +185,19 @@ def _pinned_name(path: Path) -> str | None:
     return relative if relative in PINNED_SHA256 else None
 
 
-def _verified(path: Path) -> Path:
-    """`path`, after checking a pinned cache file against its sha256 (once per process
-    for an unchanged file). A mismatch is a ModelIntegrityError naming both hashes."""
+def content_folder(digest: str) -> Path:
+    """Where a model with this sha256 lives when a batch shipped it: `<cache>/sha256/<hex>`."""
+    if not re.fullmatch(r"[0-9a-f]{64}", digest):
+        raise ValueError(f"'{digest}' is not a sha256 hex digest")
+    return cache_dir() / "sha256" / digest
+
+
+def _verified(path: Path, expected: str | None = None) -> Path:
+    """`path`, after checking a pinned cache file (or a shipped one, `expected`) against
+    its sha256, once per process for an unchanged file. A mismatch is a
+    ModelIntegrityError naming both hashes."""
     name = _pinned_name(path)
-    if name is None:
+    if name is None and expected is None:
         return path  # a file the caller named: theirs to vouch for
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns)
@@ -189,7 +205,7 @@ def _verified(path: Path) -> Path:
         if key in _verified_files:
             return path
     actual = sha256_of(path)
-    expected = PINNED_SHA256[name]
+    expected = expected if expected is not None else PINNED_SHA256[str(name)]
     if actual != expected:
         raise ModelIntegrityError(
             f"model {path} is damaged or was replaced: its sha256 is {actual}, expected "

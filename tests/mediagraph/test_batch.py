@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import mediagraph as mg
 from mediagraph import batch, models
 from mediagraph.testing import samples
 
@@ -143,13 +145,67 @@ def test_ray_engine_retries_failures(local_ray, videos, tmp_path):
     assert [(r.status, r.attempts) for r in results] == [("failed", 2)]
 
 
-def test_ray_engine_installs_shipped_models(tmp_path, monkeypatch):
+def _model_graph(model_path: str) -> bytes:
+    from mediagraph.config.loader import to_binary
+
+    return to_binary(mg.parse_config(
+        'input_stream: "t" node { calculator: "InferenceCalculator" input_stream: "TENSORS:t" '
+        'output_stream: "TENSORS:o" node_options { [type.googleapis.com/'
+        f'mediapipe.InferenceCalculatorOptions] {{ model_path: "{model_path}" }} }} }}'))
+
+
+def test_shipped_models_are_content_addressed_on_the_worker(tmp_path, monkeypatch):
+    from mediagraph import _batch_ray
+    from mediagraph.config import pool
+
+    driver, worker = tmp_path / "driver", tmp_path / "worker"
+    driver.mkdir()
+    (driver / "custom.tflite").write_bytes(b"model bytes")
+    (driver / "custom.onnx").write_bytes(b"onnx twin")
+    monkeypatch.setenv(models.ENV_VAR, str(driver))
+    config, blobs = _batch_ray.ship_models(_model_graph("mediapipe/modules/x/custom.tflite"))
+    digest = hashlib.sha256(b"model bytes").hexdigest()
+    assert blobs == {digest: {"custom.tflite": b"model bytes", "custom.onnx": b"onnx twin"}}
+    shipped = pool.CalculatorGraphConfig.FromString(config)
+    assert f"sha256:{digest}/custom.tflite" in str(shipped)
+    monkeypatch.setenv(models.ENV_VAR, str(worker))
+    _batch_ray.install_models(blobs)
+    _batch_ray.install_models(blobs)  # present: kept
+    path = models.resolve(f"sha256:{digest}/custom.tflite")
+    assert path == worker / "sha256" / digest / "custom.tflite"
+    assert path.with_suffix(".onnx").read_bytes() == b"onnx twin"
+    path.write_bytes(b"tampered")
+    with pytest.raises(mg.ModelIntegrityError):
+        models.resolve(f"sha256:{digest}/custom.tflite")
+
+
+@pytest.mark.parametrize("files", [
+    {"../../etc/evil": b"x"}, {".hidden": b"x"}, {"a/b.tflite": b"x"}])
+def test_a_shipped_file_name_is_never_a_path(tmp_path, monkeypatch, files):
     from mediagraph import _batch_ray
 
     monkeypatch.setenv(models.ENV_VAR, str(tmp_path / "cache"))
-    _batch_ray.install_models({"m.tflite": b"model"})
-    _batch_ray.install_models({"m.tflite": b"other"})  # present: kept
-    assert (tmp_path / "cache" / "m.tflite").read_bytes() == b"model"
+    digest = hashlib.sha256(b"x").hexdigest()
+    with pytest.raises(ValueError, match="bare file name"):
+        _batch_ray.install_models({digest: files})
+    with pytest.raises(ValueError, match="sha256"):
+        _batch_ray.install_models({"../x": {"m.tflite": b"x"}})
+    assert not (tmp_path / "etc").exists()
+
+
+def test_a_model_outside_the_cache_is_shipped_only_when_named(tmp_path, monkeypatch):
+    from mediagraph import _batch_ray
+
+    monkeypatch.setenv(models.ENV_VAR, str(tmp_path / "cache"))
+    secret = tmp_path / "secret.tflite"
+    secret.write_bytes(b"not for workers")
+    with pytest.raises(mg.GraphConfigError, match="outside the model cache"):
+        _batch_ray.ship_models(_model_graph(str(secret)))
+    monkeypatch.chdir(tmp_path)  # a file planted under a model's name beside the config
+    with pytest.raises(mg.GraphConfigError, match="outside the model cache"):
+        _batch_ray.ship_models(_model_graph("secret.tflite"))
+    _, blobs = _batch_ray.ship_models(_model_graph(str(secret)), allowed=[secret])
+    assert [list(files) for files in blobs.values()] == [["secret.tflite"]]
 
 
 @pytest.mark.ray
