@@ -129,12 +129,19 @@ def side_for_quiet(graph: Any, prefix: str) -> str | None:
 
 
 def progress_stream(graph: Any) -> str | None:
-    """The stream whose packets count as frames: a graph output, else a source's first output."""
+    """The stream whose packets count as frames: a graph output; else the main input of the
+    node that writes the `output_*` file (so a count means frames handed to the writer, not
+    frames decoded); else a source's first output."""
     if graph.spec.graph_outputs:
         return graph.spec.graph_outputs[0]
+    media = ("VIDEO", "IMAGE", "AUDIO", "")
+    for node in graph.spec.nodes:
+        if node.inputs and any(b.name.startswith("output") for b in node.side_inputs):
+            main = [b for b in node.inputs if b.tag in media and not b.back_edge]
+            return (main or node.inputs)[0].name
     for node in graph.spec.nodes:
         if node.is_source and node.outputs:
-            video = [b for b in node.outputs if b.tag in ("VIDEO", "IMAGE", "AUDIO", "")]
+            video = [b for b in node.outputs if b.tag in media]
             return (video or node.outputs)[0].name
     return None
 

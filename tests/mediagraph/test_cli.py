@@ -290,3 +290,11 @@ def test_terminal_escapes_from_a_config_are_never_printed_raw(tmp_path, capsys, 
     for text in (captured.out, captured.err):
         assert "\x1b" not in text and "\x07" not in text
     assert "\\x1b" in captured.out + captured.err or "\\033" in captured.out  # show: octal
+
+
+def test_frames_are_counted_where_the_output_is_written():
+    from mediagraph.file_run import load_graph, progress_stream
+
+    # the encoder's input (frames handed to the writer), not the decoder's output
+    assert progress_stream(load_graph("face_detection_video", ())) == "output_video"
+    assert progress_stream(load_graph("core_demo", ())) == "pairs"
