@@ -33,7 +33,8 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from mediagraph.errors import GraphConfigError, MediaGraphError, printable
+from mediagraph.errors import GraphConfigError, MediaGraphError
+from mediagraph.terminal import ArgumentParser, printable
 from mediagraph.file_run import (input_value, load_graph, load_graph_config, parse_side,
                                  progress_stream, same_files, side_for, side_for_quiet)
 
@@ -320,7 +321,7 @@ def cmd_version(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mediagraph", description=__doc__.splitlines()[0])
+    parser = ArgumentParser(prog="mediagraph", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
 
     def common(p: argparse.ArgumentParser) -> None:

@@ -24,17 +24,9 @@ where known, so tools can point at the spot; their message already names them.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """`text` with control characters (terminal escapes, bells, carriage returns) spelled
-    as `\\x1b`-style escapes, so a name from a config or a file cannot drive a terminal.
-    Newlines and tabs stay."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+from mediagraph.terminal import printable
 
 
 class MediaGraphError(Exception):

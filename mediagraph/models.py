@@ -20,7 +20,6 @@ backends take the same tensors the LiteRT backend does.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import os
 import re
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from mediagraph.errors import ModelIntegrityError
+from mediagraph.terminal import ArgumentParser
 
 ENV_VAR = "MEDIAGRAPH_MODELS"
 CONTENT_PREFIX = "sha256:"
@@ -502,9 +502,9 @@ def _restore_layouts(tflite_file: Path, model: Any) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m mediagraph.models fetch|list|convert`; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="mediagraph models",
-                                     description="manage the model cache "
-                                                 "($MEDIAGRAPH_MODELS or ~/.cache/mediagraph/models)")
+    parser = ArgumentParser(prog="mediagraph models",
+                            description="manage the model cache "
+                                        "($MEDIAGRAPH_MODELS or ~/.cache/mediagraph/models)")
     sub = parser.add_subparsers(dest="command", required=True)
     p_fetch = sub.add_parser("fetch", help="extract MediaPipe's and Silero's models from their wheels")
     p_fetch.add_argument("--force", action="store_true", help="replace files already cached")
