@@ -10,6 +10,8 @@ the ends of the int64 range exactly as in MediaPipe's `timestamp.h`:
 
 from __future__ import annotations
 
+import numbers
+
 from typing import ClassVar
 
 _INT64_MIN = -(2**63)
@@ -31,9 +33,14 @@ class Timestamp(int):
     DONE: ClassVar[Timestamp]
 
     def __new__(cls, value: int = _INT64_MIN) -> Timestamp:
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise TypeError(f"Timestamp takes int microseconds, not {type(value).__name__}: "
-                            "use Timestamp.from_seconds() for seconds")
+        if value.__class__ is not int and not isinstance(value, Timestamp):
+            # numpy's integers (np.int64 from an array of times) are integers too
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+                    or type(value).__name__ == "bool_":
+                raise TypeError(f"Timestamp takes int microseconds, not "
+                                f"{type(value).__name__}: use Timestamp.from_seconds() for "
+                                "seconds")
+            value = int(value)
         if not _INT64_MIN <= value <= _INT64_MAX:
             raise OverflowError(f"timestamp {value} is outside int64")
         return int.__new__(cls, value)

@@ -83,3 +83,24 @@ def test_numpy_payload_is_frozen():
 
 def test_packet_repr_is_short():
     assert len(repr(Packet("x" * 1000, 1))) < 100
+
+
+def test_numpy_integers_are_timestamps_and_numpy_bools_are_not():
+    import numpy as np
+
+    assert Timestamp(np.int64(42)) == 42 and type(Timestamp(np.int32(7)).value) is int
+    assert Timestamp(np.uint16(3)) == 3
+    for bad in (np.bool_(True), True, 1.0, np.float64(2.0), "3"):
+        with pytest.raises(TypeError, match="int microseconds"):
+            Timestamp(bad)
+
+
+def test_a_graph_takes_numpy_timestamps():
+    import numpy as np
+
+    import mediagraph as mg
+
+    graph = mg.Graph('input_stream: "a" node { calculator: "PassThroughCalculator" '
+                     'input_stream: "a" output_stream: "b" }')
+    out = graph.run({"a": [(1, np.int64(5)), (2, np.int64(9))]}, timeout=10)
+    assert [int(p.timestamp) for p in out["b"]] == [5, 9]
