@@ -5,7 +5,7 @@ Write calculators as small Python classes, wire them with MediaPipe's graph conf
 scheduler with bounded queues, deterministic synchronization and back-pressure.
 """
 
-from mediagraph.calculator import Calculator, CalculatorContext, Stop, calculator
+from mediagraph.calculator import Calculator, CalculatorContext, NodeConfig, Stop, calculator
 from mediagraph.config.builder import GraphBuilder
 from mediagraph.config.loader import load_config, parse_config, to_binary, to_text
 from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, ConfigSyntaxError,
@@ -19,7 +19,7 @@ from mediagraph.observers import OutputStreamPoller
 from mediagraph.options import Options, option
 from mediagraph.packet import Packet
 from mediagraph.port import (Input, Inputs, Output, Outputs, SideInput, SideInputs, SideOutput,
-                             SideOutputs)
+                             SideOutputs, all_or_none, at_least_one, at_most_one, one_of)
 from mediagraph.config.library import add_search_path
 from mediagraph.registry import register_subgraph
 from mediagraph.timestamp import Timestamp
@@ -43,6 +43,7 @@ __all__ = [
     "Inputs",
     "MediaGraphError",
     "MissingDependencyError",
+    "NodeConfig",
     "Options",
     "OptionsError",
     "Output",
@@ -61,8 +62,12 @@ __all__ = [
     "TimestampError",
     "UnknownCalculatorError",
     "add_search_path",
+    "all_or_none",
+    "at_least_one",
+    "at_most_one",
     "calculator",
     "load_config",
+    "one_of",
     "option",
     "parse_config",
     "register_subgraph",
