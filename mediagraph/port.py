@@ -144,8 +144,8 @@ class PortGroup:
     def __init__(self, rule: str, ports: tuple[Port, ...], message: str | None = None) -> None:
         if rule not in _RULES:
             raise ValueError(f"unknown port group rule {rule!r}; use one of {sorted(_RULES)}")
-        if len(ports) < 2 or not all(isinstance(p, Port) for p in ports):
-            raise TypeError(f"{rule}() takes two or more ports, got {ports!r}")
+        if not ports or not all(isinstance(p, Port) for p in ports):
+            raise TypeError(f"{rule}() takes ports, got {ports!r}")
         self.rule = rule
         self.ports = ports
         self.message = message
