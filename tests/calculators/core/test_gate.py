@@ -16,13 +16,6 @@ def log(packets):
     return [(int(p.timestamp), p.value) for p in packets]
 
 
-def root_cause(error: BaseException) -> BaseException:
-    # Graph.run raises the CalculatorError, or a GraphRunError from add_packet caused by it
-    while error.__cause__ is not None:
-        error = error.__cause__
-    return error
-
-
 def test_allow_stream_passes_only_allowed_timestamps_and_reports_changes():
     runner = CalculatorRunner("GateCalculator", outputs=["", "STATE_CHANGE"])
     out = runner.run({"": DATA, "ALLOW": [(True, 0), (False, 1), (False, 2), (True, 3)]})
