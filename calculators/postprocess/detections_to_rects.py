@@ -72,7 +72,8 @@ class DetectionsToRectsCalculator(Calculator):
     image_size = Input(tuple, tag="IMAGE_SIZE", optional=True)
     norm_rect = Output(NormalizedRect, tag="NORM_RECT", optional=True)
     norm_rects = Output(list, tag="NORM_RECTS", optional=True)
-    groups = (one_of(detection, detections), at_least_one(norm_rect, norm_rects))
+    groups = (one_of(detection, detections),
+              at_least_one(norm_rect, norm_rects, message="connect NORM_RECT or NORM_RECTS"))
 
     @classmethod
     def check_config(cls, node: NodeConfig) -> None:

@@ -45,7 +45,7 @@ class TensorsToFloatsCalculator(Calculator):
     tensors = Input(list, tag="TENSORS")
     float_out = Output(float, tag="FLOAT", optional=True)
     floats_out = Output(list, tag="FLOATS", optional=True)
-    groups = (at_least_one(float_out, floats_out),)
+    groups = (at_least_one(float_out, floats_out, message="connect FLOAT or FLOATS"),)
 
     def process(self, cc: CalculatorContext) -> None:
         tensors = cc.get(self.tensors)

@@ -61,7 +61,8 @@ class DetectionsToRenderDataCalculator(Calculator):
     detection = Input(Detection, tag="DETECTION", optional=True)
     detections = Input(list | tuple, tag="DETECTIONS", optional=True)
     render_data = Output(RenderData, tag="RENDER_DATA")
-    groups = (at_least_one(detection, detections),)
+    groups = (at_least_one(detection, detections,
+                           message="connect DETECTION or DETECTIONS (or both)"),)
 
     def open(self, cc: CalculatorContext) -> None:
         opts: DetectionsToRenderDataCalculatorOptions = self.options

@@ -78,7 +78,8 @@ class LandmarksToRenderDataCalculator(Calculator):
     norm_landmarks = Input(NormalizedLandmarkList, tag="NORM_LANDMARKS", optional=True)
     render_scale = Input(float, tag="RENDER_SCALE", optional=True)
     render_data = Output(RenderData, tag="RENDER_DATA")
-    groups = (one_of(landmarks, norm_landmarks),)
+    groups = (one_of(landmarks, norm_landmarks,
+                     message="connect exactly one of LANDMARKS or NORM_LANDMARKS"),)
 
     def open(self, cc: CalculatorContext) -> None:
         self._input = self.landmarks if cc.connected(self.landmarks) else self.norm_landmarks
