@@ -70,7 +70,6 @@ class AudioDecoderCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         av = import_av("AudioDecoderCalculator")
-        opts = self.options
         self.path = path = os.fspath(cc.side(self.input_file_path))
         if not os.path.isfile(path):
             raise FileNotFoundError(f"audio file '{path}' does not exist")

@@ -88,7 +88,6 @@ class VideoDecoderCalculator(Calculator):
     audio = Output(AudioFrame, tag="AUDIO", optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
         self._av = av = _import_av()
         self._path = path = os.fspath(cc.side(self.input_file_path))
         _check_local_file(path)
