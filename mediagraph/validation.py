@@ -1,7 +1,8 @@
 """Validation: a config checked and bound into the plan the scheduler runs.
 
 `validate()` expands subgraphs, binds every node to its calculator class and ports,
-checks every rule (wiring, types, options, executors, cycles) and raises
+checks every rule (wiring, types, options, executors, cycles, and what each calculator
+declares: required ports, port `groups`, `Options.check()`, `check_config`) and raises
 `GraphConfigError` naming the file:line, node and stream, every broken node at once;
 nothing is logged-and-continued. It returns a `GraphSpec` (the dataclasses below, all
 the scheduler needs) and the networkx DAG: this is the only module that imports networkx.
