@@ -152,13 +152,13 @@ class PortGroup:
 
     def problem(self, connected: typing.Callable[[Port], bool]) -> str | None:
         """What is wrong with a node whose connected ports are `connected`, or None."""
-        on = [p for p in self.ports if connected(p)]
+        names = self.names()
+        on = [name for port, name in zip(self.ports, names) if connected(port)]
         phrase, holds = _RULES[self.rule]
         if holds(len(on), len(self.ports)):
             return None
-        names = self.names()
         message = self.message or f"connect {phrase} {_join(names)}"
-        return f"{message} (connected: {', '.join(names[self.ports.index(p)] for p in on) or 'none'})"
+        return f"{message} (connected: {', '.join(on) or 'none'})"
 
     def names(self) -> list[str]:
         """How the message names each port: its tag, with its kind when the kinds mix."""

@@ -62,7 +62,8 @@ def test_a_config_that_keeps_every_rule_builds():
 @pytest.mark.parametrize("ports, options, expected", [
     ('input_stream: "IMAGE:a" input_stream: "IMAGE_CPU:b"', "",
      r"connect exactly one of IMAGE and IMAGE_CPU \(connected: IMAGE, IMAGE_CPU\)"),
-    ('output_stream: "OUT:o"', "", r"connect exactly one of IMAGE and IMAGE_CPU \(connected: none\)"),
+    ('output_stream: "OUT:o"', "",
+     r"connect exactly one of IMAGE and IMAGE_CPU \(connected: none\)"),
     (GOOD + ' input_stream: "WIDTH:w"', "", r"connect all or none of WIDTH and HEIGHT"),
     (GOOD + ' input_stream: "ALLOW:ok" input_side_packet: "ALLOW:s"', "",
      r"at most one of ALLOW \(input stream\) and ALLOW \(input side packet\)"),
