@@ -62,12 +62,12 @@ class Calculator:
                                unless the node config names one
       groups                   rules over its ports: `(one_of(image, image_cpu),)`
 
-    Every mistake a node's config alone can show is declared, so that `validate` (and so
-    `Graph(...)`) rejects it with the file:line before anything runs, never `open()`:
-    required ports by not being `optional`, port rules in `groups`, option values in
+    Every mistake a node's config alone can show is declared, not raised in `open()`, so
+    that `validate` (and so `Graph(...)`) rejects it with the file:line before anything
+    runs: required ports by not being `optional`, port rules in `groups`, option values in
     `Options.check()`, and rules that need both ports and options (a count of streams
     matching an option) in the `check_config` classmethod. `open()` keeps only what needs
-    the run: files, devices, models.
+    the run: files, devices, models, side packet values.
     """
 
     Options: ClassVar[type[Options] | None] = None
