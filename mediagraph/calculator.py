@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import inspect
 import re
-from typing import Any, Callable, ClassVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping
 
 from mediagraph.options import Options
 from mediagraph.packet import Packet, _make
 from mediagraph.port import (INPUT, OUTPUT, IndexedPort, Input, Output,
-                             Port)
+                             Port, PortGroup)
 from mediagraph.timestamp import Timestamp
 
 
@@ -59,12 +60,21 @@ class Calculator:
                                moved (all inputs absent), MediaPipe's SetProcessTimestampBounds
       input_stream_handler     the handler this calculator needs ("ImmediateInputStreamHandler"),
                                unless the node config names one
+      groups                   rules over its ports: `(one_of(image, image_cpu),)`
+
+    Every mistake a node's config alone can show is declared, not raised in `open()`, so
+    that `validate` (and so `Graph(...)`) rejects it with the file:line before anything
+    runs: required ports by not being `optional`, port rules in `groups`, option values in
+    `Options.check()`, and rules that need both ports and options (a count of streams
+    matching an option) in the `check_config` classmethod. `open()` keeps only what needs
+    the run: files, devices, models, side packet values.
     """
 
     Options: ClassVar[type[Options] | None] = None
     timestamp_offset: ClassVar[int | None] = 0
     process_timestamp_bounds: ClassVar[bool] = False
     input_stream_handler: ClassVar[str | None] = None
+    groups: ClassVar[tuple[PortGroup, ...]] = ()
     ports: ClassVar[dict[str, Port]] = {}
     registered_name: ClassVar[str] = ""
 
@@ -96,11 +106,41 @@ class Calculator:
         """Release resources; may still send packets (at timestamps above the bound)."""
 
     @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        """Raise `ValueError` when the node's wiring and options do not fit together.
+
+        For rules `groups` and `Options.check()` cannot say alone ("one output per
+        range", "num_detection_streams DETECTIONS inputs"); `validate` calls it after
+        both passed, with a read-only view of the node.
+        """
+
+    @classmethod
     def is_source(cls) -> bool:
         return not any(p.kind == INPUT for p in cls.ports.values())
 
 
+@dataclass(frozen=True)
+class NodeConfig:
+    """What `Calculator.check_config` sees of one node: its options and its wiring."""
+
+    name: str
+    options: Any
+    counts: Mapping[Port, int] = field(default_factory=dict)
+
+    def count(self, port: Port) -> int:
+        """How many streams or side packets the config connects to `port`."""
+        return self.counts.get(port, 0)
+
+    def connected(self, port: Port) -> bool:
+        return self.count(port) > 0
+
+
 def _check_ports(cls: type[Calculator]) -> None:
+    declared = list(cls.ports.values())
+    for group in cls.groups:
+        if not isinstance(group, PortGroup) or any(p not in declared for p in group.ports):
+            raise TypeError(f"{cls.__name__}.groups: {group!r} names ports this calculator "
+                            "does not declare (build groups from its port attributes)")
     by_tag: dict[tuple[str, str | None], list[tuple[str, Port]]] = {}
     for attr, port in cls.ports.items():
         if port.tag and not re.fullmatch(r"[A-Z_][A-Z0-9_]*", port.tag):

@@ -13,6 +13,13 @@ extension of `mediapipe.CalculatorOptions`, so configs can set it both ways:
         in_flight_timeout: int = option(3, default=0, proto="int64")
         note: str = ""                      # numbered after the highest given number
 
+Rules between values go in `check(self)`, which `validate` calls on every node's options
+before the run starts, so a bad value fails at load with the node's file:line:
+
+        def check(self) -> None:
+            if self.max_in_flight < 1:
+                raise ValueError(f"max_in_flight must be at least 1, got {self.max_in_flight}")
+
 Field numbers and the extension number default sensibly; give MediaPipe's where the
 calculator does MediaPipe's job, so its configs (text and binary) load unchanged.
 Supported field types: bool, int, float, str, bytes, IntEnum subclasses, nested
@@ -72,6 +79,13 @@ class Options:
         cls.extension_number = extension or _derived_extension_number(cls.proto_name)
         cls._fields = _field_specs(cls)
         cls._message_class = _register_message(cls)
+
+    def check(self) -> None:
+        """Raise `ValueError` (or `OptionsError`), naming the field, when a value is unusable.
+
+        `validate` calls it for each node, so a bad value fails at load, not in `open()`.
+        Check nested options from here too: they are values of this message.
+        """
 
     # -- conversions --------------------------------------------------------------------
 

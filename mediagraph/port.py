@@ -11,6 +11,16 @@ Ports are class attributes; the tag comes from the attribute name (`image` ->
         model = SideInput(str, optional=True)    # input_side_packet "MODEL:path"
 
 `Inputs`/`Outputs`/`SideInputs` match every index of their tag; `port[i]` names one.
+
+Rules over several ports are declared beside them, as `groups`, and `validate` checks
+them before anything runs, so a miswired node fails at load with its file:line:
+
+        image = Input(ImageFrame, optional=True)
+        image_cpu = Input(ImageFrame, optional=True)
+        groups = (one_of(image, image_cpu),)     # "connect exactly one of IMAGE and IMAGE_CPU"
+
+`one_of` (exactly one connected), `at_least_one`, `at_most_one` and `all_or_none`; the
+ports of one group may mix kinds (a stream or a side packet, as `ALLOW` on a gate).
 """
 
 from __future__ import annotations
@@ -109,6 +119,79 @@ class SideOutput(Port):
 class SideOutputs(Port):
     kind = SIDE_OUTPUT
     multiple = True
+
+
+_KIND_WORDS = {INPUT: "input stream", OUTPUT: "output stream", SIDE_INPUT: "input side packet",
+               SIDE_OUTPUT: "output side packet"}
+_RULES = {
+    "one_of": ("exactly one of", lambda n, total: n == 1),
+    "at_least_one": ("at least one of", lambda n, total: n >= 1),
+    "at_most_one": ("at most one of", lambda n, total: n <= 1),
+    "all_or_none": ("all or none of", lambda n, total: n in (0, total)),
+}
+
+
+class PortGroup:
+    """A rule on which of a calculator's ports a node connects, checked by `validate`.
+
+    Build one with `one_of`, `at_least_one`, `at_most_one` or `all_or_none`. `message`
+    replaces the generated one ("connect exactly one of IMAGE and IMAGE_CPU") where the
+    calculator has more to say; the validator adds which ports the node connected.
+    """
+
+    __slots__ = ("rule", "ports", "message")
+
+    def __init__(self, rule: str, ports: tuple[Port, ...], message: str | None = None) -> None:
+        if rule not in _RULES:
+            raise ValueError(f"unknown port group rule {rule!r}; use one of {sorted(_RULES)}")
+        if not ports or not all(isinstance(p, Port) for p in ports):
+            raise TypeError(f"{rule}() takes ports, got {ports!r}")
+        self.rule = rule
+        self.ports = ports
+        self.message = message
+
+    def problem(self, connected: typing.Callable[[Port], bool]) -> str | None:
+        """What is wrong with a node whose connected ports are `connected`, or None."""
+        names = self.names()
+        on = [name for port, name in zip(self.ports, names) if connected(port)]
+        phrase, holds = _RULES[self.rule]
+        if holds(len(on), len(self.ports)):
+            return None
+        message = self.message or f"connect {phrase} {_join(names)}"
+        return f"{message} (connected: {', '.join(on) or 'none'})"
+
+    def names(self) -> list[str]:
+        """How the message names each port: its tag, with its kind when the kinds mix."""
+        mixed = len({p.kind for p in self.ports}) > 1
+        return [f"{p.tag or 'untagged'}" + (f" ({_KIND_WORDS[p.kind]})" if mixed else "")
+                for p in self.ports]
+
+    def __repr__(self) -> str:
+        return f"{self.rule}({', '.join(p.attr for p in self.ports)})"
+
+
+def one_of(*ports: Port, message: str | None = None) -> PortGroup:
+    """Exactly one of `ports` must be connected."""
+    return PortGroup("one_of", ports, message)
+
+
+def at_least_one(*ports: Port, message: str | None = None) -> PortGroup:
+    """One or more of `ports` must be connected."""
+    return PortGroup("at_least_one", ports, message)
+
+
+def at_most_one(*ports: Port, message: str | None = None) -> PortGroup:
+    """No more than one of `ports` may be connected."""
+    return PortGroup("at_most_one", ports, message)
+
+
+def all_or_none(*ports: Port, message: str | None = None) -> PortGroup:
+    """`ports` go together: connect every one of them or none."""
+    return PortGroup("all_or_none", ports, message)
+
+
+def _join(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def type_name(t: Any) -> str:

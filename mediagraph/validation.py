@@ -1,7 +1,8 @@
 """Validation: a config checked and bound into the plan the scheduler runs.
 
 `validate()` expands subgraphs, binds every node to its calculator class and ports,
-checks every rule (wiring, types, options, executors, cycles) and raises
+checks every rule (wiring, types, options, executors, cycles, and what each calculator
+declares: required ports, port `groups`, `Options.check()`, `check_config`) and raises
 `GraphConfigError` naming the file:line, node and stream, every broken node at once;
 nothing is logged-and-continued. It returns a `GraphSpec` (the dataclasses below, all
 the scheduler needs) and the networkx DAG: this is the only module that imports networkx.
@@ -13,12 +14,13 @@ import difflib
 import math
 import os
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Iterable
 
 import networkx as nx
 
 from mediagraph import registry
-from mediagraph.calculator import Calculator
+from mediagraph.calculator import Calculator, NodeConfig
 from mediagraph.config import pool
 from mediagraph.config.loader import SourceInfo, source_info
 from mediagraph.config.names import assign_indexes, parse_spec, parse_tag_index
@@ -330,6 +332,7 @@ class _Validator:
                                   "output side packet")
             self._back_edges(index, label, node, inputs)
             options = self._options(index, label, cls, node)
+            self._rules(index, label, name, cls, options, inputs + outputs + side_in + side_out)
             handler, handler_options = self._handler(index, label, cls, node)
             if node.executor not in executors:
                 raise self.error(f"{label} names executor '{node.executor}', which is not "
@@ -412,13 +415,35 @@ class _Validator:
         if declared is None:
             return None
         try:
-            if found is None:
-                return declared()
-            return declared.from_message(found, node=label)
+            options = declared() if found is None else declared.from_message(found, node=label)
         except OptionsError as exc:
             raise self.error(f"{label}: {exc.reason}", index, cls=OptionsError) from None
         except (TypeError, ValueError) as exc:
             raise self.error(f"{label}: bad options: {exc}", index, cls=OptionsError) from None
+        try:
+            options.check()
+        except OptionsError as exc:
+            raise self.error(f"{label}: {exc.reason}", index, cls=OptionsError) from None
+        except ValueError as exc:
+            raise self.error(f"{label}: {exc}", index, cls=OptionsError) from None
+        return options
+
+    def _rules(self, index: int, label: str, name: str, cls: type[Calculator], options: Any,
+               bindings: list[PortBinding]) -> None:
+        """The calculator's port groups, then its `check_config` on wiring and options."""
+        counts: dict[Port, int] = {}
+        for b in bindings:
+            counts[b.port] = counts.get(b.port, 0) + 1
+        for group in cls.groups:
+            problem = group.problem(lambda port: port in counts)
+            if problem is not None:
+                raise self.error(f"{label}: {problem}", index)
+        try:
+            cls.check_config(NodeConfig(name, options, MappingProxyType(counts)))
+        except GraphConfigError as exc:
+            raise self.error(f"{label}: {exc.reason}", index, cls=type(exc)) from None
+        except ValueError as exc:
+            raise self.error(f"{label}: {exc}", index) from None
 
     def _handler(self, index: int, label: str, cls: type, node: Any) -> tuple[str, Any]:
         from mediagraph.stream_handlers import HANDLERS

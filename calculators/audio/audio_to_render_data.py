@@ -7,7 +7,7 @@ import numpy as np
 from mediagraph.calculators.audio._timeseries import expect_audio
 from mediagraph.calculators.audio.audio_level import AudioLevel
 from mediagraph.calculators.render._color import ColorOption
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
 from mediagraph.formats import AudioFrame, RenderAnnotation, RenderData
 
 
@@ -25,6 +25,12 @@ class AudioToRenderDataCalculatorOptions(Options):
     show_text: bool = option(10, default=True, doc="label the meter with the RMS in dBFS")
     waveform_seconds: float = option(11, default=2.0, doc="history shown by the waveform")
     waveform_columns: int = option(12, default=120, doc="vertical lines in the waveform")
+
+    def check(self) -> None:
+        if self.min_dbfs >= 0:
+            raise ValueError(f"min_dbfs must be below 0, got {self.min_dbfs}")
+        if self.waveform_columns < 1 or self.waveform_seconds <= 0:
+            raise ValueError("waveform_columns and waveform_seconds must be positive")
 
 
 class AudioToRenderDataCalculator(Calculator):
@@ -53,15 +59,10 @@ class AudioToRenderDataCalculator(Calculator):
     level = Input(AudioLevel, tag="LEVEL", optional=True)
     audio = Input(AudioFrame, tag="AUDIO", optional=True)
     out = Output(RenderData, tag="RENDER_DATA")
+    groups = (at_least_one(level, audio, message="AudioToRenderDataCalculator needs a LEVEL or "
+                                                 "an AUDIO input"),)
 
     def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
-        if not (cc.connected(self.level) or cc.connected(self.audio)):
-            raise ValueError("AudioToRenderDataCalculator needs a LEVEL or an AUDIO input")
-        if opts.min_dbfs >= 0:
-            raise ValueError(f"min_dbfs must be below 0, got {opts.min_dbfs}")
-        if opts.waveform_columns < 1 or opts.waveform_seconds <= 0:
-            raise ValueError("waveform_columns and waveform_seconds must be positive")
         self._history = np.zeros(0, np.float32)
 
     def process(self, cc: CalculatorContext) -> None:

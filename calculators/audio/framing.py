@@ -32,6 +32,16 @@ class TimeSeriesFramerCalculatorOptions(
         5, default=False, doc="let the step vary so its average is the exact nominal step")
     use_local_timestamp: bool = option(6, default=False, doc="not supported: must stay false")
 
+    def check(self) -> None:
+        if self.use_local_timestamp:
+            raise ValueError("use_local_timestamp is not supported")
+        if not self.frame_duration_seconds > 0:
+            raise ValueError(f"frame_duration_seconds must be > 0, got "
+                             f"{self.frame_duration_seconds}")
+        if not self.frame_overlap_seconds < self.frame_duration_seconds:
+            raise ValueError(f"frame_overlap_seconds ({self.frame_overlap_seconds}) must be "
+                             f"less than frame_duration_seconds ({self.frame_duration_seconds})")
+
 
 class FramingCalculator(Calculator):
     """Cut an audio stream into fixed-size, possibly overlapping, optionally windowed frames.
@@ -72,15 +82,6 @@ class FramingCalculator(Calculator):
     out = Output(AudioFrame, tag="AUDIO")
 
     def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
-        if opts.use_local_timestamp:
-            raise ValueError("use_local_timestamp is not supported")
-        if not opts.frame_duration_seconds > 0:
-            raise ValueError(f"frame_duration_seconds must be > 0, got "
-                             f"{opts.frame_duration_seconds}")
-        if not opts.frame_overlap_seconds < opts.frame_duration_seconds:
-            raise ValueError(f"frame_overlap_seconds ({opts.frame_overlap_seconds}) must be "
-                             f"less than frame_duration_seconds ({opts.frame_duration_seconds})")
         self._header: AudioHeader | None = None
         self._framer: Framer | None = None
         self._t0 = 0

@@ -23,6 +23,14 @@ class ResampleCalculatorOptions(Options):
     cutoff: float = option(3, default=0.95,
                            doc="pass band edge as a fraction of the lower Nyquist frequency")
 
+    def check(self) -> None:
+        if not self.target_sample_rate > 0:
+            raise ValueError(f"target_sample_rate must be > 0, got {self.target_sample_rate}")
+        if self.zero_crossings < 1:
+            raise ValueError(f"zero_crossings must be >= 1, got {self.zero_crossings}")
+        if not 0 < self.cutoff <= 1:
+            raise ValueError(f"cutoff must be in (0, 1], got {self.cutoff}")
+
 
 class ResampleCalculator(Calculator):
     """Resample audio to `target_sample_rate`, streaming, with no clicks at frame boundaries.
@@ -61,14 +69,7 @@ class ResampleCalculator(Calculator):
     out = Output(AudioFrame, tag="AUDIO")
 
     def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
-        if not opts.target_sample_rate > 0:
-            raise ValueError(f"target_sample_rate must be > 0, got {opts.target_sample_rate}")
-        if opts.zero_crossings < 1:
-            raise ValueError(f"zero_crossings must be >= 1, got {opts.zero_crossings}")
-        if not 0 < opts.cutoff <= 1:
-            raise ValueError(f"cutoff must be in (0, 1], got {opts.cutoff}")
-        self._target = exact_rate(opts.target_sample_rate)
+        self._target = exact_rate(self.options.target_sample_rate)
         self._header: AudioHeader | None = None
         self._started = False
 

@@ -17,6 +17,11 @@ class SegmentsSinkCalculatorOptions(Options):
     format: str = ""      # "srt", "jsonl" or "json"; "": from the file suffix
     text: str = "[speech]"  # the subtitle text of each SRT cue
 
+    def check(self) -> None:
+        if self.format and self.format.lower().lstrip(".") not in FORMATS.values():
+            raise ValueError(f"format {self.format!r} is not one of srt, jsonl, json "
+                             "(or \"\" to follow the file suffix)")
+
 
 def srt_time(seconds: float) -> str:
     """SRT's `HH:MM:SS,mmm`."""

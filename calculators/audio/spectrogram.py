@@ -51,6 +51,11 @@ class SpectrogramCalculatorOptions(
     output_scale: float = option(7, default=1.0, proto="double",
                                  doc="multiplies the output, dB included")
 
+    def check(self) -> None:
+        _check_framing(self)
+        if self.output_type == OutputType.COMPLEX:
+            raise ValueError("output_type COMPLEX is not supported")
+
 
 class MelSpectrogramCalculatorOptions(Options):
     """Framing as SpectrogramCalculatorOptions, bands as MediaPipe's MelSpectrumCalculatorOptions."""
@@ -64,6 +69,22 @@ class MelSpectrogramCalculatorOptions(Options):
     min_frequency_hertz: float = option(12, default=125.0, doc="lower edge of the lowest band")
     max_frequency_hertz: float = option(13, default=3800.0, doc="upper edge of the highest band")
 
+    def check(self) -> None:
+        _check_framing(self)
+        if self.channel_count < 1:
+            raise ValueError(f"channel_count must be >= 1, got {self.channel_count}")
+        if not 0 <= self.min_frequency_hertz < self.max_frequency_hertz:
+            raise ValueError(f"need 0 <= min_frequency_hertz < max_frequency_hertz, got "
+                             f"{self.min_frequency_hertz} and {self.max_frequency_hertz}")
+
+
+def _check_framing(opts: SpectrogramCalculatorOptions | MelSpectrogramCalculatorOptions) -> None:
+    if not opts.frame_duration_seconds > 0:
+        raise ValueError(f"frame_duration_seconds must be > 0, got {opts.frame_duration_seconds}")
+    if not 0 <= opts.frame_overlap_seconds < opts.frame_duration_seconds:
+        raise ValueError(f"frame_overlap_seconds must be in [0, frame_duration_seconds), "
+                         f"got {opts.frame_overlap_seconds}")
+
 
 class _SpectralCalculator(Calculator, register=False):
     """Frames AUDIO (Hann or Hamming window), FFTs each frame, hands power to `_finish`."""
@@ -74,13 +95,6 @@ class _SpectralCalculator(Calculator, register=False):
     audio_header = Input(AudioHeader, tag="AUDIO_HEADER", optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
-        if not opts.frame_duration_seconds > 0:
-            raise ValueError(f"frame_duration_seconds must be > 0, got "
-                             f"{opts.frame_duration_seconds}")
-        if not 0 <= opts.frame_overlap_seconds < opts.frame_duration_seconds:
-            raise ValueError(f"frame_overlap_seconds must be in [0, frame_duration_seconds), "
-                             f"got {opts.frame_overlap_seconds}")
         self._header: AudioHeader | None = None
         self._framer: Framer | None = None
 
@@ -170,11 +184,6 @@ class SpectrogramCalculator(_SpectralCalculator):
     Options = SpectrogramCalculatorOptions
     out = Output(Matrix, tag="SPECTROGRAM")
 
-    def open(self, cc: CalculatorContext) -> None:
-        if self.options.output_type == OutputType.COMPLEX:
-            raise ValueError("output_type COMPLEX is not supported")
-        super().open(cc)
-
     def _finish(self, power: np.ndarray) -> list[np.ndarray]:
         kind = self.options.output_type
         if kind == OutputType.LINEAR_MAGNITUDE:
@@ -209,15 +218,6 @@ class MelSpectrogramCalculator(_SpectralCalculator):
 
     Options = MelSpectrogramCalculatorOptions
     out = Output(Matrix, tag="MEL")
-
-    def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
-        if opts.channel_count < 1:
-            raise ValueError(f"channel_count must be >= 1, got {opts.channel_count}")
-        if not 0 <= opts.min_frequency_hertz < opts.max_frequency_hertz:
-            raise ValueError(f"need 0 <= min_frequency_hertz < max_frequency_hertz, got "
-                             f"{opts.min_frequency_hertz} and {opts.max_frequency_hertz}")
-        super().open(cc)
 
     def _setup(self, rate: float) -> None:
         opts = self.options

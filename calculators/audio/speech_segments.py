@@ -28,6 +28,15 @@ class SpeechSegmentsCalculatorOptions(Options):
     sample_rate: int = 16000             # of the audio the probabilities came from
     window_size_samples: int = 0         # samples per probability; 0: 512 @ 16 kHz, 256 @ 8 kHz
 
+    def check(self) -> None:
+        if not 0.0 < self.neg_threshold <= self.threshold < 1.0:
+            raise ValueError(f"need 0 < neg_threshold <= threshold < 1, got neg_threshold "
+                             f"{self.neg_threshold}, threshold {self.threshold}")
+        if self.sample_rate <= 0 or min(self.min_speech_duration_ms, self.speech_pad_ms,
+                                        self.min_silence_duration_ms,
+                                        self.window_size_samples) < 0:
+            raise ValueError("sample_rate must be positive and the durations not negative")
+
 
 class SpeechSegmentsCalculator(Calculator):
     """Turn Silero VAD probabilities into speech segments, emitting each as it closes.
@@ -65,13 +74,6 @@ class SpeechSegmentsCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         o = self.options
-        if not 0.0 < o.neg_threshold <= o.threshold < 1.0:
-            raise ValueError(f"node '{cc.node_name}': need 0 < neg_threshold <= threshold < 1, "
-                             f"got neg_threshold {o.neg_threshold}, threshold {o.threshold}")
-        if o.sample_rate <= 0 or min(o.min_speech_duration_ms, o.min_silence_duration_ms,
-                                     o.speech_pad_ms, o.window_size_samples) < 0:
-            raise ValueError(f"node '{cc.node_name}': sample_rate must be positive and the "
-                             "durations not negative")
         rate = o.sample_rate
         self.window = o.window_size_samples or (512 if rate >= 16000 else 256)
         self.min_speech = rate * o.min_speech_duration_ms / 1000

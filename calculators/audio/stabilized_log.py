@@ -16,6 +16,10 @@ class StabilizedLogCalculatorOptions(
     check_nonnegativity: bool = option(2, default=True, doc="fail on negative inputs")
     output_scale: float = option(3, default=1.0, proto="double")
 
+    def check(self) -> None:
+        if self.stabilizer < 0:
+            raise ValueError(f"stabilizer must be >= 0, got {self.stabilizer}")
+
 
 class StabilizedLogCalculator(Calculator):
     """Natural log of every element plus a stabilizer, times output_scale.
@@ -39,10 +43,6 @@ class StabilizedLogCalculator(Calculator):
 
     matrix = Input(Matrix, tag="")
     out = Output(Matrix, tag="")
-
-    def open(self, cc: CalculatorContext) -> None:
-        if self.options.stabilizer < 0:
-            raise ValueError(f"stabilizer must be >= 0, got {self.options.stabilizer}")
 
     def process(self, cc: CalculatorContext) -> None:
         value = cc.get(self.matrix)

@@ -15,6 +15,7 @@ from mediagraph import (
     CalculatorContext,
     Input,
     Inputs,
+    NodeConfig,
     Output,
     Outputs,
     Timestamp,
@@ -57,10 +58,14 @@ class BeginLoopCalculator(Calculator):
     batch_end = Output(Timestamp, tag="BATCH_END")
     clone_out = Outputs(tag="CLONE")
 
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        n = node.count(cls.clone_in)
+        if node.count(cls.clone_out) != n:
+            raise ValueError(f"{n} CLONE inputs but {node.count(cls.clone_out)} CLONE outputs")
+
     def open(self, cc: CalculatorContext) -> None:
         n = cc.count(self.clone_in)
-        if cc.count(self.clone_out) != n:
-            raise ValueError(f"{n} CLONE inputs but {cc.count(self.clone_out)} CLONE outputs")
         self._clones = [(self.clone_in[i], self.clone_out[i]) for i in range(n)]
         self._loop_ts = 0
 

@@ -20,6 +20,10 @@ class ClipVectorSizeCalculatorOptions(
 
     max_vec_size: int = option(1, default=1)
 
+    def check(self) -> None:
+        if self.max_vec_size < 1:
+            raise ValueError(f"max_vec_size must be at least 1, got {self.max_vec_size}")
+
 
 class ClipVectorSizeCalculator(Calculator):
     """Send the input list cut to its first `max_vec_size` elements.
@@ -48,7 +52,7 @@ class ClipVectorSizeCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         self._max = int(cc.side(self.max_size, self.options.max_vec_size))
-        if self._max < 1:
+        if self._max < 1:  # the side packet's value; the option's is checked at validation
             raise ValueError(f"max_vec_size must be at least 1, got {self._max}")
 
     def process(self, cc: CalculatorContext) -> None:

@@ -21,6 +21,10 @@ class CollectionHasMinSizeCalculatorOptions(
 
     min_size: int = option(1, default=0)
 
+    def check(self) -> None:
+        if self.min_size < 0:
+            raise ValueError(f"min_size must not be negative, got {self.min_size}")
+
 
 class CollectionHasMinSizeCalculator(Calculator):
     """Send `len(ITERABLE) >= min_size` (the untagged side packet overrides the option).
@@ -47,7 +51,7 @@ class CollectionHasMinSizeCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         self._min = int(cc.side(self.min_size, self.options.min_size))
-        if self._min < 0:
+        if self._min < 0:  # the side packet's value; the option's is checked at validation
             raise ValueError(f"min_size must not be negative, got {self._min}")
 
     def process(self, cc: CalculatorContext) -> None:

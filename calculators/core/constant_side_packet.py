@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph import Calculator, CalculatorContext, Options, SideOutputs, Stop, option
+from mediagraph import Calculator, CalculatorContext, NodeConfig, Options, SideOutputs, Stop, option
 
 
 _NESTED_NAME = "mediapipe.ConstantSidePacketCalculatorOptions_ConstantSidePacket"
@@ -42,6 +42,10 @@ class ConstantSidePacketCalculatorOptions(
 
     packet: tuple[ConstantSidePacket, ...] = option(1, default=())
 
+    def check(self) -> None:
+        for packet in self.packet:
+            packet.value()  # raises when a packet sets none of its values
+
 
 class ConstantSidePacketCalculator(Calculator):
     """Set output side packet PACKET:i to the value of the i-th `packet` in the options.
@@ -67,11 +71,15 @@ class ConstantSidePacketCalculator(Calculator):
 
     packets = SideOutputs(tag="PACKET")
 
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        configured = node.options.packet
+        if node.count(cls.packets) != len(configured):
+            raise ValueError(f"{node.count(cls.packets)} PACKET side outputs but "
+                             f"{len(configured)} packets in the options; they must match")
+
     def open(self, cc: CalculatorContext) -> None:
         configured = self.options.packet
-        if cc.count(self.packets) != len(configured):
-            raise ValueError(f"{cc.count(self.packets)} PACKET side outputs but "
-                             f"{len(configured)} packets in the options; they must match")
         for i, packet in enumerate(configured):
             cc.set_side(self.packets[i], packet.value())
 

@@ -13,6 +13,10 @@ class CountingSourceCalculatorOptions(Options):
     interval_us: int = 1
     first_timestamp: int = 0
 
+    def check(self) -> None:
+        if self.count < 0:
+            raise ValueError(f"count must not be negative, got {self.count}")
+
 
 class CountingSourceCalculator(Calculator):
     """Emit `start`, `start+1`, ... `count` times, `interval_us` microseconds apart.
@@ -34,7 +38,7 @@ class CountingSourceCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         self.remaining = cc.side(self.count, self.options.count)
-        if self.remaining < 0:
+        if self.remaining < 0:  # the side packet's value; the option's is checked at validation
             raise ValueError(f"count must not be negative, got {self.remaining}")
         self.value = self.options.start
         self.timestamp = self.options.first_timestamp

@@ -7,8 +7,8 @@ import dataclasses
 from collections import deque
 from typing import Any
 
-from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Options, Output, Outputs,
-                        Packet, SideInput, Timestamp, option)
+from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig, Options, Output,
+                        Outputs, Packet, SideInput, Timestamp, option)
 
 
 _MAX = int(Timestamp.MAX)
@@ -24,6 +24,10 @@ class FlowLimiterCalculatorOptions(Options, proto_name="mediapipe.FlowLimiterCal
     in_flight_timeout: int = option(3, default=1_000_000, proto="int64",
                                     doc="µs of input time after which an unfinished frame "
                                         "stops counting; 0: never")
+
+    def check(self) -> None:
+        if self.max_in_flight < 1:
+            raise ValueError(f"max_in_flight must be at least 1, not {self.max_in_flight}")
 
 
 class FlowLimiterCalculator(Calculator):
@@ -73,12 +77,16 @@ class FlowLimiterCalculator(Calculator):
     max_in_flight_side = SideInput(int, tag="MAX_IN_FLIGHT", optional=True)
     options_side = SideInput(FlowLimiterCalculatorOptions, tag="OPTIONS", optional=True)
 
-    def open(self, cc: CalculatorContext) -> None:
-        n = cc.count(self.inputs)
-        if n < 1 or cc.count(self.outputs) != n:
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        n = node.count(cls.inputs)
+        if n < 1 or node.count(cls.outputs) != n:
             raise ValueError(f"FlowLimiterCalculator needs at least one untagged input and one "
                              f"untagged output per input (got {n} inputs, "
-                             f"{cc.count(self.outputs)} outputs)")
+                             f"{node.count(cls.outputs)} outputs)")
+
+    def open(self, cc: CalculatorContext) -> None:
+        n = cc.count(self.inputs)
         opts = _as_options(cc.side(self.options_side)) or self.options
         max_in_flight = cc.side(self.max_in_flight_side)
         if max_in_flight is not None:
@@ -205,6 +213,6 @@ def _as_options(value: Any) -> FlowLimiterCalculatorOptions | None:
 
 
 def _checked(opts: Any) -> FlowLimiterCalculatorOptions:
-    if opts.max_in_flight < 1:
-        raise ValueError(f"max_in_flight must be at least 1, not {opts.max_in_flight}")
+    """Options that arrive as packets are run-time data: check them as validate would."""
+    opts.check()
     return opts

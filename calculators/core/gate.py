@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 
-from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Options, Output, Outputs,
-                        SideInput, option)
+from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig, Options, Output,
+                        Outputs, SideInput, at_most_one, option)
 
 
 class GateState(enum.IntEnum):
@@ -60,17 +60,21 @@ class GateCalculator(Calculator):
     state_change = Output(bool, tag="STATE_CHANGE", optional=True)
     allow_side = SideInput(bool, tag="ALLOW", optional=True)
     disallow_side = SideInput(bool, tag="DISALLOW", optional=True)
+    groups = (at_most_one(allow_stream, disallow_stream, allow_side, disallow_side,
+                          message="GateCalculator takes one of ALLOW or DISALLOW, as a stream "
+                                  "or as a side packet, not several"),)
+
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        n = node.count(cls.inputs)
+        if node.count(cls.outputs) != n:
+            raise ValueError(f"{n} data inputs but {node.count(cls.outputs)} data outputs; "
+                             "GateCalculator needs one output per data input")
 
     def open(self, cc: CalculatorContext) -> None:
         n = cc.count(self.inputs)
-        if cc.count(self.outputs) != n:
-            raise ValueError(f"{n} data inputs but {cc.count(self.outputs)} data outputs; "
-                             "GateCalculator needs one output per data input")
         streams = [p for p in (self.allow_stream, self.disallow_stream) if cc.connected(p)]
         sides = [p for p in (self.allow_side, self.disallow_side) if cc.connected(p)]
-        if len(streams) + len(sides) > 1:
-            raise ValueError("GateCalculator takes one of ALLOW or DISALLOW, as a stream or "
-                             "as a side packet, not several")
         self._pairs = [(self.inputs[i], self.outputs[i]) for i in range(n)]
         self._control = streams[0] if streams else None
         self._fixed: bool | None = None  # the decision when no stream controls the gate

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph import Calculator, CalculatorContext, Inputs, Output
+from mediagraph import Calculator, CalculatorContext, Inputs, NodeConfig, Output
 
 
 class MakePairCalculator(Calculator):
@@ -27,10 +27,13 @@ class MakePairCalculator(Calculator):
     inputs = Inputs(tag="")
     pair = Output(tuple, tag="")
 
-    def open(self, cc: CalculatorContext) -> None:
-        if cc.count(self.inputs) != 2:
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if node.count(cls.inputs) != 2:
             raise ValueError(f"MakePairCalculator takes 2 untagged inputs, not "
-                             f"{cc.count(self.inputs)}")
+                             f"{node.count(cls.inputs)}")
+
+    def open(self, cc: CalculatorContext) -> None:
         self._first, self._second = self.inputs[0], self.inputs[1]
 
     def process(self, cc: CalculatorContext) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from mediagraph import Calculator, CalculatorContext, Inputs, Output
+from mediagraph import Calculator, CalculatorContext, Inputs, Output, at_least_one
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,10 @@ class MergeCalculator(Calculator):
 
     inputs = Inputs(tag="")
     merged = Output(tag="")
+    groups = (at_least_one(inputs, message="MergeCalculator needs at least one untagged input"),)
 
     def open(self, cc: CalculatorContext) -> None:
         n = cc.count(self.inputs)
-        if n < 1:
-            raise ValueError("MergeCalculator needs at least one untagged input")
         self._ports = [self.inputs[i] for i in range(n)]
         self._warned = False
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Options, Outputs,
-                        option)
+from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig, Options, Outputs,
+                        at_least_one, option)
 
 
 class PacketClonerCalculatorOptions(Options, proto_name="mediapipe.PacketClonerCalculatorOptions",
@@ -46,20 +46,23 @@ class PacketClonerCalculator(Calculator):
     inputs = Inputs(tag="")
     tick = Input(tag="TICK", optional=True)
     outputs = Outputs(tag="")
+    groups = (at_least_one(tick, inputs, message="PacketClonerCalculator needs a TICK input or "
+                           "at least one untagged input to use as the tick"),)
+
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        n = node.count(cls.inputs) - (0 if node.connected(cls.tick) else 1)
+        if node.count(cls.outputs) != n:
+            raise ValueError(f"{n} data inputs but {node.count(cls.outputs)} outputs; "
+                             "PacketClonerCalculator needs one output per data input")
 
     def open(self, cc: CalculatorContext) -> None:
         n = cc.count(self.inputs)
         if cc.connected(self.tick):
             self._tick: Any = self.tick
-        elif n >= 1:
+        else:
             n -= 1
             self._tick = self.inputs[n]
-        else:
-            raise ValueError("PacketClonerCalculator needs a TICK input or at least one "
-                             "untagged input to use as the tick")
-        if cc.count(self.outputs) != n:
-            raise ValueError(f"{n} data inputs but {cc.count(self.outputs)} outputs; "
-                             "PacketClonerCalculator needs one output per data input")
         self._pairs = [(self.inputs[i], self.outputs[i]) for i in range(n)]
         self._latest: list[Any] = [None] * n
         self._seen = [False] * n

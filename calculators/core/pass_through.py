@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph import Calculator, CalculatorContext, Inputs, Outputs
+from mediagraph import Calculator, CalculatorContext, Inputs, NodeConfig, Outputs
 
 
 class PassThroughCalculator(Calculator):
@@ -19,10 +19,13 @@ class PassThroughCalculator(Calculator):
     inputs = Inputs(tag="")
     outputs = Outputs(tag="")
 
-    def open(self, cc: CalculatorContext) -> None:
-        if cc.count(self.inputs) != cc.count(self.outputs):
-            raise ValueError(f"{cc.count(self.inputs)} inputs but {cc.count(self.outputs)} "
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if node.count(cls.inputs) != node.count(cls.outputs):
+            raise ValueError(f"{node.count(cls.inputs)} inputs but {node.count(cls.outputs)} "
                              "outputs; PassThroughCalculator needs one output per input")
+
+    def open(self, cc: CalculatorContext) -> None:
         self._pairs = [(self.inputs[i], self.outputs[i]) for i in range(cc.count(self.inputs))]
 
     def process(self, cc: CalculatorContext) -> None:

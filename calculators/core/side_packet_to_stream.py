@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph import (Calculator, CalculatorContext, Input, Outputs, SideInput, SideInputs,
-                        Stop, Timestamp)
+from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Outputs, SideInput,
+                        SideInputs, Stop, Timestamp, one_of)
 
 _FIXED = {"AT_PRESTREAM": Timestamp.PRE_STREAM, "AT_POSTSTREAM": Timestamp.POST_STREAM,
           "AT_ZERO": Timestamp(0)}
@@ -44,26 +44,35 @@ class SidePacketToStreamCalculator(Calculator):
     at_tick = Outputs(tag="AT_TICK")
     at_first_tick = Outputs(tag="AT_FIRST_TICK")
     at_timestamp = Outputs(tag="AT_TIMESTAMP")
+    groups = (one_of(at_prestream, at_poststream, at_zero, at_tick, at_first_tick, at_timestamp,
+                     message="exactly one of AT_PRESTREAM, AT_POSTSTREAM, AT_ZERO, AT_TICK, "
+                             "AT_FIRST_TICK and AT_TIMESTAMP must name the output streams"),)
 
-    def open(self, cc: CalculatorContext) -> None:
-        used = [port for port in (self.at_prestream, self.at_poststream, self.at_zero,
-                                  self.at_tick, self.at_first_tick, self.at_timestamp)
-                if cc.count(port)]
-        if len(used) != 1:
-            raise ValueError("exactly one of AT_PRESTREAM, AT_POSTSTREAM, AT_ZERO, AT_TICK, "
-                             "AT_FIRST_TICK and AT_TIMESTAMP must name the output streams")
-        self._port = used[0]
-        tag = self._port.tag or ""
-        if (tag in _TICKED) != cc.connected(self.tick):
+    @classmethod
+    def _output(cls, connected: Any) -> Any:
+        return next(port for port in (cls.at_prestream, cls.at_poststream, cls.at_zero,
+                                      cls.at_tick, cls.at_first_tick, cls.at_timestamp)
+                    if connected(port))
+
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        port = cls._output(node.connected)
+        tag = port.tag or ""
+        if (tag in _TICKED) != node.connected(cls.tick):
             raise ValueError("use a TICK input together with AT_TICK or AT_FIRST_TICK, and "
                              "only with them")
-        if (tag == "AT_TIMESTAMP") != cc.connected(self.timestamp):
+        if (tag == "AT_TIMESTAMP") != node.connected(cls.timestamp):
             raise ValueError("use a TIMESTAMP side packet together with AT_TIMESTAMP, and "
                              "only with it")
-        n = cc.count(self._port)
-        if cc.count(self.values) != n:
-            raise ValueError(f"{cc.count(self.values)} untagged side packets but {n} {tag} "
+        n = node.count(port)
+        if node.count(cls.values) != n:
+            raise ValueError(f"{node.count(cls.values)} untagged side packets but {n} {tag} "
                              "outputs; each output needs its side packet")
+
+    def open(self, cc: CalculatorContext) -> None:
+        self._port = self._output(cc.connected)
+        tag = self._port.tag or ""
+        n = cc.count(self._port)
         self._values: list[Any] = cc.side(self.values)
         self._outs = [self._port[i] for i in range(n)]
         self._when = (Timestamp(int(cc.side(self.timestamp))) if tag == "AT_TIMESTAMP"

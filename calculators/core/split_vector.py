@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from mediagraph.calculators.core._typed_names import typed_names
-from mediagraph import Calculator, CalculatorContext, Input, Options, Outputs, option
+from mediagraph import Calculator, CalculatorContext, Input, NodeConfig, Options, Outputs, option
 from mediagraph.formats import NormalizedLandmarkList
 
 
@@ -25,6 +25,17 @@ class SplitVectorCalculatorOptions(
     ranges: tuple[Range, ...] = option(1, default=())
     element_only: bool = option(2, default=False)
     combine_outputs: bool = option(3, default=False)
+
+    def check(self) -> None:
+        if not self.ranges:
+            raise ValueError("SplitVectorCalculatorOptions needs at least one range")
+        for r in self.ranges:
+            if not 0 <= r.begin < r.end:
+                raise ValueError(f"range [{r.begin}, {r.end}) is empty or negative")
+            if self.element_only and r.end - r.begin != 1:
+                raise ValueError("element_only needs ranges of one element")
+        if self.element_only and self.combine_outputs:
+            raise ValueError("element_only and combine_outputs are mutually exclusive")
 
 
 class SplitVectorCalculator(Calculator):
@@ -56,21 +67,13 @@ class SplitVectorCalculator(Calculator):
     vector = Input(tag="")
     outputs = Outputs(tag="")
 
-    def open(self, cc: CalculatorContext) -> None:
-        opts: SplitVectorCalculatorOptions = self.options
-        if not opts.ranges:
-            raise ValueError("SplitVectorCalculatorOptions needs at least one range")
-        for r in opts.ranges:
-            if not 0 <= r.begin < r.end:
-                raise ValueError(f"range [{r.begin}, {r.end}) is empty or negative")
-            if opts.element_only and r.end - r.begin != 1:
-                raise ValueError("element_only needs ranges of one element")
-        if opts.element_only and opts.combine_outputs:
-            raise ValueError("element_only and combine_outputs are mutually exclusive")
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        opts: SplitVectorCalculatorOptions = node.options
         expected = 1 if opts.combine_outputs else len(opts.ranges)
-        if cc.count(self.outputs) != expected:
+        if node.count(cls.outputs) != expected:
             raise ValueError(f"{len(opts.ranges)} ranges need {expected} outputs, got "
-                             f"{cc.count(self.outputs)}")
+                             f"{node.count(cls.outputs)}")
 
     def process(self, cc: CalculatorContext) -> None:
         value = cc.get(self.vector)

@@ -35,8 +35,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Options, Outputs,
-                        SideInput, SideInputs, SideOutputs, Stop, option, registry)
+from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig, Options, Outputs,
+                        SideInput, SideInputs, SideOutputs, Stop, at_most_one, option, registry)
 from mediagraph.config import pool
 from mediagraph.config.names import assign_indexes, parse_spec
 from mediagraph.config.options_access import find_node_options, set_node_options
@@ -57,6 +57,10 @@ class SwitchCalculatorOptions(Options, proto_name="mediagraph.SwitchCalculatorOp
     select: int | None = option(2, default=None, proto="int32")
     enable: bool | None = option(3, default=None, proto="bool")
 
+    def check(self) -> None:
+        default = int(self.enable) if self.enable is not None else (self.select or 0)
+        _check_channel(default, self.channels)
+
 
 class _Switch(Calculator, register=False):
     """The selection logic the demux and mux share."""
@@ -71,15 +75,15 @@ class _Switch(Calculator, register=False):
     side_outputs = SideOutputs(tag="")
     select_side = SideInput(int, tag="SELECT", optional=True)
     enable_side = SideInput(bool, tag="ENABLE", optional=True)
+    groups = (at_most_one(select_stream, enable_stream, select_side, enable_side,
+                          message="connect only one of SELECT and ENABLE, as a stream or a "
+                                  "side packet"),)
 
     def _open_selection(self, cc: CalculatorContext) -> None:
         opts: SwitchCalculatorOptions = self.options
         self._channels = opts.channels
         controls = [p for p in (self.select_stream, self.enable_stream, self.select_side,
                                 self.enable_side) if cc.connected(p)]
-        if len(controls) > 1:
-            raise ValueError("connect only one of SELECT and ENABLE, as a stream or a side "
-                             "packet")
         self._control = controls[0] if controls and controls[0].kind == "input" else None
         self._side_only = self._control is None and not cc.count(self.inputs)
         if controls and self._control is None:
@@ -103,19 +107,24 @@ class _Switch(Calculator, register=False):
         return int(value)
 
     def _checked(self, channel: int) -> int:
-        if not 0 <= channel < self._channels:
-            raise ValueError(f"selected channel {channel} is out of range: the SwitchContainer "
-                             f"has {self._channels} contained nodes (channels 0 to "
-                             f"{self._channels - 1})")
+        _check_channel(channel, self._channels)
         return channel
 
-    def _layout(self, cc: CalculatorContext, outer: Any, inner: Any, what: str) -> int:
+    @staticmethod
+    def _layout(node: NodeConfig, outer: Any, inner: Any, what: str) -> int:
         """How many container streams `outer` carries; `inner` has one per channel."""
-        n, total = cc.count(outer), cc.count(inner)
-        if total != n * self._channels:
+        channels = node.options.channels
+        n, total = node.count(outer), node.count(inner)
+        if total != n * channels:
             raise ValueError(f"{total} channel {what} for {n} container {what} and "
-                             f"{self._channels} channels; expected {n * self._channels}")
+                             f"{channels} channels; expected {n * channels}")
         return n
+
+
+def _check_channel(channel: int, channels: int) -> None:
+    if not 0 <= channel < channels:
+        raise ValueError(f"selected channel {channel} is out of range: the SwitchContainer "
+                         f"has {channels} contained nodes (channels 0 to {channels - 1})")
 
 
 class SwitchDemuxCalculator(_Switch):
@@ -140,10 +149,15 @@ class SwitchDemuxCalculator(_Switch):
         }
     """
 
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        cls._layout(node, cls.inputs, cls.outputs, "input streams")
+        cls._layout(node, cls.side_inputs, cls.side_outputs, "input side packets")
+
     def open(self, cc: CalculatorContext) -> None:
         self._open_selection(cc)
-        self._n = self._layout(cc, self.inputs, self.outputs, "input streams")
-        sides = self._layout(cc, self.side_inputs, self.side_outputs, "input side packets")
+        self._n = cc.count(self.inputs)
+        sides = cc.count(self.side_inputs)
         for i in range(sides):
             value = cc.side(self.side_inputs[i])
             for channel in range(self._channels):
@@ -180,13 +194,18 @@ class SwitchMuxCalculator(_Switch):
         }
     """
 
-    def open(self, cc: CalculatorContext) -> None:
-        self._open_selection(cc)
-        self._n = self._layout(cc, self.outputs, self.inputs, "output streams")
-        sides = self._layout(cc, self.side_outputs, self.side_inputs, "output side packets")
-        if sides and self._control is not None:
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        cls._layout(node, cls.outputs, cls.inputs, "output streams")
+        sides = cls._layout(node, cls.side_outputs, cls.side_inputs, "output side packets")
+        if sides and (node.connected(cls.select_stream) or node.connected(cls.enable_stream)):
             raise ValueError("output side packets need the selection fixed for the run: "
                              "a SELECT/ENABLE side packet or option, not a stream")
+
+    def open(self, cc: CalculatorContext) -> None:
+        self._open_selection(cc)
+        self._n = cc.count(self.outputs)
+        sides = cc.count(self.side_outputs)
         for i in range(sides):
             cc.set_side(self.side_outputs[i],
                         cc.side(self.side_inputs[self._channel * sides + i]))

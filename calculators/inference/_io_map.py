@@ -77,9 +77,7 @@ def _side(config: Any, side: str, names: list[str], aliases: dict[str, str], fre
           where: str) -> list[int]:
     indices = getattr(config, f"{side}_tensor_indices_map", None) if config else None
     named = getattr(config, f"{side}_tensor_names_map", None) if config else None
-    if indices is not None and named is not None:
-        raise ValueError(f"{where}: input_output_config sets both {side}_tensor_indices_map "
-                         f"and {side}_tensor_names_map; set one")
+    # Validation rejects a side that sets both maps (InputOutputConfig.check).
     if indices is not None:
         order = list(indices.model_tensor_indices)
         for index in order:

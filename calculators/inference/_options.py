@@ -115,6 +115,17 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     hexagon: Dsp = option(101, default=None)
     auto: Auto = option(102, default=None)
 
+    def chosen(self) -> list[str]:
+        """The members that are set (validation allows one)."""
+        return [name for name in ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto")
+                if getattr(self, name) is not None]
+
+    def check(self) -> None:
+        chosen = self.chosen()
+        if len(chosen) > 1:
+            raise ValueError("delegate sets " + " and ".join(chosen)
+                             + "; set one of tflite, xnnpack, gpu, nnapi, dsp, hexagon, auto")
+
 
 class TensorIndicesMap(Options, proto_name=f"{_P}.InputOutputConfig.TensorIndicesMap"):
     """The model I/O index of each calculator tensor, in the calculator's order."""
@@ -144,6 +155,13 @@ class InputOutputConfig(Options, proto_name=f"{_P}.InputOutputConfig"):
     output_tensor_names_map: TensorNamesMap = option(4, default=None)
     feedback_tensor_links: tuple[FeedbackTensorLink, ...] = option(5, default=())
 
+    def check(self) -> None:
+        for side in ("input", "output"):
+            if (getattr(self, f"{side}_tensor_indices_map") is not None
+                    and getattr(self, f"{side}_tensor_names_map") is not None):
+                raise ValueError(f"input_output_config sets both {side}_tensor_indices_map "
+                                 f"and {side}_tensor_names_map; set one")
+
 
 class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
     """MediaPipe's `inference_calculator.proto` fields, plus `allow_fallback` (100)."""
@@ -158,6 +176,11 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
     allow_fallback: bool = option(100, default=False,
                                   doc="run on the CPU (logged) when the asked-for device "
                                       "is unavailable, instead of failing at open")
+
+    def check(self) -> None:
+        for nested in (self.delegate, self.input_output_config):
+            if nested is not None:
+                nested.check()
 
 
 DELEGATE_MEMBERS = ("tflite", "gpu", "nnapi", "xnnpack", "dsp", "hexagon", "auto")

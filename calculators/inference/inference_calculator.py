@@ -21,7 +21,7 @@ from mediagraph.calculators.inference._options import (
     TfLite,
     Xnnpack,
 )
-from mediagraph import (Calculator, CalculatorContext, Input, Inputs, Output, Outputs,
+from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig, Output, Outputs,
                         SideInput, models)
 from mediagraph.errors import MissingDependencyError
 
@@ -81,12 +81,21 @@ class InferenceCalculator(Calculator):
     # MediaPipe's custom-op resolver: LiteRT resolves the ops of these models itself.
     op_resolver = SideInput(Any, tag="OP_RESOLVER", optional=True)
 
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if not node.options.model_path and not node.connected(cls.model):
+            raise ValueError("no model: set model_path or the MODEL side packet")
+        for vector, single, side in ((cls.tensors_in, cls.tensor_in, "inputs"),
+                                     (cls.tensors_out, cls.tensor_out, "outputs")):
+            if node.connected(vector) == node.connected(single):
+                raise ValueError(f"connect either TENSORS or TENSOR:0..N {side}, not "
+                                 f"{'both' if node.connected(single) else 'neither'}")
+
     def open(self, cc: CalculatorContext) -> None:
         opts: InferenceCalculatorOptions = self.options
         source = cc.side(self.model) or opts.model_path
-        if not source:
-            raise ValueError(f"node '{cc.node_name}': no model: set model_path or the MODEL "
-                             "side packet")
+        if not source:  # a MODEL side packet that arrived empty
+            raise ValueError(f"node '{cc.node_name}': no model: the MODEL side packet is empty")
         path = models.resolve(str(source))
         self.model_path = path
         kind, settings = _requested(opts)
@@ -111,16 +120,11 @@ class InferenceCalculator(Calculator):
         self._vector_in, self._vector_out = self._check_ports(cc, path.name)
 
     def _check_ports(self, cc: CalculatorContext, model: str) -> tuple[bool, bool]:
-        """TENSORS (a vector) or TENSOR:0..N (one stream per tensor), on each side."""
+        """TENSORS (a vector) or TENSOR:0..N (one stream per tensor, one per model tensor)."""
         sides = []
-        for vector, single, side, count in (
-                (self.tensors_in, self.tensor_in, "inputs", len(self._inputs)),
-                (self.tensors_out, self.tensor_out, "outputs", len(self._io.outputs))):
+        for single, side, count in ((self.tensor_in, "inputs", len(self._inputs)),
+                                    (self.tensor_out, "outputs", len(self._io.outputs))):
             streams = cc.count(single)
-            if cc.connected(vector) == bool(streams):
-                raise ValueError(f"node '{cc.node_name}': connect either TENSORS or "
-                                 f"TENSOR:0..{count - 1} {side}, not "
-                                 f"{'both' if streams else 'neither'}")
             if streams and streams != count:
                 raise ValueError(f"node '{cc.node_name}': {streams} TENSOR {side}, but model "
                                  f"{model} has {count}")
@@ -232,14 +236,10 @@ def _requested(opts: InferenceCalculatorOptions) -> tuple[str, dict[str, Any]]:
     """The backend kind the options ask for, and that delegate member's settings."""
     delegate = opts.delegate
     if delegate is not None:
-        chosen = [(name, getattr(delegate, name)) for name in
-                  ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto")
-                  if getattr(delegate, name) is not None]
-        if len(chosen) > 1:
-            raise ValueError("delegate sets " + " and ".join(n for n, _ in chosen)
-                             + "; set one of tflite, xnnpack, gpu, nnapi, dsp, hexagon, auto")
+        chosen = delegate.chosen()  # one at most: checked at validation
         if chosen:
-            name, member = chosen[0]
+            name = chosen[0]
+            member = getattr(delegate, name)
             settings = {f: getattr(member, f) for f in member.__dataclass_fields__}
             kind = {"tflite": _CPU, "xnnpack": _CPU, "gpu": _GPU, "nnapi": _NNAPI,
                     "dsp": _DSP, "hexagon": _DSP, "auto": _AUTO}[name]

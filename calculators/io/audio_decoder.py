@@ -27,6 +27,10 @@ class AudioDecoderCalculatorOptions(Options):
     channels: int = 0         # 0: the file's channels; 1: mono (downmix); 2: stereo
     frame_size: int = 1024    # samples per output frame; 0: frames as the codec decodes them
 
+    def check(self) -> None:
+        if self.sample_rate < 0 or self.channels < 0 or self.frame_size < 0:
+            raise ValueError("sample_rate, channels and frame_size must not be negative")
+
 
 class AudioDecoderCalculator(Calculator):
     """Decode the first audio stream of a file into fixed-size float32 AudioFrames.
@@ -66,9 +70,6 @@ class AudioDecoderCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         av = import_av("AudioDecoderCalculator")
-        opts = self.options
-        if opts.sample_rate < 0 or opts.channels < 0 or opts.frame_size < 0:
-            raise ValueError("sample_rate, channels and frame_size must not be negative")
         self.path = path = os.fspath(cc.side(self.input_file_path))
         if not os.path.isfile(path):
             raise FileNotFoundError(f"audio file '{path}' does not exist")

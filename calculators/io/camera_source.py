@@ -20,6 +20,10 @@ class CameraSourceCalculatorOptions(Options):
     fps: float = 0.0        # requested frame rate; 0: the device's default
     max_frames: int = 0     # stop after this many frames; 0: run until stopped
 
+    def check(self) -> None:
+        if self.max_frames < 0 or self.width < 0 or self.height < 0 or self.fps < 0:
+            raise ValueError("max_frames, width, height and fps must not be negative")
+
 
 class CameraSourceCalculator(Calculator):
     """Capture frames from a camera as SRGB ImageFrames.
@@ -57,8 +61,6 @@ class CameraSourceCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         opts = self.options
-        if opts.max_frames < 0 or opts.width < 0 or opts.height < 0 or opts.fps < 0:
-            raise ValueError("max_frames, width, height and fps must not be negative")
         source = parse_device(cc.side(self.camera, None))
         if source is None:
             source = parse_device(opts.device) if opts.device else opts.index

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mediagraph.calculators.io._devices import OpenCvWindow, import_cv2
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of
 from mediagraph.formats import ImageFormat, ImageFrame
 
 _QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
@@ -75,10 +75,9 @@ class DisplayCalculator(Calculator):
     video = Input(ImageFrame, optional=True)
     image = Input(ImageFrame, optional=True)
     done = Output(bool, optional=True)
+    groups = (one_of(video, image, message="connect exactly one of VIDEO or IMAGE"),)
 
     def open(self, cc: CalculatorContext) -> None:
-        if cc.connected(self.video) == cc.connected(self.image):
-            raise ValueError("connect exactly one of VIDEO or IMAGE")
         self.port = self.video if cc.connected(self.video) else self.image
         self.cv2 = import_cv2("DisplayCalculator")
         factory = type(self).window_backend or (lambda: OpenCvWindow("DisplayCalculator"))

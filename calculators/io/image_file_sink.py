@@ -19,6 +19,15 @@ class ImageFileSinkCalculatorOptions(Options):
     output_dir: str = ""
     jpeg_quality: int = 95
 
+    def check(self) -> None:
+        try:
+            self.pattern.format(index=0, timestamp=0)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"bad file name pattern {self.pattern!r}: {exc!r}; use "
+                             f"{{index}} and {{timestamp}}") from None
+        if not 0 <= self.jpeg_quality <= 100:
+            raise ValueError(f"jpeg_quality must be in 0..100, got {self.jpeg_quality}")
+
 
 class ImageFileSinkCalculator(Calculator):
     """Write every IMAGE to a file named by `pattern`; the suffix picks the format.
@@ -47,11 +56,7 @@ class ImageFileSinkCalculator(Calculator):
         self._cv2 = cv2 = _import_cv2()
         folder = cc.side(self.output_dir) or self.options.output_dir or "."
         self._folder = Path(os.fspath(folder))
-        try:
-            first = self._path(0, 0)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"bad file name pattern {self.options.pattern!r}: {exc!r}; use "
-                             f"{{index}} and {{timestamp}}") from None
+        first = self._path(0, 0)
         target = first.parent
         if not target.exists():
             raise FileNotFoundError(f"output folder does not exist: '{target}'")

@@ -19,6 +19,10 @@ class ImageFileSourceCalculatorOptions(Options):
     frame_interval_us: int = 33_333
     first_timestamp: int = 0
 
+    def check(self) -> None:
+        if self.frame_interval_us <= 0:
+            raise ValueError(f"frame_interval_us must be positive, not {self.frame_interval_us}")
+
 
 class ImageFileSourceCalculator(Calculator):
     """Read images in sorted path order and send them `frame_interval_us` apart.
@@ -43,9 +47,6 @@ class ImageFileSourceCalculator(Calculator):
     image = Output(ImageFrame, tag="IMAGE")
 
     def open(self, cc: CalculatorContext) -> None:
-        if self.options.frame_interval_us <= 0:
-            raise ValueError(f"frame_interval_us must be positive, not "
-                             f"{self.options.frame_interval_us}")
         self._cv2 = _import_cv2()
         self.paths = find_images(os.fspath(cc.side(self.file_pattern)))
         self._index = 0

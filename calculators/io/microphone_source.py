@@ -26,6 +26,13 @@ class MicrophoneSourceCalculatorOptions(Options):
     queue_size: int = 64      # frames buffered between the audio thread and the graph
     timeout_s: float = 5.0    # an error when the device delivers nothing for this long
 
+    def check(self) -> None:
+        if self.sample_rate <= 0 or self.channels <= 0 or self.frame_size <= 0:
+            raise ValueError("sample_rate, channels and frame_size must be positive")
+        if self.queue_size <= 0 or self.timeout_s <= 0 or self.max_frames < 0:
+            raise ValueError("queue_size and timeout_s must be positive, max_frames not "
+                             "negative")
+
 
 class MicrophoneSourceCalculator(Calculator):
     """Capture float32 AudioFrames of `frame_size` samples from an input device.
@@ -59,11 +66,6 @@ class MicrophoneSourceCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         opts = self.options
-        if opts.sample_rate <= 0 or opts.channels <= 0 or opts.frame_size <= 0:
-            raise ValueError("sample_rate, channels and frame_size must be positive")
-        if opts.queue_size <= 0 or opts.timeout_s <= 0 or opts.max_frames < 0:
-            raise ValueError("queue_size and timeout_s must be positive, max_frames not "
-                             "negative")
         device = parse_device(opts.device)
         self.what = "the default input device" if device is None else f"input device {device!r}"
         factory = type(self).backend or (lambda: SoundDeviceBackend("MicrophoneSourceCalculator"))

@@ -17,6 +17,10 @@ class SpeakerSinkCalculatorOptions(Options):
     channels: int = 0       # 0: the first frame's channel count
     device: str = ""        # "": the default output; an index ("3") or a name substring
 
+    def check(self) -> None:
+        if self.sample_rate < 0 or self.channels < 0:
+            raise ValueError("sample_rate and channels must not be negative")
+
 
 class SpeakerSinkCalculator(Calculator):
     """Play the AUDIO stream, blocking `process` until the device has taken each frame.
@@ -46,8 +50,6 @@ class SpeakerSinkCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         opts = self.options
-        if opts.sample_rate < 0 or opts.channels < 0:
-            raise ValueError("sample_rate and channels must not be negative")
         self.device = parse_device(opts.device)
         self.what = ("the default output device" if self.device is None
                      else f"output device {self.device!r}")

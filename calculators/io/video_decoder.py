@@ -34,6 +34,16 @@ class VideoDecoderCalculatorOptions(Options):
                            doc="damaged input: FAIL raises after the last good frame, "
                                "WARN logs and ends the streams normally")
 
+    def check(self) -> None:
+        if self.on_error.upper() not in _ON_ERROR:
+            raise ValueError(f"on_error must be one of {_ON_ERROR}, not {self.on_error!r}")
+        if self.thread_type.upper() not in _THREAD_TYPES:
+            raise ValueError(f"thread_type must be one of {_THREAD_TYPES}, "
+                             f"not {self.thread_type!r}")
+        if self.end_time_s and self.end_time_s <= self.start_time_s:
+            raise ValueError(f"end_time_s ({self.end_time_s}) must be after start_time_s "
+                             f"({self.start_time_s})")
+
 
 class VideoDecoderCalculator(Calculator):
     """Decode a video file or URL into frames, in presentation order, one per `process`.
@@ -78,15 +88,6 @@ class VideoDecoderCalculator(Calculator):
     audio = Output(AudioFrame, tag="AUDIO", optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
-        opts = self.options
-        if opts.on_error.upper() not in _ON_ERROR:
-            raise ValueError(f"on_error must be one of {_ON_ERROR}, not {opts.on_error!r}")
-        if opts.thread_type.upper() not in _THREAD_TYPES:
-            raise ValueError(f"thread_type must be one of {_THREAD_TYPES}, "
-                             f"not {opts.thread_type!r}")
-        if opts.end_time_s and opts.end_time_s <= opts.start_time_s:
-            raise ValueError(f"end_time_s ({opts.end_time_s}) must be after start_time_s "
-                             f"({opts.start_time_s})")
         self._av = av = _import_av()
         self._path = path = os.fspath(cc.side(self.input_file_path))
         _check_local_file(path)

@@ -90,6 +90,15 @@ class VideoEncoderCalculatorOptions(Options):
                               'with one thread), "slice" (lower latency) or "auto"; empty: '
                               'frame for libx264/libx265, slice with tune=zerolatency')
 
+    def check(self) -> None:
+        for entry in self.codec_options:
+            key, sep, _ = entry.partition("=")
+            if not sep or not key.strip():
+                raise ValueError(f"codec_options entry {entry!r}: "
+                                 'write "key=value", e.g. "tune=zerolatency"')
+        if self.thread_type.lower() not in ("", "frame", "slice", "auto"):
+            raise ValueError(f"thread_type {self.thread_type!r}: use frame, slice or auto")
+
 
 class VideoEncoderCalculator(Calculator):
     """Encode frames (and audio) into a video file; the file is finished in `close()`.
@@ -239,7 +248,7 @@ class VideoEncoderCalculator(Calculator):
         self.frames_written += 1
 
     def _codec_options(self) -> dict[str, str]:
-        """crf, preset and codec_options as FFmpeg AVOptions; a malformed entry is an error."""
+        """crf, preset and codec_options as FFmpeg AVOptions (their form checked at validation)."""
         opts = self.options
         chosen = {}
         if opts.crf >= 0:
@@ -247,10 +256,7 @@ class VideoEncoderCalculator(Calculator):
         if opts.preset:
             chosen["preset"] = opts.preset
         for entry in opts.codec_options:
-            key, sep, value = entry.partition("=")
-            if not sep or not key.strip():
-                raise ValueError(f"codec_options entry {entry!r} for '{self._path}': "
-                                 'write "key=value", e.g. "tune=zerolatency"')
+            key, _, value = entry.partition("=")
             chosen[key.strip()] = value.strip()
         return chosen
 
@@ -263,9 +269,6 @@ class VideoEncoderCalculator(Calculator):
         """
         opts = self.options
         kind = opts.thread_type.lower()
-        if kind not in ("", "frame", "slice", "auto"):
-            raise ValueError(f"thread_type {opts.thread_type!r} for '{self._path}': use frame, "
-                             "slice or auto")
         if not kind:
             if opts.codec not in ("libx264", "libx265"):
                 return ""

@@ -12,6 +12,11 @@ class AssociationCalculatorOptions(
 
     min_similarity_threshold: float = option(1, default=1.0)
 
+    def check(self) -> None:
+        if not 0.0 <= self.min_similarity_threshold <= 1.0:
+            raise ValueError(f"min_similarity_threshold must be in [0, 1], got "
+                             f"{self.min_similarity_threshold}")
+
 
 class AssociationNormRectCalculator(Calculator):
     """Concatenate the input rect lists; a rect overlapping an earlier one replaces it.
@@ -40,10 +45,6 @@ class AssociationNormRectCalculator(Calculator):
 
     rects = Inputs(list, tag="")
     out = Output(list, tag="")
-
-    def open(self, cc: CalculatorContext) -> None:
-        if not 0.0 <= self.options.min_similarity_threshold <= 1.0:
-            raise ValueError("min_similarity_threshold must be in [0, 1]")
 
     def process(self, cc: CalculatorContext) -> None:
         threshold = self.options.min_similarity_threshold

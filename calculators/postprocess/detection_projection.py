@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph import Calculator, CalculatorContext, Input, Inputs, Outputs
+from mediagraph import Calculator, CalculatorContext, Input, Inputs, NodeConfig, Outputs
 from mediagraph.formats import Detection, RelativeBoundingBox
 
 
@@ -37,10 +37,11 @@ class DetectionProjectionCalculator(Calculator):
     projection_matrix = Input(tag="PROJECTION_MATRIX")
     out = Outputs(list, tag="DETECTIONS")
 
-    def open(self, cc: CalculatorContext) -> None:
-        if cc.count(self.detections) != cc.count(self.out):
-            raise ValueError(f"{cc.count(self.detections)} DETECTIONS inputs but "
-                             f"{cc.count(self.out)} outputs; they must match")
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if node.count(cls.detections) != node.count(cls.out):
+            raise ValueError(f"{node.count(cls.detections)} DETECTIONS inputs but "
+                             f"{node.count(cls.out)} outputs; they must match")
 
     def process(self, cc: CalculatorContext) -> None:
         matrix = cc.get(self.projection_matrix)

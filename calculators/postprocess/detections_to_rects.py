@@ -8,7 +8,8 @@ import math
 import numpy as np
 
 from mediagraph.calculators.postprocess._geometry import image_size, normalize_radians
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Options, Output,
+                        at_least_one, one_of, option)
 from mediagraph.formats import Detection, NormalizedRect
 
 
@@ -71,18 +72,17 @@ class DetectionsToRectsCalculator(Calculator):
     image_size = Input(tuple, tag="IMAGE_SIZE", optional=True)
     norm_rect = Output(NormalizedRect, tag="NORM_RECT", optional=True)
     norm_rects = Output(list, tag="NORM_RECTS", optional=True)
+    groups = (one_of(detection, detections),
+              at_least_one(norm_rect, norm_rects, message="connect NORM_RECT or NORM_RECTS"))
+
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if _rotates(node.options) and not node.connected(cls.image_size):
+            raise ValueError("rotation from keypoints needs the IMAGE_SIZE input")
 
     def open(self, cc: CalculatorContext) -> None:
         opts: DetectionsToRectsCalculatorOptions = self.options
-        if cc.connected(self.detection) == cc.connected(self.detections):
-            raise ValueError("connect exactly one of DETECTION and DETECTIONS")
-        if not (cc.connected(self.norm_rect) or cc.connected(self.norm_rects)):
-            raise ValueError("connect NORM_RECT or NORM_RECTS")
-        start = opts.rotation_vector_start_keypoint_index
-        end = opts.rotation_vector_end_keypoint_index
-        self._rotate = start is not None and end is not None
-        if self._rotate and not cc.connected(self.image_size):
-            raise ValueError("rotation from keypoints needs the IMAGE_SIZE input")
+        self._rotate = _rotates(opts)
         if opts.rotation_vector_target_angle is not None:
             self._target = opts.rotation_vector_target_angle
         elif opts.rotation_vector_target_angle_degrees is not None:
@@ -132,3 +132,9 @@ class DetectionsToRectsCalculator(Calculator):
             dy = (end.y - start.y) * height
             rotation = normalize_radians(self._target - math.atan2(-dy, dx))
         return NormalizedRect(float(xc), float(yc), float(w), float(h), rotation)
+
+
+def _rotates(opts: DetectionsToRectsCalculatorOptions) -> bool:
+    """Whether the rect turns to follow two keypoints."""
+    return (opts.rotation_vector_start_keypoint_index is not None
+            and opts.rotation_vector_end_keypoint_index is not None)

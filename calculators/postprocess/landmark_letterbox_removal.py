@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from mediagraph.calculators.postprocess._geometry import landmark_arrays, landmark_list
-from mediagraph import Calculator, CalculatorContext, Input, Inputs, Outputs
+from mediagraph import Calculator, CalculatorContext, Input, Inputs, NodeConfig, Outputs
 from mediagraph.formats import NormalizedLandmarkList
 
 
@@ -33,10 +33,11 @@ class LandmarkLetterboxRemovalCalculator(Calculator):
     letterbox_padding = Input(tag="LETTERBOX_PADDING")
     out = Outputs(NormalizedLandmarkList, tag="LANDMARKS")
 
-    def open(self, cc: CalculatorContext) -> None:
-        if cc.count(self.landmarks) != cc.count(self.out):
-            raise ValueError(f"{cc.count(self.landmarks)} LANDMARKS inputs but "
-                             f"{cc.count(self.out)} outputs; they must match")
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if node.count(cls.landmarks) != node.count(cls.out):
+            raise ValueError(f"{node.count(cls.landmarks)} LANDMARKS inputs but "
+                             f"{node.count(cls.out)} outputs; they must match")
 
     def process(self, cc: CalculatorContext) -> None:
         padding = cc.get(self.letterbox_padding)

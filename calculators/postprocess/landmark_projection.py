@@ -10,8 +10,10 @@ from mediagraph import (
     CalculatorContext,
     Input,
     Inputs,
+    NodeConfig,
     Options,
     Outputs,
+    one_of,
     option,
 )
 from mediagraph.formats import NormalizedLandmarkList, NormalizedRect
@@ -55,13 +57,13 @@ class LandmarkProjectionCalculator(Calculator):
     norm_rect = Input(NormalizedRect, tag="NORM_RECT", optional=True)
     matrix = Input(tag="PROJECTION_MATRIX", optional=True)
     out = Outputs(NormalizedLandmarkList, tag="NORM_LANDMARKS")
+    groups = (one_of(norm_rect, matrix),)
 
-    def open(self, cc: CalculatorContext) -> None:
-        if cc.count(self.landmarks) != cc.count(self.out):
-            raise ValueError(f"{cc.count(self.landmarks)} NORM_LANDMARKS inputs but "
-                             f"{cc.count(self.out)} outputs; they must match")
-        if cc.connected(self.norm_rect) == cc.connected(self.matrix):
-            raise ValueError("connect exactly one of NORM_RECT and PROJECTION_MATRIX")
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if node.count(cls.landmarks) != node.count(cls.out):
+            raise ValueError(f"{node.count(cls.landmarks)} NORM_LANDMARKS inputs but "
+                             f"{node.count(cls.out)} outputs; they must match")
 
     def process(self, cc: CalculatorContext) -> None:
         rect = cc.get(self.norm_rect)

@@ -12,6 +12,7 @@ from mediagraph import (
     CalculatorContext,
     Input,
     Inputs,
+    NodeConfig,
     Options,
     Output,
     option,
@@ -46,6 +47,15 @@ class NonMaxSuppressionCalculatorOptions(
     return_empty_detections: bool = option(5, default=False)
     min_score_threshold: float = option(6, default=-1.0)
     algorithm: NmsAlgorithm = option(7, default=NmsAlgorithm.DEFAULT)
+
+    def check(self) -> None:
+        if self.num_detection_streams <= 0:
+            raise ValueError("num_detection_streams must be at least 1")
+        if self.max_num_detections == 0:
+            raise ValueError("max_num_detections must be positive, or -1 for no limit")
+        if self.overlap_type == OverlapType.UNSPECIFIED_OVERLAP_TYPE:
+            raise ValueError("overlap_type must be JACCARD, MODIFIED_JACCARD or "
+                             "INTERSECTION_OVER_UNION")
 
 
 class NonMaxSuppressionCalculator(Calculator):
@@ -92,18 +102,12 @@ class NonMaxSuppressionCalculator(Calculator):
     image = Input(tag="IMAGE", optional=True)
     out = Output(list, tag="")
 
-    def open(self, cc: CalculatorContext) -> None:
-        opts: NonMaxSuppressionCalculatorOptions = self.options
-        if opts.num_detection_streams <= 0:
-            raise ValueError("num_detection_streams must be at least 1")
-        if opts.max_num_detections == 0:
-            raise ValueError("max_num_detections must be positive, or -1 for no limit")
-        if cc.count(self.detections) != opts.num_detection_streams:
-            raise ValueError(f"{cc.count(self.detections)} detection streams connected but "
-                             f"num_detection_streams is {opts.num_detection_streams}")
-        if opts.overlap_type == OverlapType.UNSPECIFIED_OVERLAP_TYPE:
-            raise ValueError("overlap_type must be JACCARD, MODIFIED_JACCARD or "
-                             "INTERSECTION_OVER_UNION")
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        wanted = node.options.num_detection_streams
+        if node.count(cls.detections) != wanted:
+            raise ValueError(f"{node.count(cls.detections)} detection streams connected but "
+                             f"num_detection_streams is {wanted}")
 
     def process(self, cc: CalculatorContext) -> None:
         detections: list[Detection] = []

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 from mediagraph.calculators.postprocess._geometry import image_size, normalize_radians
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of, option
 from mediagraph.formats import NormalizedRect
 
 
@@ -23,6 +23,10 @@ class RectTransformationCalculatorOptions(
     shift_y: float = option(6, default=0.0)
     square_long: bool = option(7, default=False)
     square_short: bool = option(8, default=False)
+
+    def check(self) -> None:
+        if self.square_long and self.square_short:
+            raise ValueError("square_long and square_short are mutually exclusive")
 
 
 class RectTransformationCalculator(Calculator):
@@ -57,13 +61,10 @@ class RectTransformationCalculator(Calculator):
     norm_rects = Input(list, tag="NORM_RECTS", optional=True)
     image_size = Input(tuple, tag="IMAGE_SIZE", optional=True)
     out = Output(tag="")
+    groups = (one_of(norm_rect, norm_rects),)
 
     def open(self, cc: CalculatorContext) -> None:
         opts: RectTransformationCalculatorOptions = self.options
-        if cc.connected(self.norm_rect) == cc.connected(self.norm_rects):
-            raise ValueError("connect exactly one of NORM_RECT and NORM_RECTS")
-        if opts.square_long and opts.square_short:
-            raise ValueError("square_long and square_short are mutually exclusive")
         if opts.rotation is not None:
             self._extra_rotation: float | None = opts.rotation
         elif opts.rotation_degrees is not None:

@@ -18,6 +18,11 @@ class SegmentationSmoothingCalculatorOptions(
     combine_with_previous_ratio: float = option(
         1, default=0.0, doc="0: the current mask only; 1: trust the uncertainty fully")
 
+    def check(self) -> None:
+        ratio = self.combine_with_previous_ratio
+        if not 0.0 <= ratio <= 1.0:
+            raise ValueError(f"combine_with_previous_ratio must be in [0, 1], got {ratio}")
+
 
 class SegmentationSmoothingCalculator(Calculator):
     """Blend the previous mask into the current one where the current one is unsure.
@@ -52,11 +57,6 @@ class SegmentationSmoothingCalculator(Calculator):
     mask = Input(tag="MASK")
     previous = Input(tag="MASK_PREVIOUS", optional=True)
     smoothed = Output(ImageFrame, tag="MASK_SMOOTHED")
-
-    def open(self, cc: CalculatorContext) -> None:
-        ratio = self.options.combine_with_previous_ratio
-        if not 0.0 <= ratio <= 1.0:
-            raise ValueError(f"combine_with_previous_ratio must be in [0, 1], got {ratio}")
 
     def process(self, cc: CalculatorContext) -> None:
         value = cc.get(self.mask)

@@ -45,6 +45,23 @@ class SsdAnchorsCalculatorOptions(Options, proto_name="mediapipe.SsdAnchorsCalcu
     normalize_coordinates: bool = option(20, default=True)
     fixed_anchors: tuple[Anchor, ...] = option(21, default=())
 
+    def check(self) -> None:
+        if self.fixed_anchors:
+            return
+        if not self.feature_map_height and not self.strides:
+            raise ValueError("both feature map shape and strides are missing; give one of them")
+        num_layers = (self.max_level - self.min_level + 1
+                      if self.multiscale_anchor_generation else self.num_layers)
+        if self.feature_map_height:
+            if (len(self.feature_map_height) != num_layers
+                    or len(self.feature_map_width) != num_layers):
+                raise ValueError(f"feature_map_height/width need {num_layers} entries each, "
+                                 f"got {len(self.feature_map_height)} and "
+                                 f"{len(self.feature_map_width)}")
+        elif len(self.strides) != num_layers:
+            raise ValueError(f"{len(self.strides)} strides for {num_layers} layers; they must "
+                             "match")
+
 
 ANCHOR_COLUMNS = ("x_center", "y_center", "w", "h")
 """Column order of the anchors array (MediaPipe's Anchor has the same four values)."""
@@ -98,21 +115,10 @@ class SsdAnchorsCalculator(Calculator):
 
 def generate_anchors(options: SsdAnchorsCalculatorOptions) -> np.ndarray:
     """The anchors for `options` as a read-only float32 (N, 4) array (see ANCHOR_COLUMNS)."""
+    options.check()  # validate did too, for a node; a direct caller gets the same errors
     if options.fixed_anchors:
         rows = [(a.x_center, a.y_center, a.w, a.h) for a in options.fixed_anchors]
         return _frozen(np.array(rows, np.float32).reshape(-1, 4))
-    if not options.feature_map_height and not options.strides:
-        raise ValueError("both feature map shape and strides are missing; give one of them")
-    num_layers = (options.max_level - options.min_level + 1
-                  if options.multiscale_anchor_generation else options.num_layers)
-    if options.feature_map_height:
-        if (len(options.feature_map_height) != num_layers
-                or len(options.feature_map_width) != num_layers):
-            raise ValueError(f"feature_map_height/width need {num_layers} entries each, got "
-                             f"{len(options.feature_map_height)} and "
-                             f"{len(options.feature_map_width)}")
-    elif len(options.strides) != num_layers:
-        raise ValueError(f"{len(options.strides)} strides for {num_layers} layers; they must match")
     if options.multiscale_anchor_generation:
         return _frozen(_multiscale_anchors(options))
     return _frozen(_ssd_anchors(options))

@@ -40,6 +40,12 @@ class TensorsToClassificationCalculatorOptions(
     allow_classes: tuple[int, ...] = option(8, default=())
     sort_by_descending_score: bool = option(9, default=False)
 
+    def check(self) -> None:
+        if self.ignore_classes and self.allow_classes:
+            raise ValueError("ignore_classes and allow_classes are mutually exclusive")
+        if self.label_map_path and self.label_map is not None:
+            raise ValueError("set only one of label_map_path and label_map")
+
 
 class TensorsToClassificationCalculator(Calculator):
     """Turn the first tensor's scores into a ClassificationList.
@@ -76,10 +82,6 @@ class TensorsToClassificationCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         opts: TensorsToClassificationCalculatorOptions = self.options
-        if opts.ignore_classes and opts.allow_classes:
-            raise ValueError("ignore_classes and allow_classes are mutually exclusive")
-        if opts.label_map_path and opts.label_map is not None:
-            raise ValueError("set only one of label_map_path and label_map")
         self._labels: dict[int, str] = {}
         if opts.label_map_path:
             lines = models.resolve(opts.label_map_path).read_text().splitlines()

@@ -12,6 +12,7 @@ from mediagraph import (
     Calculator,
     CalculatorContext,
     Input,
+    NodeConfig,
     Options,
     Output,
     SideInput,
@@ -82,6 +83,27 @@ class TensorsToDetectionsCalculatorOptions(
     box_format: BoxFormat = option(24, default=None, doc="unset: from reverse_output_order")
     max_classes_per_detection: int = option(25, default=1)
 
+    def check(self) -> None:
+        if self.num_classes is None or self.num_coords is None:
+            raise ValueError("options num_classes and num_coords are required")
+        if self.max_results == 0:
+            raise ValueError("max_results must be non-zero (-1: no limit)")
+        if self.num_values_per_keypoint != 2:
+            raise ValueError("only 2-D keypoints are supported (num_values_per_keypoint: 2)")
+        if self.num_keypoints * self.num_values_per_keypoint + 4 != self.num_coords:
+            raise ValueError(f"num_coords {self.num_coords} must be 4 + num_keypoints * "
+                             f"num_values_per_keypoint = "
+                             f"{4 + self.num_keypoints * self.num_values_per_keypoint}")
+        if self.allow_classes and self.ignore_classes:
+            raise ValueError("ignore_classes and allow_classes are mutually exclusive")
+        if self.tensor_mapping is not None:
+            _check_mapping(self.tensor_mapping)
+        boundaries = self.box_boundaries_indices
+        if boundaries is not None:
+            order = (boundaries.ymin, boundaries.xmin, boundaries.ymax, boundaries.xmax)
+            if sorted(order) != [0, 1, 2, 3]:
+                raise ValueError(f"box_boundaries_indices {order} must cover 0, 1, 2 and 3")
+
 
 class TensorsToDetectionsCalculator(Calculator):
     """Turn a detection model's output tensors into Detections (relative coordinates).
@@ -134,18 +156,13 @@ class TensorsToDetectionsCalculator(Calculator):
     anchors = SideInput(tag="ANCHORS", optional=True)
     ignore_classes_side = SideInput(list, tag="IGNORE_CLASSES", optional=True)
 
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        if node.connected(cls.ignore_classes_side) and node.options.allow_classes:
+            raise ValueError("IGNORE_CLASSES and allow_classes are mutually exclusive")
+
     def open(self, cc: CalculatorContext) -> None:
         opts: TensorsToDetectionsCalculatorOptions = self.options
-        if opts.num_classes is None or opts.num_coords is None:
-            raise ValueError("options num_classes and num_coords are required")
-        if opts.max_results == 0:
-            raise ValueError("max_results must be non-zero (-1: no limit)")
-        if opts.num_values_per_keypoint != 2:
-            raise ValueError("only 2-D keypoints are supported (num_values_per_keypoint: 2)")
-        if opts.num_keypoints * opts.num_values_per_keypoint + 4 != opts.num_coords:
-            raise ValueError(f"num_coords {opts.num_coords} must be 4 + num_keypoints * "
-                             f"num_values_per_keypoint = "
-                             f"{4 + opts.num_keypoints * opts.num_values_per_keypoint}")
         if opts.box_format is not None:
             self._format = BoxFormat.YXHW if opts.box_format == BoxFormat.UNSPECIFIED \
                 else opts.box_format
@@ -153,12 +170,8 @@ class TensorsToDetectionsCalculator(Calculator):
             self._format = BoxFormat.XYWH if opts.reverse_output_order else BoxFormat.YXHW
         ignore = cc.side(self.ignore_classes_side)
         if ignore is not None:
-            if opts.allow_classes:
-                raise ValueError("IGNORE_CLASSES and allow_classes are mutually exclusive")
             listed, self._allow_list = tuple(ignore), False
         elif opts.allow_classes:
-            if opts.ignore_classes:
-                raise ValueError("ignore_classes and allow_classes are mutually exclusive")
             listed, self._allow_list = opts.allow_classes, True
         else:
             listed, self._allow_list = opts.ignore_classes, False
@@ -168,14 +181,11 @@ class TensorsToDetectionsCalculator(Calculator):
                 allowed[index] = self._allow_list
         self._allowed = allowed
         self._all_allowed = bool(allowed.all())
-        mapping = opts.tensor_mapping
-        self._mapping = _check_mapping(mapping) if mapping is not None else None
+        self._mapping = opts.tensor_mapping
         boundaries = opts.box_boundaries_indices
         if boundaries is not None:
-            order = (boundaries.ymin, boundaries.xmin, boundaries.ymax, boundaries.xmax)
-            if sorted(order) != [0, 1, 2, 3]:
-                raise ValueError(f"box_boundaries_indices {order} must cover 0, 1, 2 and 3")
-            self._box_order = list(order)
+            self._box_order = [boundaries.ymin, boundaries.xmin, boundaries.ymax,
+                               boundaries.xmax]
         else:
             self._box_order = [0, 1, 2, 3]
         side_anchors = cc.side(self.anchors)
@@ -410,7 +420,7 @@ def _anchor_array(anchors: Any) -> np.ndarray:
     return array
 
 
-def _check_mapping(mapping: TensorMapping) -> TensorMapping:
+def _check_mapping(mapping: TensorMapping) -> None:
     if mapping.detections_tensor_index is None or mapping.scores_tensor_index is None:
         raise ValueError("tensor_mapping needs detections_tensor_index and scores_tensor_index")
     used = {mapping.detections_tensor_index, mapping.scores_tensor_index}
@@ -419,4 +429,3 @@ def _check_mapping(mapping: TensorMapping) -> TensorMapping:
     used |= {i for i in extra if i is not None}
     if used != set(range(len(used))) or len(used) == 0:
         raise ValueError(f"tensor_mapping indices {sorted(used)} must be 0..{len(used) - 1}")
-    return mapping

@@ -6,7 +6,7 @@ import enum
 
 import numpy as np
 
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
 
 
 class FloatActivation(enum.IntEnum):
@@ -45,10 +45,7 @@ class TensorsToFloatsCalculator(Calculator):
     tensors = Input(list, tag="TENSORS")
     float_out = Output(float, tag="FLOAT", optional=True)
     floats_out = Output(list, tag="FLOATS", optional=True)
-
-    def open(self, cc: CalculatorContext) -> None:
-        if not (cc.connected(self.float_out) or cc.connected(self.floats_out)):
-            raise ValueError("connect FLOAT or FLOATS")
+    groups = (at_least_one(float_out, floats_out, message="connect FLOAT or FLOATS"),)
 
     def process(self, cc: CalculatorContext) -> None:
         tensors = cc.get(self.tensors)

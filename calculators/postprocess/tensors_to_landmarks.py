@@ -11,6 +11,7 @@ from mediagraph import (
     Calculator,
     CalculatorContext,
     Input,
+    NodeConfig,
     Options,
     Output,
     SideInput,
@@ -38,6 +39,10 @@ class TensorsToLandmarksCalculatorOptions(
     normalize_z: float = option(5, default=1.0)
     flip_horizontally: bool = option(6, default=False)
     visibility_activation: Activation = option(7, default=Activation.NONE)
+
+    def check(self) -> None:
+        if not self.num_landmarks or self.num_landmarks < 1:
+            raise ValueError("option num_landmarks is required")
     presence_activation: Activation = option(8, default=Activation.NONE)
 
 
@@ -86,16 +91,18 @@ class TensorsToLandmarksCalculator(Calculator):
     landmarks = Output(NormalizedLandmarkList, tag="LANDMARKS", optional=True)
     norm_landmarks = Output(NormalizedLandmarkList, tag="NORM_LANDMARKS", optional=True)
 
-    def open(self, cc: CalculatorContext) -> None:
-        opts: TensorsToLandmarksCalculatorOptions = self.options
-        if not opts.num_landmarks or opts.num_landmarks < 1:
-            raise ValueError("option num_landmarks is required")
-        flips = (self.flip_h_stream, self.flip_v_stream, self.flip_h_side, self.flip_v_side)
-        needs_size = cc.connected(self.norm_landmarks) or opts.flip_horizontally \
-            or opts.flip_vertically or any(cc.connected(port) for port in flips)
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        opts: TensorsToLandmarksCalculatorOptions = node.options
+        flips = (cls.flip_h_stream, cls.flip_v_stream, cls.flip_h_side, cls.flip_v_side)
+        needs_size = node.connected(cls.norm_landmarks) or opts.flip_horizontally \
+            or opts.flip_vertically or any(node.connected(port) for port in flips)
         if needs_size and not (opts.input_image_width and opts.input_image_height):
             raise ValueError("NORM_LANDMARKS and flips need input_image_width and "
                              "input_image_height")
+
+    def open(self, cc: CalculatorContext) -> None:
+        opts: TensorsToLandmarksCalculatorOptions = self.options
         self._flip_h = cc.side(self.flip_h_side, opts.flip_horizontally)
         self._flip_v = cc.side(self.flip_v_side, opts.flip_vertically)
 

@@ -31,6 +31,11 @@ class TensorsToSegmentationCalculatorOptions(
     activation: Activation = option(2, default=Activation.NONE)
     output_layer_index: int = option(3, default=1, doc="the SOFTMAX channel to output")
 
+    def check(self) -> None:
+        if self.activation == Activation.SOFTMAX and self.output_layer_index not in (0, 1):
+            raise ValueError(f"output_layer_index must be 0 or 1 with SOFTMAX (a 2-channel "
+                             f"tensor), got {self.output_layer_index}")
+
 
 class TensorsToSegmentationCalculator(Calculator):
     """Turn a segmentation model's first output tensor into an HxW float mask in [0, 1].
@@ -68,10 +73,6 @@ class TensorsToSegmentationCalculator(Calculator):
     mask = Output(ImageFrame, tag="MASK")
 
     def open(self, cc: CalculatorContext) -> None:
-        opts: TensorsToSegmentationCalculatorOptions = self.options
-        if opts.activation == Activation.SOFTMAX and opts.output_layer_index not in (0, 1):
-            raise ValueError(f"output_layer_index must be 0 or 1 with SOFTMAX (a 2-channel "
-                             f"tensor), got {opts.output_layer_index}")
         self._wants_size = cc.connected(self.output_size)
 
     def process(self, cc: CalculatorContext) -> None:

@@ -6,6 +6,7 @@ from mediagraph import (
     Calculator,
     CalculatorContext,
     Input,
+    NodeConfig,
     Options,
     Output,
     SideInput,
@@ -50,12 +51,15 @@ class ThresholdingCalculator(Calculator):
     accept = Output(bool, tag="ACCEPT", optional=True)
     reject = Output(bool, tag="REJECT", optional=True)
 
-    def open(self, cc: CalculatorContext) -> None:
-        sources = [self.options.threshold is not None, cc.connected(self.threshold_stream),
-                   cc.connected(self.threshold_side)]
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        sources = [node.options.threshold is not None, node.connected(cls.threshold_stream),
+                   node.connected(cls.threshold_side)]
         if sum(sources) > 1:
             raise ValueError("set the threshold once: option, THRESHOLD stream or "
                              "THRESHOLD side packet")
+
+    def open(self, cc: CalculatorContext) -> None:
         self._threshold = float(cc.side(self.threshold_side, self.options.threshold or 0.0))
 
     def process(self, cc: CalculatorContext) -> None:

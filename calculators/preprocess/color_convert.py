@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mediagraph.calculators.preprocess._images import expect_image
-from mediagraph import Calculator, CalculatorContext, Input, Output
+from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFormat, ImageFrame
 
 F = ImageFormat
@@ -45,18 +45,16 @@ class ColorConvertCalculator(Calculator):
     bgr_out = Output(ImageFrame, tag="BGR_OUT", optional=True)
     bgra_out = Output(ImageFrame, tag="BGRA_OUT", optional=True)
     gray_out = Output(ImageFrame, tag="GRAY_OUT", optional=True)
+    _NEEDS = ("ColorConvertCalculator needs exactly one input (RGB_IN, RGBA_IN, BGR_IN, BGRA_IN "
+              "or GRAY_IN) and one output (RGB_OUT, RGBA_OUT, BGR_OUT, BGRA_OUT or GRAY_OUT)")
+    groups = (one_of(rgb_in, rgba_in, bgr_in, bgra_in, gray_in, message=_NEEDS),
+              one_of(rgb_out, rgba_out, bgr_out, bgra_out, gray_out, message=_NEEDS))
 
     def open(self, cc: CalculatorContext) -> None:
-        ins = [p for p in (self.rgb_in, self.rgba_in, self.bgr_in, self.bgra_in, self.gray_in)
-               if cc.connected(p)]
-        outs = [p for p in (self.rgb_out, self.rgba_out, self.bgr_out, self.bgra_out,
-                            self.gray_out) if cc.connected(p)]
-        if len(ins) != 1 or len(outs) != 1:
-            raise ValueError(
-                "ColorConvertCalculator needs exactly one input (RGB_IN, RGBA_IN, BGR_IN, "
-                "BGRA_IN or GRAY_IN) and one output (RGB_OUT, RGBA_OUT, BGR_OUT, BGRA_OUT or "
-                f"GRAY_OUT); got inputs {[p.tag for p in ins]}, outputs {[p.tag for p in outs]}")
-        self._in, self._out = ins[0], outs[0]
+        self._in = next(p for p in (self.rgb_in, self.rgba_in, self.bgr_in, self.bgra_in,
+                                    self.gray_in) if cc.connected(p))
+        self._out = next(p for p in (self.rgb_out, self.rgba_out, self.bgr_out, self.bgra_out,
+                                     self.gray_out) if cc.connected(p))
         src = self._in.tag.removesuffix("_IN")
         dst = self._out.tag.removesuffix("_OUT")
         self._accepts, _ = _LAYOUTS[src]

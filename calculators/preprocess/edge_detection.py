@@ -20,6 +20,12 @@ class EdgeDetectionCalculatorOptions(Options, proto_name="mediagraph.EdgeDetecti
     aperture_size: int = option(3, default=3, doc="Sobel aperture: 3, 5 or 7")
     l2_gradient: bool = option(4, default=False, doc="use the L2 gradient norm")
 
+    def check(self) -> None:
+        if self.aperture_size not in (3, 5, 7):
+            raise ValueError(f"aperture_size must be 3, 5 or 7, got {self.aperture_size}")
+        if self.threshold1 < 0 or self.threshold2 < 0:
+            raise ValueError("threshold1 and threshold2 must not be negative")
+
 
 class EdgeDetectionCalculator(Calculator):
     """Find edges with `cv2.Canny`: white (255) edge pixels on black, as SRGB.
@@ -46,13 +52,6 @@ class EdgeDetectionCalculator(Calculator):
 
     image = Input(ImageFrame)
     out = Output(ImageFrame, tag="IMAGE")
-
-    def open(self, cc: CalculatorContext) -> None:
-        opts: EdgeDetectionCalculatorOptions = self.options
-        if opts.aperture_size not in (3, 5, 7):
-            raise ValueError(f"aperture_size must be 3, 5 or 7, got {opts.aperture_size}")
-        if opts.threshold1 < 0 or opts.threshold2 < 0:
-            raise ValueError("threshold1 and threshold2 must not be negative")
 
     def process(self, cc: CalculatorContext) -> None:
         import cv2

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from mediagraph.calculators.preprocess._images import expect_image, get_optional, positive_size
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Options, Output,
+                        all_or_none, at_most_one, option)
 from mediagraph.formats import ImageFrame, NormalizedRect
 
 
@@ -37,6 +38,10 @@ class ImageCroppingCalculatorOptions(Options, proto_name="mediapipe.ImageCroppin
     norm_center_x: float = option(6, default=0.5)
     norm_center_y: float = option(7, default=0.5)
     border_mode: BorderMode = option(8, default=BorderMode.BORDER_ZERO)
+
+    def check(self) -> None:
+        if self.border_mode == BorderMode.BORDER_UNSPECIFIED:
+            raise ValueError("border_mode must be BORDER_ZERO or BORDER_REPLICATE")
 
 
 class ImageCroppingCalculator(Calculator):
@@ -74,24 +79,24 @@ class ImageCroppingCalculator(Calculator):
     width = Input(int, tag="WIDTH", optional=True)
     height = Input(int, tag="HEIGHT", optional=True)
     out = Output(ImageFrame, tag="IMAGE")
+    groups = (at_most_one(rect, norm_rect, message="connect RECT or NORM_RECT, not both"),
+              all_or_none(width, height, message="WIDTH and HEIGHT inputs go together; connect "
+                                                 "both or neither"))
+
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        opts: ImageCroppingCalculatorOptions = node.options
+        has_size = opts.width > 0 and opts.height > 0
+        has_norm_size = opts.norm_width > 0 and opts.norm_height > 0
+        if not (node.connected(cls.rect) or node.connected(cls.norm_rect)
+                or node.connected(cls.width) or has_size or has_norm_size):
+            raise ValueError("no crop given: connect NORM_RECT or RECT (or WIDTH and HEIGHT), "
+                             "or set width/height or norm_width/norm_height in the options")
 
     def open(self, cc: CalculatorContext) -> None:
-        opts: ImageCroppingCalculatorOptions = self.options
         self._has_rect = cc.connected(self.rect)
         self._has_norm_rect = cc.connected(self.norm_rect)
         self._has_size_inputs = cc.connected(self.width) and cc.connected(self.height)
-        if self._has_rect and self._has_norm_rect:
-            raise ValueError("connect RECT or NORM_RECT, not both")
-        if cc.connected(self.width) != cc.connected(self.height):
-            raise ValueError("WIDTH and HEIGHT inputs go together; connect both or neither")
-        has_size = opts.width > 0 and opts.height > 0
-        has_norm_size = opts.norm_width > 0 and opts.norm_height > 0
-        if not (self._has_rect or self._has_norm_rect or self._has_size_inputs or has_size
-                or has_norm_size):
-            raise ValueError("no crop given: connect NORM_RECT or RECT (or WIDTH and HEIGHT), "
-                             "or set width/height or norm_width/norm_height in the options")
-        if opts.border_mode == BorderMode.BORDER_UNSPECIFIED:
-            raise ValueError("border_mode must be BORDER_ZERO or BORDER_REPLICATE")
 
     def process(self, cc: CalculatorContext) -> None:
         frame = cc.get(self.image)

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from mediagraph.calculators.preprocess._images import expect_image
-from mediagraph import Calculator, CalculatorContext, Input, Output
+from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFrame
 
 
 class ImagePropertiesCalculator(Calculator):
     """Output the size of each image as a (width, height) tuple of ints.
 
-    Inputs:  IMAGE or IMAGE_CPU (ImageFrame)
+    Inputs:  IMAGE or IMAGE_CPU (ImageFrame; connect exactly one)
     Outputs: SIZE ((width, height))
     Options: none
 
@@ -22,6 +22,7 @@ class ImagePropertiesCalculator(Calculator):
     image = Input(ImageFrame, optional=True)
     image_cpu = Input(ImageFrame, optional=True)  # MediaPipe's CPU-only tag for the same
     size = Output(tuple, tag="SIZE")
+    groups = (one_of(image, image_cpu),)
 
     def process(self, cc: CalculatorContext) -> None:
         packet = cc.get(self.image)

@@ -9,7 +9,7 @@ import math
 import numpy as np
 
 from mediagraph.calculators.preprocess._images import expect_image, get_optional
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
 from mediagraph.formats import (BT601_YUV_TO_RGB, ImageFormat, ImageFrame, NormalizedRect,
                                 split_i420)
 
@@ -58,6 +58,20 @@ class ImageToTensorCalculatorOptions(
     border_mode: BorderMode = option(6, default=BorderMode.BORDER_UNSPECIFIED)
     output_tensor_int_range: IntRange = option(7, default=None)
     output_tensor_uint_range: UIntRange = option(8, default=None)
+
+    def check(self) -> None:
+        ranges = [r for r in (self.output_tensor_float_range, self.output_tensor_int_range,
+                              self.output_tensor_uint_range) if r is not None]
+        if len(ranges) != 1:
+            raise ValueError("set exactly one of output_tensor_float_range, "
+                             "output_tensor_int_range and output_tensor_uint_range")
+        low, high = float(ranges[0].min), float(ranges[0].max)
+        if not low < high:
+            raise ValueError(f"output tensor range needs min < max, got [{low}, {high}]")
+        for name in ("output_tensor_width", "output_tensor_height"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
 
 
 class ImageToTensorCalculator(Calculator):
@@ -115,29 +129,19 @@ class ImageToTensorCalculator(Calculator):
     tensor = Output(np.ndarray, optional=True)
     matrix = Output(np.ndarray, optional=True)
     letterbox_padding = Output(tuple, tag="LETTERBOX_PADDING", optional=True)
+    groups = (at_least_one(tensors, tensor, message="connect TENSORS or TENSOR"),)
 
     def open(self, cc: CalculatorContext) -> None:
         opts: ImageToTensorCalculatorOptions = self.options
-        ranges = [r for r in (opts.output_tensor_float_range, opts.output_tensor_int_range,
-                              opts.output_tensor_uint_range) if r is not None]
-        if len(ranges) != 1:
-            raise ValueError("set exactly one of output_tensor_float_range, "
-                             "output_tensor_int_range and output_tensor_uint_range")
-        low, high = float(ranges[0].min), float(ranges[0].max)
-        if not low < high:
-            raise ValueError(f"output tensor range needs min < max, got [{low}, {high}]")
+        span = next(r for r in (opts.output_tensor_float_range, opts.output_tensor_int_range,
+                                opts.output_tensor_uint_range) if r is not None)
+        low, high = float(span.min), float(span.max)
         if opts.output_tensor_float_range is not None:
             self._dtype = np.dtype(np.float32)
         else:
             self._dtype = np.dtype(np.int8 if low < 0 else np.uint8)
         self._scale = (high - low) / 255.0
         self._offset = low
-        for name in ("output_tensor_width", "output_tensor_height"):
-            value = getattr(opts, name)
-            if value is not None and value <= 0:
-                raise ValueError(f"{name} must be positive, got {value}")
-        if not (cc.connected(self.tensors) or cc.connected(self.tensor)):
-            raise ValueError("connect TENSORS or TENSOR")
 
     def process(self, cc: CalculatorContext) -> None:
         frame = cc.get(self.image)

@@ -76,6 +76,10 @@ class ImageTransformationCalculatorOptions(
     padding_color: PaddingColor = option(8, default=PaddingColor())
     interpolation_mode: InterpolationMode = option(9, default=InterpolationMode.INTERPOLATION_DEFAULT)
 
+    def check(self) -> None:
+        if self.output_width or self.output_height:
+            positive_size(self.output_width, self.output_height, _SIZE_OPTIONS)
+
 
 _DEGREES = {RotationMode.UNKNOWN: 0, RotationMode.ROTATION_0: 0, RotationMode.ROTATION_90: 90,
             RotationMode.ROTATION_180: 180, RotationMode.ROTATION_270: 270}
@@ -146,9 +150,7 @@ class ImageTransformationCalculator(Calculator):
         elif opts.output_width == 0 and opts.output_height == 0:
             self._size = None
         else:
-            self._size = positive_size(opts.output_width, opts.output_height,
-                                       "options output_width/output_height (set both, or "
-                                       "neither to keep the input size)")
+            self._size = (opts.output_width, opts.output_height)
         degrees = cc.side(self.rotation_degrees_side)
         self._degrees = (_checked_degrees(degrees, "ROTATION_DEGREES side packet")
                          if degrees is not None else _DEGREES[opts.rotation_mode])
@@ -246,6 +248,10 @@ class ImageTransformationCalculator(Calculator):
         if self._nearest:
             return cv2.INTER_NEAREST
         return cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR
+
+
+_SIZE_OPTIONS = ("options output_width/output_height (set both, or neither to keep the input "
+                 "size)")
 
 
 def _pair(value: Any, what: str) -> tuple[Any, Any]:

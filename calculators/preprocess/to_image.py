@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from mediagraph.calculators.preprocess._images import expect_image, get_optional
-from mediagraph import Calculator, CalculatorContext, Input, Output
+from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFrame
 
 
@@ -29,10 +29,9 @@ class ToImageCalculator(Calculator):
     image = Input(ImageFrame, optional=True)
     image_cpu = Input(ImageFrame, tag="IMAGE_CPU", optional=True)
     out = Output(ImageFrame, tag="IMAGE")
+    groups = (one_of(image, image_cpu),)
 
     def open(self, cc: CalculatorContext) -> None:
-        if cc.connected(self.image) == cc.connected(self.image_cpu):
-            raise ValueError("connect exactly one of IMAGE and IMAGE_CPU")
         self._source = self.image if cc.connected(self.image) else self.image_cpu
 
     def process(self, cc: CalculatorContext) -> None:

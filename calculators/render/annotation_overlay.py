@@ -14,6 +14,7 @@ from mediagraph import (
     CalculatorContext,
     Input,
     Inputs,
+    NodeConfig,
     Options,
     Output,
     option,
@@ -49,6 +50,10 @@ class AnnotationOverlayCalculatorOptions(
                                      doc="tint of the MASK input")
     mask_alpha: float = option(101, default=0.5,
                                doc="opacity of a fully set mask pixel (MASK and mask annotations)")
+
+    def check(self) -> None:
+        if not 0.0 <= self.mask_alpha <= 1.0:
+            raise ValueError(f"mask_alpha must be in [0, 1], got {self.mask_alpha}")
 
 
 class AnnotationOverlayCalculator(Calculator):
@@ -96,15 +101,17 @@ class AnnotationOverlayCalculator(Calculator):
     mask = Input(tag="MASK", optional=True)
     out = Output(ImageFrame, tag="IMAGE")
 
-    def open(self, cc: CalculatorContext) -> None:
-        opts: AnnotationOverlayCalculatorOptions = self.options
-        self._has_image = cc.connected(self.image)
-        self._streams = [self.render_data[i] for i in range(cc.count(self.render_data))]
-        if not self._has_image and (opts.canvas_width_px <= 0 or opts.canvas_height_px <= 0):
+    @classmethod
+    def check_config(cls, node: NodeConfig) -> None:
+        opts: AnnotationOverlayCalculatorOptions = node.options
+        if not node.connected(cls.image) and (opts.canvas_width_px <= 0
+                                              or opts.canvas_height_px <= 0):
             raise ValueError(f"canvas size must be positive without an IMAGE input, got "
                              f"{opts.canvas_width_px}x{opts.canvas_height_px}")
-        if not 0.0 <= opts.mask_alpha <= 1.0:
-            raise ValueError(f"mask_alpha must be in [0, 1], got {opts.mask_alpha}")
+
+    def open(self, cc: CalculatorContext) -> None:
+        self._has_image = cc.connected(self.image)
+        self._streams = [self.render_data[i] for i in range(cc.count(self.render_data))]
 
     def process(self, cc: CalculatorContext) -> None:
         opts: AnnotationOverlayCalculatorOptions = self.options

@@ -23,6 +23,12 @@ class BackgroundBlurCalculatorOptions(Options,
                                        "foreground where mask >= threshold")
     invert_mask: bool = option(3, default=False, doc="blur the foreground instead")
 
+    def check(self) -> None:
+        if self.blur_radius < 0:
+            raise ValueError(f"blur_radius must be 0 or more, got {self.blur_radius}")
+        if not 0.0 <= self.mask_threshold <= 1.0:
+            raise ValueError(f"mask_threshold must be in [0, 1], got {self.mask_threshold}")
+
 
 class BackgroundBlurCalculator(Calculator):
     """Blur the background of an image, keeping the person (or whatever the mask marks) sharp.
@@ -55,13 +61,6 @@ class BackgroundBlurCalculator(Calculator):
     image = Input(ImageFrame, tag="IMAGE")
     mask = Input(tag="MASK")
     out = Output(ImageFrame, tag="IMAGE")
-
-    def open(self, cc: CalculatorContext) -> None:
-        opts: BackgroundBlurCalculatorOptions = self.options
-        if opts.blur_radius < 0:
-            raise ValueError(f"blur_radius must be 0 or more, got {opts.blur_radius}")
-        if not 0.0 <= opts.mask_threshold <= 1.0:
-            raise ValueError(f"mask_threshold must be in [0, 1], got {opts.mask_threshold}")
 
     def process(self, cc: CalculatorContext) -> None:
         frame = cc.get(self.image)

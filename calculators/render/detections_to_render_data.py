@@ -6,7 +6,7 @@ from typing import Any
 
 from mediagraph.calculators.preprocess._images import get_optional
 from mediagraph.calculators.render._color import ColorOption, TextOption
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
 from mediagraph.formats import Detection, RenderAnnotation, RenderData
 
 _DEFAULT_FONT_HEIGHT = RenderAnnotation("text").font_height
@@ -61,10 +61,10 @@ class DetectionsToRenderDataCalculator(Calculator):
     detection = Input(Detection, tag="DETECTION", optional=True)
     detections = Input(list | tuple, tag="DETECTIONS", optional=True)
     render_data = Output(RenderData, tag="RENDER_DATA")
+    groups = (at_least_one(detection, detections,
+                           message="connect DETECTION or DETECTIONS (or both)"),)
 
     def open(self, cc: CalculatorContext) -> None:
-        if not (cc.connected(self.detection) or cc.connected(self.detections)):
-            raise ValueError("connect DETECTION or DETECTIONS (or both)")
         opts: DetectionsToRenderDataCalculatorOptions = self.options
         self._color = opts.color.to_color()
         self._font_height = (opts.text.font_height if opts.text.normalized

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from mediagraph.calculators.preprocess._images import get_optional
 from mediagraph.calculators.render._color import ColorOption
-from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
+from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of, option
 from mediagraph.formats import (
     Color,
     NormalizedLandmarkList,
@@ -32,6 +32,11 @@ class LandmarksToRenderDataCalculatorOptions(
     max_depth_circle_thickness: float = option(11, default=18.0, proto="double")
     min_depth_line_color: ColorOption = option(12, default=ColorOption())
     max_depth_line_color: ColorOption = option(13, default=ColorOption())
+
+    def check(self) -> None:
+        if len(self.landmark_connections) % 2:
+            raise ValueError("landmark_connections needs pairs of indexes, got an odd count "
+                             f"({len(self.landmark_connections)})")
 
 
 class LandmarksToRenderDataCalculator(Calculator):
@@ -73,16 +78,12 @@ class LandmarksToRenderDataCalculator(Calculator):
     norm_landmarks = Input(NormalizedLandmarkList, tag="NORM_LANDMARKS", optional=True)
     render_scale = Input(float, tag="RENDER_SCALE", optional=True)
     render_data = Output(RenderData, tag="RENDER_DATA")
+    groups = (one_of(landmarks, norm_landmarks,
+                     message="connect exactly one of LANDMARKS or NORM_LANDMARKS"),)
 
     def open(self, cc: CalculatorContext) -> None:
-        connected = [p for p in (self.landmarks, self.norm_landmarks) if cc.connected(p)]
-        if len(connected) != 1:
-            raise ValueError("connect exactly one of LANDMARKS or NORM_LANDMARKS")
-        self._input = connected[0]
+        self._input = self.landmarks if cc.connected(self.landmarks) else self.norm_landmarks
         opts: LandmarksToRenderDataCalculatorOptions = self.options
-        if len(opts.landmark_connections) % 2:
-            raise ValueError("landmark_connections needs pairs of indexes, got an odd count "
-                             f"({len(opts.landmark_connections)})")
         self._pairs = list(zip(opts.landmark_connections[0::2], opts.landmark_connections[1::2]))
         default = ColorOption()
         self._depth_lines = (opts.min_depth_line_color != default

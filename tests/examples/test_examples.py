@@ -22,7 +22,10 @@ def run_example(name: str) -> str:
 
 
 def test_custom_calculator_example():
-    assert "average=6.0" in run_example("custom_calculator.py")
+    out = run_example("custom_calculator.py")
+    assert "average=6.0" in out
+    assert "rejected before running: <string>:3: node 'MovingAverageCalculator'" in out
+    assert "window must be at least 1, got 0" in out
 
 
 def test_embed_in_app_example():

@@ -42,6 +42,17 @@ def test_validate_reports_ok_and_failures(tmp_path, capsys):
     assert "FAIL" in out and "bad.pbtxt:1" in out and "NoSuchCalculator" in out
 
 
+def test_validate_fails_a_graph_that_would_fail_at_run_time(tmp_path, capsys):
+    path = tmp_path / "two_images.pbtxt"
+    path.write_text('input_stream: "a"\ninput_stream: "b"\nnode {\n  name: "to_image"\n'
+                    '  calculator: "ToImageCalculator"\n  input_stream: "IMAGE:a"\n'
+                    '  input_stream: "IMAGE_CPU:b"\n  output_stream: "IMAGE:c"\n}\n')
+    assert main(["validate", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL" in out and "two_images.pbtxt:3" in out and "'to_image'" in out
+    assert "connect exactly one of IMAGE and IMAGE_CPU" in out
+
+
 def test_run_prints_outputs_and_profile(tmp_path, capsys):
     path = tmp_path / "chain.pbtxt"
     path.write_text(CHAIN)

@@ -7,7 +7,7 @@ import pytest
 
 import mediagraph.calculators  # noqa: F401
 from mediagraph.calculators.audio.audio_level import AudioLevel
-from mediagraph import CalculatorError, MediaGraphError
+from mediagraph import CalculatorError, GraphConfigError, MediaGraphError
 from mediagraph.formats import AudioFrame, ImageFrame, RenderData
 from mediagraph.testing import CalculatorRunner, timestamps, values
 from tests.calculators.audio._signals import feed, tone
@@ -79,7 +79,7 @@ def test_waveform_scrolls_with_the_audio():
     assert first[0] == 0 and first[-1] > 0  # the newest audio is on the right
 
 
-def test_needs_an_input():
-    with pytest.raises(CalculatorError, match="needs a LEVEL or an AUDIO input"):
+def test_needs_an_input_at_validation():
+    with pytest.raises(GraphConfigError, match="needs a LEVEL or an AUDIO input"):
         CalculatorRunner("AudioToRenderDataCalculator",
                          outputs=["RENDER_DATA"]).run({})

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import CalculatorError, Graph, GraphBuilder, MediaGraphError, Timestamp
+from mediagraph import (CalculatorError, Graph, GraphBuilder, GraphConfigError, MediaGraphError,
+                        Timestamp)
 from mediagraph.formats import AudioFrame, AudioHeader
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.audio._signals import feed
@@ -141,8 +142,8 @@ def test_bad_input_raises_naming_node_and_port(inputs, expected):
      "must be less than frame_duration_seconds"),
     ({"frame_duration_seconds": 0.01, "use_local_timestamp": True}, "not supported"),
 ])
-def test_invalid_options_fail_in_open(options, expected):
-    with pytest.raises(CalculatorError, match=expected):
+def test_invalid_options_fail_at_validation(options, expected):
+    with pytest.raises(GraphConfigError, match=expected):
         CalculatorRunner("FramingCalculator", options=options).run({"AUDIO": []})
 
 

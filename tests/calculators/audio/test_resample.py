@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import CalculatorError, MediaGraphError, Timestamp
+from mediagraph import CalculatorError, GraphConfigError, MediaGraphError, Timestamp
 from mediagraph.formats import AudioFrame, AudioHeader
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.audio._signals import feed, joined, tone
@@ -94,6 +94,6 @@ def test_bad_input_raises_naming_node_and_port(inputs, expected):
     assert "under_test" in str(error) and "AUDIO" in str(error) and expected in str(error)
 
 
-def test_missing_target_rate_fails_in_open():
-    with pytest.raises(CalculatorError, match="target_sample_rate must be > 0"):
+def test_missing_target_rate_fails_at_validation():
+    with pytest.raises(GraphConfigError, match="target_sample_rate must be > 0"):
         CalculatorRunner("ResampleCalculator").run({"AUDIO": []})

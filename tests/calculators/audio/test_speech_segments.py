@@ -8,7 +8,7 @@ import pytest
 
 import mediagraph.calculators  # noqa: F401
 from mediagraph.calculators.audio.speech_segments import SpeechSegment, SpeechSegmentsCalculator
-from mediagraph import CalculatorError, Graph, GraphBuilder
+from mediagraph import Graph, GraphBuilder, GraphConfigError
 from mediagraph.testing import CalculatorRunner, timestamps, values
 
 pytestmark = pytest.mark.timeout(60)
@@ -143,5 +143,5 @@ def test_segment_is_emitted_before_the_stream_ends():
 @pytest.mark.parametrize("options", [{"threshold": 0.3, "neg_threshold": 0.4},
                                      {"speech_pad_ms": -1}])
 def test_bad_options_raise_naming_the_node(options):
-    with pytest.raises(CalculatorError, match="under_test"):
+    with pytest.raises(GraphConfigError, match="under_test"):
         run([0.5], **options)

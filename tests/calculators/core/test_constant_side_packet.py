@@ -7,7 +7,7 @@ import pytest
 import mediagraph.calculators  # noqa: F401
 from mediagraph.calculators.core.constant_side_packet import (ConstantSidePacket,
                                                    ConstantSidePacketCalculatorOptions)
-from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph import Graph, GraphConfigError, parse_config
 from mediagraph.testing import CalculatorRunner
 
 
@@ -27,14 +27,14 @@ def test_count_mismatch_raises():
     runner = CalculatorRunner("ConstantSidePacketCalculator",
                               options={"packet": [ConstantSidePacket(int_value=1)]},
                               side_outputs=["PACKET", "PACKET:1"])
-    with pytest.raises(MediaGraphError, match="PACKET"):
+    with pytest.raises(GraphConfigError, match="1 packets in the options"):
         runner.run()
 
 
 def test_packet_without_a_value_raises():
     runner = CalculatorRunner("ConstantSidePacketCalculator",
                               options={"packet": [ConstantSidePacket()]}, side_outputs=["PACKET"])
-    with pytest.raises(MediaGraphError, match="none of its supported values"):
+    with pytest.raises(GraphConfigError, match="none of its supported values"):
         runner.run()
 
 

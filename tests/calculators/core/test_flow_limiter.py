@@ -10,8 +10,8 @@ import pytest
 
 import mediagraph.calculators  # noqa: F401  (registers the calculators)
 from mediagraph.calculators.core.flow_limiter import FlowLimiterCalculator, FlowLimiterCalculatorOptions
-from mediagraph import (Calculator, CalculatorContext, Graph, GraphBuilder, Input, Output, Packet,
-                        SideInput, parse_config)
+from mediagraph import (Calculator, CalculatorContext, Graph, GraphBuilder, GraphConfigError,
+                        Input, Output, Packet, SideInput, parse_config)
 from mediagraph.testing import CalculatorRunner, timestamps, values
 
 WAIT = 10.0  # seconds; every wait in these tests has this timeout
@@ -224,9 +224,9 @@ def test_auxiliary_input_follows_main_allow_ranges():
 
 
 @pytest.mark.parametrize("opts", [{"max_in_flight": 0}, {"max_in_flight": -1}])
-def test_max_in_flight_below_one_raises(opts):
+def test_max_in_flight_below_one_raises_at_validation(opts):
     runner = CalculatorRunner("FlowLimiterCalculator", options=opts)
-    with pytest.raises(Exception, match="max_in_flight"):
+    with pytest.raises(GraphConfigError, match="max_in_flight must be at least 1"):
         runner.run({"": [(1, 0)], "FINISHED": []})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import Graph, MediaGraphError
+from mediagraph import Graph, GraphConfigError
 from mediagraph.testing import CalculatorRunner
 
 
@@ -20,7 +20,7 @@ def test_pairs_values_with_none_for_absent():
 
 
 def test_needs_exactly_two_inputs():
-    with pytest.raises(MediaGraphError, match="2 untagged inputs"):
+    with pytest.raises(GraphConfigError, match="2 untagged inputs"):
         CalculatorRunner("MakePairCalculator").run({"": [(1, 0)]})
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import Graph, MediaGraphError, Timestamp
+from mediagraph import Graph, GraphConfigError, Timestamp
 from mediagraph.testing import CalculatorRunner
 
 
@@ -41,15 +41,15 @@ def test_at_first_tick_emits_once():
     assert log(out["AT_FIRST_TICK"]) == [(3, "v")]
 
 
-@pytest.mark.parametrize("inputs, sides, outputs", [
-    ({}, {"": 1, ":1": 2}, ["AT_ZERO", "AT_PRESTREAM"]),        # two output tags
-    ({"TICK": [(None, 1)]}, {"": 1}, ["AT_ZERO"]),               # TICK without AT_TICK
-    ({}, {"": 1}, ["AT_TIMESTAMP"]),                             # AT_TIMESTAMP, no TIMESTAMP
-    ({}, {"": 1}, ["AT_ZERO", "AT_ZERO:1"]),                     # an output without its value
+@pytest.mark.parametrize("inputs, sides, outputs, match", [
+    ({}, {"": 1, ":1": 2}, ["AT_ZERO", "AT_PRESTREAM"], "exactly one of"),     # two output tags
+    ({"TICK": [(None, 1)]}, {"": 1}, ["AT_ZERO"], "TICK input together"),     # TICK, no AT_TICK
+    ({}, {"": 1}, ["AT_TIMESTAMP"], "TIMESTAMP side packet together"),        # no TIMESTAMP
+    ({}, {"": 1}, ["AT_ZERO", "AT_ZERO:1"], "each output needs its side packet"),
 ])
-def test_bad_wiring_raises(inputs, sides, outputs):
+def test_bad_wiring_raises_at_validation(inputs, sides, outputs, match):
     runner = CalculatorRunner("SidePacketToStreamCalculator", outputs=outputs)
-    with pytest.raises(MediaGraphError):
+    with pytest.raises(GraphConfigError, match=match):
         runner.run(inputs, sides)
 
 

@@ -300,8 +300,9 @@ def test_input_dtype_and_count_mismatch(model_dir: Path, image_tensor: np.ndarra
         _infer(opts, [image_tensor, image_tensor])
 
 
-def test_two_delegates_at_once_raise(model_dir: Path, image_tensor: np.ndarray) -> None:
-    with pytest.raises(CalculatorError, match="delegate sets xnnpack and gpu"):
+def test_two_delegates_at_once_raise_at_validation(model_dir: Path,
+                                                   image_tensor: np.ndarray) -> None:
+    with pytest.raises(GraphConfigError, match="delegate sets xnnpack and gpu"):
         _infer(_opts(model_dir / MODEL, Delegate(xnnpack=Xnnpack(), gpu=Gpu())), [image_tensor])
 
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import mediagraph.calculators  # noqa: F401  (registers the calculators)
 from mediagraph.calculators.inference.inference_calculator import InferenceCalculatorOptions
-from mediagraph import CalculatorError, models, parse_config, to_binary
+from mediagraph import CalculatorError, GraphConfigError, models, parse_config, to_binary
 from mediagraph.config.options_access import find_node_options
 from mediagraph.testing import CalculatorRunner
 
@@ -106,9 +106,6 @@ def test_inputs_can_be_named(face_input: list[np.ndarray]):
      r"output_tensor_indices_map has 2, but the model's outputs are 0..1"),
     ("input_output_config { output_tensor_indices_map { model_tensor_indices: [0] } }",
      r"the output map \[0\] must name each of the model's 2 output tensors \[0, 1\] once"),
-    ("input_output_config { output_tensor_indices_map { model_tensor_indices: [0, 1] } "
-     "output_tensor_names_map { tensor_names: ['regressors', 'classificators'] } }",
-     "sets both output_tensor_indices_map and output_tensor_names_map"),
     ("input_output_config { feedback_tensor_links { from_output_tensor_name: 'scores' "
      "to_input_tensor_name: 'input' } }",
      r"feedback from_output_tensor_name 'scores' is not one of the model's outputs "
@@ -119,6 +116,14 @@ def test_a_map_that_does_not_fit_the_model_fails_at_open_naming_it(
     with pytest.raises(CalculatorError, match=message) as info:
         _run(model, io_config, [face_input])
     assert "face_detection_short_range.tflite" in str(info.value)
+
+
+def test_a_side_with_both_maps_fails_at_validation(face_input: list[np.ndarray]):
+    with pytest.raises(GraphConfigError, match="sets both output_tensor_indices_map and "
+                                               "output_tensor_names_map"):
+        _run(_model(FACE), "input_output_config { output_tensor_indices_map { "
+             "model_tensor_indices: [0, 1] } output_tensor_names_map { "
+             "tensor_names: ['regressors', 'classificators'] } }", [face_input])
 
 
 def test_options_round_trip_through_mediapipes_binary_form():
@@ -158,22 +163,28 @@ def test_one_stream_per_tensor_in_and_out(face_input: list[np.ndarray]):
 
 @pytest.mark.parametrize(("inputs", "outputs", "message"), [
     ('input_stream: "TENSOR:0:image_tensor" input_stream: "TENSORS:image_tensors"',
-     'output_stream: "TENSORS:out"', "connect either TENSORS or TENSOR:0..0 inputs, not both"),
+     'output_stream: "TENSORS:out"', "connect either TENSORS or TENSOR:0..N inputs, not both"),
     ('input_stream: "TENSOR:0:image_tensor"', "",
-     "connect either TENSORS or TENSOR:0..1 outputs, not neither"),
-    ('input_stream: "TENSOR:0:image_tensor"', 'output_stream: "TENSOR:0:boxes"',
-     "1 TENSOR outputs, but model face_detection_short_range.tflite has 2")])
-def test_tensor_streams_that_do_not_fit_the_model_fail_at_open(inputs: str, outputs: str,
-                                                               message: str):
+     "connect either TENSORS or TENSOR:0..N outputs, not neither")])
+def test_tensor_streams_both_or_neither_fail_at_validation(inputs: str, outputs: str,
+                                                            message: str):
     import mediagraph as mg
 
     config = _tensor_graph(_model(FACE), inputs, outputs)
     if "image_tensors" in inputs:
         config = 'input_stream: "image_tensors"\n' + config
+    with pytest.raises(GraphConfigError, match=message):
+        mg.Graph(config)
+
+
+def test_tensor_streams_that_do_not_fit_the_model_fail_at_open():
+    import mediagraph as mg
+
+    config = _tensor_graph(_model(FACE), 'input_stream: "TENSOR:0:image_tensor"',
+                           'output_stream: "TENSOR:0:boxes"')
     feeds = {"image_tensor": [(np.zeros((1, 128, 128, 3), np.float32), 0)]}
-    if "image_tensors" in inputs:
-        feeds["image_tensors"] = [([np.zeros((1, 128, 128, 3), np.float32)], 0)]
-    with pytest.raises(CalculatorError, match=message):
+    with pytest.raises(CalculatorError,
+                       match="1 TENSOR outputs, but model face_detection_short_range.tflite has 2"):
         mg.Graph(config).run(feeds, timeout=30)
 
 

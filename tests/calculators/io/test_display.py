@@ -12,7 +12,7 @@ import mediagraph.calculators  # noqa: F401
 from mediagraph.calculators.io._devices import DeviceUnavailableError
 from mediagraph.calculators.io.camera_source import CameraSourceCalculator
 from mediagraph.calculators.io.display import DisplayCalculator, FrameRate
-from mediagraph import CalculatorError, Graph, GraphBuilder, MediaGraphError
+from mediagraph import CalculatorError, Graph, GraphBuilder, GraphConfigError, MediaGraphError
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner
 from tests.calculators.io.test_camera_source import FakeCapture
@@ -126,7 +126,7 @@ def test_other_pixel_formats_are_shown_as_bgr(window, fmt, data):
 
 @pytest.mark.parametrize("inputs", [{}, {"VIDEO": [], "IMAGE": []}], ids=["none", "both"])
 def test_exactly_one_input_must_be_connected(window, inputs):
-    with pytest.raises(MediaGraphError, match="exactly one of VIDEO or IMAGE"):
+    with pytest.raises(GraphConfigError, match="exactly one of VIDEO or IMAGE"):
         CalculatorRunner("DisplayCalculator").run(inputs)
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import CalculatorError, Graph
+from mediagraph import CalculatorError, Graph, GraphConfigError
 from mediagraph.testing import samples
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, values
@@ -72,8 +72,7 @@ def _file_as_folder(tmp_path):
     (lambda d: d / "missing", {}, "does not exist"),
     (_file_as_folder, {}, "not a folder"),
     (lambda d: d, {"pattern": "frame_{index}.xyz"}, "cannot write images as"),
-    (lambda d: d, {"pattern": "frame_{number}.png"}, "bad file name pattern"),
-], ids=["missing-folder", "folder-is-a-file", "unknown-suffix", "bad-pattern"])
+], ids=["missing-folder", "folder-is-a-file", "unknown-suffix"])
 def test_bad_output_fails_in_open(tmp_path, make, options, expected):
     folder = make(tmp_path)
     with pytest.raises(CalculatorError, match=expected) as excinfo:
@@ -82,6 +81,12 @@ def test_bad_output_fails_in_open(tmp_path, make, options, expected):
     assert excinfo.value.method == "open"
     if "folder" in expected or "exist" in expected:
         assert str(folder) in str(excinfo.value)
+
+
+def test_bad_pattern_fails_at_validation(tmp_path):
+    with pytest.raises(GraphConfigError, match="bad file name pattern 'frame_{number}.png'"):
+        CalculatorRunner("ImageFileSinkCalculator", options={"pattern": "frame_{number}.png"}
+                         ).run({"IMAGE": _images(1)}, {"OUTPUT_DIR": str(tmp_path)})
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes to read-only folders")

@@ -7,7 +7,7 @@ import math
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import MediaGraphError
+from mediagraph import GraphConfigError
 from mediagraph.formats import (
     Detection,
     NormalizedRect,
@@ -83,6 +83,6 @@ def test_empty_detections_give_nothing_or_a_zero_rect(zero_rect, expected):
     assert [p.value for p in out["NORM_RECT"]] == expected
 
 
-def test_rotation_without_image_size_raises():
-    with pytest.raises(MediaGraphError, match="IMAGE_SIZE"):
+def test_rotation_without_image_size_raises_at_validation():
+    with pytest.raises(GraphConfigError, match="rotation from keypoints needs the IMAGE_SIZE"):
         run({"DETECTION": [(palm(), 0)]}, PALM_ROI)

@@ -10,7 +10,7 @@ from mediagraph.calculators.postprocess.non_max_suppression import (
     NonMaxSuppressionCalculatorOptions,
     OverlapType,
 )
-from mediagraph import MediaGraphError, parse_config
+from mediagraph import GraphConfigError, parse_config
 from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
 from mediagraph.testing import CalculatorRunner
 
@@ -114,10 +114,12 @@ def test_two_streams_are_merged_and_empty_input_sends_nothing_by_default():
     assert [p.value for p in out] == [[a, b], []]
 
 
-@pytest.mark.parametrize("options", [{"max_num_detections": 0},
-                                     {"num_detection_streams": 2}])
-def test_invalid_options_raise(options):
-    with pytest.raises(MediaGraphError):
+@pytest.mark.parametrize("options, message", [
+    ({"max_num_detections": 0}, "max_num_detections must be positive"),
+    ({"num_detection_streams": 2}, "1 detection streams connected but num_detection_streams is 2"),
+])
+def test_invalid_options_raise_at_validation(options, message):
+    with pytest.raises(GraphConfigError, match=message):
         nms([det(0.9, 0, 0, 0.1)], **options)
 
 

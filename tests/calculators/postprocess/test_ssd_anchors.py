@@ -13,7 +13,7 @@ from mediagraph.calculators.postprocess.ssd_anchors import (
     SsdAnchorsCalculatorOptions,
     generate_anchors,
 )
-from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph import Graph, GraphConfigError, parse_config
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(60)
@@ -103,8 +103,8 @@ def test_fixed_anchors_are_used_as_given():
     ({"num_layers": 2, "min_scale": 0.1, "max_scale": 0.2, "input_size_width": 8,
       "input_size_height": 8, "strides": [8]}, "strides"),
 ])
-def test_missing_or_mismatched_strides_raise(options, message):
-    with pytest.raises(MediaGraphError, match=message):
+def test_missing_or_mismatched_strides_raise_at_validation(options, message):
+    with pytest.raises(GraphConfigError, match=message):
         anchors_for(**options)
 
 

@@ -15,7 +15,7 @@ from mediagraph.calculators.postprocess.tensors_to_detections import (
     TensorsToDetectionsCalculator,
     TensorsToDetectionsCalculatorOptions,
 )
-from mediagraph import MediaGraphError, parse_config
+from mediagraph import GraphConfigError, MediaGraphError, parse_config
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(60)
@@ -159,8 +159,8 @@ def test_many_anchors_decode_without_per_anchor_python():
     ({"num_values_per_keypoint": 3}, "2-D keypoints"),
     ({"ignore_classes": [0], "allow_classes": [0]}, "mutually exclusive"),
 ])
-def test_inconsistent_options_raise(options, message):
-    with pytest.raises(MediaGraphError, match=message):
+def test_inconsistent_options_raise_at_validation(options, message):
+    with pytest.raises(GraphConfigError, match=message):
         decode([[0] * 8] * 2, [[0.0], [0.0]], **options)
 
 

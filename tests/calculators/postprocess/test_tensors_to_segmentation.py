@@ -10,7 +10,7 @@ from mediagraph.calculators.postprocess.tensors_to_segmentation import (
     Activation,
     TensorsToSegmentationCalculatorOptions,
 )
-from mediagraph import MediaGraphError, parse_config, to_binary
+from mediagraph import GraphConfigError, MediaGraphError, parse_config, to_binary
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.preprocess._helpers import error_text
@@ -103,8 +103,8 @@ def test_bad_output_size_raises_naming_the_port():
     assert "OUTPUT_SIZE" in error_text(info.value)
 
 
-def test_softmax_layer_index_is_checked_at_open():
-    with pytest.raises(MediaGraphError) as info:
+def test_softmax_layer_index_is_checked_at_validation():
+    with pytest.raises(GraphConfigError) as info:
         segment(ramp(channels=2), activation="SOFTMAX", output_layer_index=2)
     assert "output_layer_index" in error_text(info.value)
 

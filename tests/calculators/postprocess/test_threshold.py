@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import MediaGraphError
+from mediagraph import GraphConfigError
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(60)
@@ -32,8 +32,8 @@ def test_threshold_side_packet():
     assert out["FLAG"][0].value is True
 
 
-def test_threshold_given_twice_raises():
-    with pytest.raises(MediaGraphError, match="threshold once"):
+def test_threshold_given_twice_raises_at_validation():
+    with pytest.raises(GraphConfigError, match="threshold once"):
         CalculatorRunner("ThresholdingCalculator", options={"threshold": 0.5},
                          outputs=["FLAG"]).run({"FLOAT": [(0.3, 0)]},
                                                side_packets={"THRESHOLD": 0.2})

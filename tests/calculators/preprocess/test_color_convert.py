@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import Graph, MediaGraphError
+from mediagraph import Graph, GraphConfigError, MediaGraphError
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner
 from tests.calculators.preprocess._helpers import error_text
@@ -64,9 +64,9 @@ def test_wrong_input_format_raises_naming_the_port():
     ({"RGB_IN": []}, ["RGBA_OUT", "GRAY_OUT"]),
     ({"RGB_IN": []}, []),
 ])
-def test_not_exactly_one_input_and_output_raises(inputs, outputs):
+def test_not_exactly_one_input_and_output_raises_at_validation(inputs, outputs):
     runner = CalculatorRunner("ColorConvertCalculator", outputs=outputs)
-    with pytest.raises(MediaGraphError) as info:
+    with pytest.raises(GraphConfigError) as info:
         runner.run(inputs)
     assert "exactly one input" in error_text(info.value)
 

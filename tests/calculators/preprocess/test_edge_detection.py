@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401
-from mediagraph import Graph, MediaGraphError
+from mediagraph import Graph, GraphConfigError, MediaGraphError
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner
 from tests.calculators.preprocess._helpers import error_text
@@ -45,13 +45,14 @@ def test_thresholds_above_the_contrast_find_nothing():
     assert not out.data.any()
 
 
-@pytest.mark.parametrize("options, frame, message", [
-    ({"aperture_size": 4}, square(), "aperture_size must be 3, 5 or 7"),
-    ({}, ImageFrame(np.zeros((4, 4), np.float32)), "input IMAGE needs a SRGB or SRGBA or SBGRA or GRAY8"),
+@pytest.mark.parametrize("options, frame, error, message", [
+    ({"aperture_size": 4}, square(), GraphConfigError, "aperture_size must be 3, 5 or 7"),
+    ({}, ImageFrame(np.zeros((4, 4), np.float32)), MediaGraphError,
+     "input IMAGE needs a SRGB or SRGBA or SBGRA or GRAY8"),
 ])
-def test_bad_options_or_format_raise(options, frame, message):
+def test_bad_options_or_format_raise(options, frame, error, message):
     runner = CalculatorRunner("EdgeDetectionCalculator", options=options)
-    with pytest.raises(MediaGraphError) as info:
+    with pytest.raises(error) as info:
         runner.run({"IMAGE": [(frame, 0)]})
     text = error_text(info.value)
     assert "under_test" in text and message in text

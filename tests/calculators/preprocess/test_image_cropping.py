@@ -13,7 +13,7 @@ from mediagraph.calculators.preprocess.image_cropping import (
     BorderMode,
     ImageCroppingCalculatorOptions,
 )
-from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph import Graph, GraphConfigError, MediaGraphError, parse_config
 from mediagraph.formats import ImageFrame, NormalizedRect
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.preprocess._helpers import error_text
@@ -98,16 +98,26 @@ def test_options_give_the_crop_without_rect_inputs():
 
 @pytest.mark.parametrize("inputs, options, message", [
     ({"IMAGE": [(quadrants(), 0)]}, {}, "no crop given: connect NORM_RECT"),
+    ({"IMAGE": [], "NORM_RECT": [], "RECT": []}, {}, "not both"),
+    ({"IMAGE": [], "WIDTH": []}, {}, "WIDTH and HEIGHT inputs go together"),
+    ({"IMAGE": [(quadrants(), 0)]}, {"width": 4, "height": 4,
+                                     "border_mode": BorderMode.BORDER_UNSPECIFIED},
+     "border_mode must be"),
+])
+def test_bad_crop_config_raises_at_validation_naming_the_node(inputs, options, message):
+    runner = CalculatorRunner("ImageCroppingCalculator", options=options, outputs=["IMAGE"])
+    with pytest.raises(GraphConfigError, match="under_test") as info:
+        runner.run(inputs)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("inputs, options, message", [
     ({"IMAGE": [(quadrants(), 0)], "NORM_RECT": [(NormalizedRect(0.5, 0.5, 0.0, 0.5), 0)]},
      {}, "NORM_RECT size (0 x 0.5 of a 60x40 image) must be positive"),
     ({"IMAGE": [(quadrants().data, 0)], "NORM_RECT": [(NormalizedRect(0.5, 0.5, 1, 1), 0)]},
      {}, "input IMAGE needs an ImageFrame"),
     ({"IMAGE": [(quadrants(), 0)], "NORM_RECT": [((0.5, 0.5, 1, 1), 0)]},
      {}, "input NORM_RECT needs a NormalizedRect"),
-    ({"IMAGE": [], "NORM_RECT": [], "RECT": []}, {}, "not both"),
-    ({"IMAGE": [(quadrants(), 0)]}, {"width": 4, "height": 4,
-                                     "border_mode": BorderMode.BORDER_UNSPECIFIED},
-     "border_mode must be"),
 ])
 def test_bad_crop_raises_naming_node_and_port(inputs, options, message):
     runner = CalculatorRunner("ImageCroppingCalculator", options=options, outputs=["IMAGE"])

@@ -16,7 +16,7 @@ from mediagraph.calculators.preprocess.image_to_tensor import (
     IntRange,
     UIntRange,
 )
-from mediagraph import MediaGraphError, parse_config
+from mediagraph import GraphConfigError, MediaGraphError, parse_config
 from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect
 from mediagraph.testing import CalculatorRunner
 
@@ -213,8 +213,8 @@ def test_absent_or_sentinel_rect_sends_nothing():
     ({"output_tensor_float_range": FloatRange(min=1.0, max=1.0)}, "min < max"),
     ({"output_tensor_width": -4}, "positive"),
 ])
-def test_invalid_options_raise(options, message):
-    with pytest.raises(MediaGraphError, match=message):
+def test_invalid_options_raise_at_validation(options, message):
+    with pytest.raises(GraphConfigError, match=message):
         convert(np.zeros((8, 8, 3), np.uint8), **options)
 
 

@@ -12,7 +12,7 @@ from mediagraph.calculators.preprocess.image_transformation import (
     RotationMode,
     ScaleMode,
 )
-from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph import Graph, GraphConfigError, MediaGraphError, parse_config
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.preprocess._helpers import error_text
@@ -155,11 +155,18 @@ def test_untouched_frame_is_passed_without_a_copy():
     assert transform(frame)["IMAGE"][0].value is frame
 
 
+def test_one_output_size_option_raises_at_validation():
+    runner = CalculatorRunner("ImageTransformationCalculator", options={"output_width": 10},
+                              outputs=["IMAGE"])
+    with pytest.raises(GraphConfigError, match="under_test") as info:
+        runner.run({"IMAGE": [(marked(4, 4), 0)]})
+    assert "set both" in str(info.value)
+
+
 @pytest.mark.parametrize("inputs, options, side, message", [
     ({"IMAGE": [(np.zeros((4, 4, 3), np.uint8), 0)]}, {}, {}, "input IMAGE needs an ImageFrame"),
     ({"IMAGE": [(marked(4, 4), 0)], "OUTPUT_DIMENSIONS": [((0, 10), 0)]}, {}, {},
      "OUTPUT_DIMENSIONS must be positive, got 0x10"),
-    ({"IMAGE": [(marked(4, 4), 0)]}, {"output_width": 10}, {}, "set both"),
     ({"IMAGE": [(marked(4, 4), 0)], "ROTATION_DEGREES": [(45, 0)]}, {}, {},
      "ROTATION_DEGREES must be a multiple of 90"),
     ({"IMAGE": [(marked(4, 4), 0)]}, {}, {"OUTPUT_DIMENSIONS": (5,)},

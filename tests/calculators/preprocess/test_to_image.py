@@ -21,9 +21,9 @@ def test_image_passes_through_as_the_same_object(tag):
     assert out["IMAGE"][0].value is frame
 
 
-def test_both_inputs_connected_raise():
+def test_both_inputs_connected_raise_at_validation():
     frame = ImageFrame(np.zeros((4, 6, 3), np.uint8))
-    with pytest.raises(MediaGraphError, match="exactly one"):
+    with pytest.raises(GraphConfigError, match="exactly one of IMAGE and IMAGE_CPU"):
         CalculatorRunner("ToImageCalculator", outputs=["IMAGE"]).run(
             {"IMAGE": [(frame, 0)], "IMAGE_CPU": [(frame, 0)]})
 

@@ -10,7 +10,7 @@ from mediagraph.calculators.render._color import ColorOption, TextOption
 from mediagraph.calculators.render.detections_to_render_data import (
     DetectionsToRenderDataCalculatorOptions,
 )
-from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph import Graph, GraphConfigError, MediaGraphError, parse_config
 from mediagraph.formats import (
     Color,
     Detection,
@@ -77,8 +77,13 @@ def test_empty_detections_follow_produce_empty_packet(produce_empty, expected):
         assert out[0].value.render_annotation == ()
 
 
+def test_no_input_raises_at_validation_naming_the_node():
+    with pytest.raises(GraphConfigError, match="under_test") as info:
+        render({})
+    assert "connect DETECTION or DETECTIONS" in str(info.value)
+
+
 @pytest.mark.parametrize("inputs, message", [
-    ({}, "connect DETECTION or DETECTIONS"),
     ({"DETECTIONS": [(FACE, 0)]}, "input DETECTIONS needs a list of Detection, got Detection"),
     ({"DETECTIONS": [(["face"], 0)]}, "detection 0 is a str, not a Detection"),
 ])

@@ -10,7 +10,7 @@ from mediagraph.calculators.render._color import ColorOption
 from mediagraph.calculators.render.landmarks_to_render_data import (
     LandmarksToRenderDataCalculatorOptions,
 )
-from mediagraph import Graph, MediaGraphError, parse_config
+from mediagraph import Graph, GraphConfigError, MediaGraphError, parse_config
 from mediagraph.formats import (
     Color,
     ImageFrame,
@@ -80,11 +80,20 @@ def test_depth_makes_nearer_points_larger_and_shades_lines():
 @pytest.mark.parametrize("inputs, options, message", [
     ({"NORM_LANDMARKS": [(landmarks((0, 0)), 0)]}, {"landmark_connections": [0, 1, 2]},
      "odd count"),
+    ({"NORM_LANDMARKS": [], "LANDMARKS": []}, {}, "exactly one of LANDMARKS or NORM_LANDMARKS"),
+])
+def test_bad_config_raises_at_validation_naming_the_node(inputs, options, message):
+    runner = CalculatorRunner("LandmarksToRenderDataCalculator", options=options)
+    with pytest.raises(GraphConfigError, match="under_test") as info:
+        runner.run(inputs)
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize("inputs, options, message", [
     ({"NORM_LANDMARKS": [(landmarks((0, 0)), 0)]}, {"landmark_connections": [0, 4]},
      "pair (0, 4) is out of range for 1 landmarks"),
     ({"NORM_LANDMARKS": [(np.zeros((2, 3)), 0)]}, {},
      "input NORM_LANDMARKS needs a NormalizedLandmarkList, got ndarray"),
-    ({"NORM_LANDMARKS": [], "LANDMARKS": []}, {}, "exactly one of LANDMARKS or NORM_LANDMARKS"),
 ])
 def test_bad_inputs_raise_naming_node_and_port(inputs, options, message):
     runner = CalculatorRunner("LandmarksToRenderDataCalculator", options=options)
