@@ -287,12 +287,14 @@ class _Validator:
 
     def _node_names(self) -> list[str]:
         names: list[str] = []
+        seen: set[str] = set()
         taken: set[str] = {n.name for n in self.config.node if n.name}
         counts: dict[str, int] = {}
         for index, node in enumerate(self.config.node):
             if node.name:
-                if node.name in names:
+                if node.name in seen:
                     raise self.error(f"node name '{node.name}' is used twice", index)
+                seen.add(node.name)
                 names.append(node.name)
                 continue
             base = node.calculator
@@ -570,9 +572,10 @@ class _Validator:
                     dag.add_edge(producer, node.name, stream=b.name, back_edge=False, kind="side")
                     forward.add_edge(producer, node.name, stream=b.name)
         try:
-            cycle = nx.find_cycle(forward)
-        except nx.NetworkXNoCycle:
+            order = list(nx.topological_sort(forward))
             cycle = None
+        except nx.NetworkXUnfeasible:  # look for the cycle only to name it
+            cycle = nx.find_cycle(forward)
         if cycle:
             path = " -> ".join(f"{u} [{forward.edges[u, v]['stream']}]" for u, v in cycle)
             last_v = cycle[-1][1]
@@ -580,16 +583,30 @@ class _Validator:
             raise self.error(f"cycle without a back edge: {path} -> {cycle[0][0]}; mark the "
                              "looping input with input_stream_info { tag_index: \"TAG\" "
                              "back_edge: true }", index)
-        order = list(nx.topological_sort(forward))
-        rank = {name: i for i, name in enumerate(order)}
         by_name = {n.name: n for n in self.nodes}
-        for node in self.nodes:
-            node.priority = rank[node.name]
-            ancestors = nx.ancestors(forward, node.name)
-            node.ancestor_sources = frozenset(
-                by_name[a].index for a in ancestors if a in by_name and by_name[a].is_source)
-            node.ancestor_inputs = frozenset(
-                a[len("@input:"):] for a in ancestors if a.startswith("@input:"))
+        # The sources and graph inputs upstream of each node, in one pass in topological
+        # order (a node's are its predecessors', plus the predecessors themselves), so a
+        # long chain validates in linear time; a set that adds nothing is shared.
+        sources: dict[str, frozenset[int]] = {}
+        inputs: dict[str, frozenset[str]] = {}
+        empty_i: frozenset[int] = frozenset()
+        empty_s: frozenset[str] = frozenset()
+        for rank, name in enumerate(order):
+            node = by_name.get(name)
+            if node is not None:
+                node.priority = rank
+            up_sources, up_inputs = empty_i, empty_s
+            for pred in forward.predecessors(name):
+                pred_node = by_name.get(pred)
+                more_s = sources[pred] | ({pred_node.index} if pred_node is not None
+                                          and pred_node.is_source else empty_i)
+                more_i = inputs[pred] | ({pred[len("@input:"):]} if pred_node is None
+                                         else empty_s)
+                up_sources = more_s if not up_sources else up_sources | more_s
+                up_inputs = more_i if not up_inputs else up_inputs | more_i
+            sources[name], inputs[name] = up_sources, up_inputs
+            if node is not None:
+                node.ancestor_sources, node.ancestor_inputs = up_sources, up_inputs
         return dag
 
 

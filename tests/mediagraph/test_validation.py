@@ -1,0 +1,59 @@
+"""Validation's plan: what the scheduler learns about each node, computed in linear time."""
+
+from __future__ import annotations
+
+import networkx as nx
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mediagraph as mg
+
+
+@st.composite
+def dags(draw: st.DrawFn) -> str:
+    """A random DAG of graph inputs, sources and merge nodes, as a config."""
+    inputs = draw(st.integers(0, 3))
+    sources = draw(st.integers(0 if inputs else 1, 3))
+    streams = [f"in{i}" for i in range(inputs)] + [f"src{i}" for i in range(sources)]
+    text = "".join(f'input_stream: "in{i}"\n' for i in range(inputs))
+    text += "".join(f'node {{ name: "source{i}" calculator: "CountingSourceCalculator" '
+                    f'output_stream: "src{i}" }}\n' for i in range(sources))
+    for n in range(draw(st.integers(1, 12))):
+        fed = draw(st.lists(st.sampled_from(streams), min_size=1, max_size=3, unique=True))
+        text += (f'node {{ name: "merge{n}" calculator: "MergeCalculator" '
+                 + "".join(f'input_stream: "{s}" ' for s in fed) + f'output_stream: "m{n}" }}\n')
+        streams.append(f"m{n}")
+    return text
+
+
+@settings(max_examples=60, deadline=None)
+@given(config=dags())
+def test_upstream_sources_and_inputs_match_the_dags_ancestors(config):
+    graph = mg.Graph(config)
+    forward = nx.DiGraph((u, v) for u, v, back in graph.dag.edges(data="back_edge") if not back)
+    forward.add_nodes_from(graph.dag.nodes)
+    for node in graph.spec.nodes:
+        ancestors = nx.ancestors(forward, node.name)
+        by_name = {n.name: n for n in graph.spec.nodes}
+        assert node.ancestor_sources == {by_name[a].index for a in ancestors
+                                         if a in by_name and by_name[a].is_source}
+        assert node.ancestor_inputs == {a[len("@input:"):] for a in ancestors
+                                        if a.startswith("@input:")}
+    order = sorted(graph.spec.nodes, key=lambda n: n.priority)
+    position = {n.name: i for i, n in enumerate(order)}
+    assert all(position[u] < position[v] for u, v in forward.edges
+               if u in position and v in position)
+
+
+def test_a_reused_node_name_is_reported_with_its_line():
+    text = ('input_stream: "a"\n'
+            'node { name: "x" calculator: "PassThroughCalculator" input_stream: "a" '
+            'output_stream: "b" }\n'
+            'node { name: "x" calculator: "PassThroughCalculator" input_stream: "b" '
+            'output_stream: "c" }\n')
+    try:
+        mg.Graph(text)
+    except mg.GraphConfigError as exc:
+        assert "node name 'x' is used twice" in str(exc) and exc.line == 3
+    else:
+        raise AssertionError("a reused node name must fail validation")
