@@ -90,6 +90,7 @@ class Calculator:
                     ports[attr] = value
         cls.ports = ports
         _check_ports(cls)
+        _check_lifecycle(cls)
         if register:
             from mediagraph import registry
 
@@ -133,6 +134,19 @@ class NodeConfig:
 
     def connected(self, port: Port) -> bool:
         return self.count(port) > 0
+
+
+def _check_lifecycle(cls: type[Calculator]) -> None:
+    """open/process/close are plain methods the scheduler calls: a generator or coroutine
+    would be created and dropped without running a line, so it is refused here."""
+    for method in ("open", "process", "close"):
+        fn = getattr(cls, method)
+        kind = ("async def" if inspect.iscoroutinefunction(fn) or inspect.isasyncgenfunction(fn)
+                else "a generator (it yields)" if inspect.isgeneratorfunction(fn) else None)
+        if kind is not None:
+            raise TypeError(f"{cls.__name__}.{method} is {kind}: the scheduler calls it and "
+                            "drops the result, so its body would never run; make it a plain "
+                            "method that calls cc.send()")
 
 
 def _check_ports(cls: type[Calculator]) -> None:

@@ -127,6 +127,10 @@ class Graph:
     def set_max_queue_size(self, stream: str, max_queue_size: int) -> None:
         """Override `max_queue_size` for every queue on `stream` (-1: unbounded)."""
         self._check_stream(stream)
+        if max_queue_size.__class__ is not int or not (max_queue_size > 0
+                                                       or max_queue_size == -1):
+            raise ValueError(f"max_queue_size for '{stream}' must be a positive int or -1 "
+                             f"(unbounded), not {max_queue_size!r}")
         self._queue_overrides[stream] = max_queue_size
 
     set_input_stream_max_queue_size = set_max_queue_size

@@ -11,7 +11,6 @@ the scheduler needs) and the networkx DAG: this is the only module that imports 
 from __future__ import annotations
 
 import difflib
-import math
 import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -31,6 +30,8 @@ from mediagraph.options import Options
 from mediagraph.port import INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, Port, compatible, type_name
 
 DEFAULT_MAX_QUEUE_SIZE = 100
+MAX_THREADS = 1024  # per executor, and a node's max_in_flight: beyond, a typo, not a plan
+MAX_PROCESS_TIMEOUT_S = 86_400.0  # the watchdog's limit x10 for open/close must stay a timeout
 _RESERVED_EXECUTORS = ("default", "gpu")
 _HANDLER_OPTION_TYPES = {
     "mediapipe.DefaultInputStreamHandlerOptions", "mediapipe.FixedSizeInputStreamHandlerOptions",
@@ -241,9 +242,9 @@ class _Validator:
         config = self.config
         cpu = os.cpu_count() or 1
         result = {"": ExecutorSpec("", "ThreadPoolExecutor", config.num_threads or cpu)}
-        if config.num_threads < 0:
-            raise self.error(f"num_threads {config.num_threads} must be positive",
-                             field="num_threads")
+        if not 0 <= config.num_threads <= MAX_THREADS:
+            raise self.error(f"num_threads {config.num_threads} must be 1..{MAX_THREADS} "
+                             "(0 or unset: one per CPU)", field="num_threads")
         for entry, executor in enumerate(config.executor):
             name = executor.name
             at = {"field": "executor", "entry": entry}
@@ -269,9 +270,9 @@ class _Validator:
                     threads = opts.num_threads or cpu
                     prefix = opts.thread_name_prefix
                     nice = opts.nice_priority_level
-                    if opts.num_threads < 0:
-                        raise self.error(f"executor '{name}': num_threads must be positive",
-                                         **at)
+                    if not 0 <= opts.num_threads <= MAX_THREADS:
+                        raise self.error(f"executor '{name}': num_threads {opts.num_threads} "
+                                         f"must be 1..{MAX_THREADS}", **at)
                     if not -20 <= nice <= 19:
                         raise self.error(f"executor '{name}': nice_priority_level {nice} is "
                                          "outside -20..19", **at)
@@ -339,14 +340,15 @@ class _Validator:
             if node.executor not in executors:
                 raise self.error(f"{label} names executor '{node.executor}', which is not "
                                  "declared" + suggest(node.executor, executors), index)
-            if node.max_in_flight < 0:
-                raise self.error(f"{label}: max_in_flight must be positive", index)
+            if not 0 <= node.max_in_flight <= MAX_THREADS:
+                raise self.error(f"{label}: max_in_flight {node.max_in_flight} must be "
+                                 f"1..{MAX_THREADS}", index)
             if node.buffer_size_hint < 0:
                 raise self.error(f"{label}: buffer_size_hint must not be negative", index)
             timeout = node.process_timeout or self.config.process_timeout
-            if math.isnan(timeout) or timeout == math.inf:
-                raise self.error(f"{label}: process_timeout must be a number of seconds, "
-                                 f"not {timeout}", index)
+            if not 0 <= timeout <= MAX_PROCESS_TIMEOUT_S:  # NaN fails too
+                raise self.error(f"{label}: process_timeout must be 0 (off) to "
+                                 f"{MAX_PROCESS_TIMEOUT_S:g} seconds, not {timeout:g}", index)
         finally:
             self.nodes.pop()
         return NodeSpec(index=index, name=name, calculator_name=node.calculator, calculator=cls,

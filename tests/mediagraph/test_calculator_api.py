@@ -190,3 +190,17 @@ def test_two_enums_may_share_value_names():
     options = LookOptions.from_dict({"shape": "ROUND", "tone": "WARM"})
     assert (options.shape, options.tone) == (Shape.ROUND, Tone.WARM)
     assert LookOptions.from_message(options.to_message()) == options
+
+
+@pytest.mark.parametrize("body", [
+    "async def process(self, cc):\n        cc.send(self.out, 1)",
+    "def process(self, cc):\n        yield 1",
+    "async def open(self, cc):\n        pass",
+    "async def close(self, cc):\n        yield 1",
+])
+def test_a_lifecycle_method_that_would_never_run_is_refused_at_definition(body):
+    source = ("class Broken(mg.Calculator, register=False):\n"
+              "    out = mg.Output(int)\n"
+              f"    {body}\n")
+    with pytest.raises(TypeError, match="its body would never run"):
+        exec(source, {"mg": mg})

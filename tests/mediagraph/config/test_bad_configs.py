@@ -8,6 +8,7 @@ leading newline, so line numbers count from their first row.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 import pytest
@@ -643,3 +644,30 @@ def test_deeply_nested_options_print_as_an_error_not_a_recursion_error(tmp_path)
     with pytest.raises(mg.ConfigSyntaxError, match="nested too deeply"):
         mg.to_text(mg.load_config(path))
     assert main(["show", str(path)]) == 1
+
+
+PASS = 'node { calculator: "PassThroughCalculator" input_stream: "a" output_stream: "b" %s }'
+
+
+@pytest.mark.parametrize("config, message", [
+    ('num_threads: 100000 input_stream: "a" ' + PASS % "", "num_threads 100000 must be 1..1024"),
+    ('num_threads: -2 input_stream: "a" ' + PASS % "", "num_threads -2 must be 1..1024"),
+    ('input_stream: "a" executor { name: "io" options { [mediapipe.ThreadPoolExecutorOptions.ext]'
+     ' { num_threads: 5000 } } } ' + PASS % 'executor: "io"', "num_threads 5000 must be 1..1024"),
+    ('input_stream: "a" ' + PASS % "max_in_flight: 100000", "max_in_flight 100000 must be 1..1024"),
+    ('input_stream: "a" ' + PASS % "process_timeout: 1e300", "process_timeout must be 0 (off)"),
+    ('input_stream: "a" ' + PASS % "process_timeout: -1", "process_timeout must be 0 (off)"),
+    ('process_timeout: nan input_stream: "a" ' + PASS % "", "process_timeout must be 0 (off)"),
+])
+def test_limits_out_of_range_fail_validation(config, message):
+    with pytest.raises(mg.GraphConfigError, match=re.escape(message)):
+        mg.Graph(config)
+
+
+@pytest.mark.parametrize("size", [0, -5, 2.5, True])
+def test_a_queue_size_override_must_be_positive_or_unbounded(size):
+    graph = mg.Graph('input_stream: "a" ' + PASS % "")
+    with pytest.raises(ValueError, match="positive int or -1"):
+        graph.set_max_queue_size("b", size)
+    graph.set_max_queue_size("b", -1)
+    graph.set_max_queue_size("b", 3)
