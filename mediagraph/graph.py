@@ -8,6 +8,7 @@ Validation (`mediagraph.validation`) happens in the constructor and raises
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
@@ -266,6 +267,11 @@ class Graph:
     def wait_until_done(self, timeout: float | None = None) -> None:
         """Wait for the run to end; raise its error (CalculatorError, ExceptionGroup, ...)."""
         run = self._active_run()
+        if threading.current_thread() in run.alive_threads():
+            raise GraphRunError("wait_until_done() was called from one of the graph's own "
+                                "threads (a calculator or an observer callback): the run "
+                                "cannot end while that thread waits for it; call cancel() "
+                                "or return instead")
         try:
             done = run.wait_done(timeout)
         except KeyboardInterrupt:
@@ -301,8 +307,6 @@ class Graph:
         if run is None:
             return
         run.cancel()
-        import threading
-
         if threading.current_thread() not in run.alive_threads():
             run.wait_done(timeout)
             self._after_run(run)

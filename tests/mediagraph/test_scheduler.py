@@ -657,3 +657,23 @@ def test_a_node_stops_while_a_queue_it_feeds_is_full():
     graph.wait_until_done(timeout=10)
     assert len(pairs) == 20
     assert all(row.queue_peak <= 4 for row in graph.profile().nodes if row.inputs)
+
+
+@pytest.mark.timeout(30)
+def test_wait_until_done_from_a_graph_thread_raises_instead_of_deadlocking():
+    graph = mg.Graph('input_stream: "a" node { calculator: "PassThroughCalculator" '
+                     'input_stream: "a" output_stream: "b" }')
+    seen = []
+
+    def callback(packet):
+        try:
+            graph.wait_until_done(timeout=5)
+        except mg.GraphRunError as exc:
+            seen.append(str(exc))
+
+    graph.observe_output_stream("b", callback)
+    graph.start_run()
+    graph.add_packet("a", 1, timestamp=0)
+    graph.close_all_inputs()
+    graph.wait_until_done(timeout=10)
+    assert len(seen) == 1 and "graph's own threads" in seen[0]
