@@ -95,10 +95,6 @@ class Calculator:
     def close(self, cc: CalculatorContext) -> None:
         """Release resources; may still send packets (at timestamps above the bound)."""
 
-    @classmethod
-    def is_source(cls) -> bool:
-        return not any(p.kind == INPUT for p in cls.ports.values())
-
 
 def _check_ports(cls: type[Calculator]) -> None:
     by_tag: dict[tuple[str, str | None], list[tuple[str, Port]]] = {}
