@@ -95,6 +95,27 @@ class Calculator:
     def close(self, cc: CalculatorContext) -> None:
         """Release resources; may still send packets (at timestamps above the bound)."""
 
+    # -- hooks the framework reads; a calculator overrides those that apply to it --------
+
+    dropped: int = 0
+    """Packets this calculator dropped by its own policy (a FlowLimiter letting frames go,
+    a microphone whose queue overflowed). The profile adds it to the node's drops counted
+    on its input queues, so every loss shows in one column."""
+
+    profile_info: dict[str, Any] | None = None
+    """What the profile shows beside the node's counters, set once the calculator knows
+    it: an inference node's {"backend": ..., "device": ...}, which can differ from what
+    the options asked for."""
+
+    def has_pending_work(self) -> bool:
+        """Whether the calculator still holds input that its back-edge inputs will release.
+
+        Asked only once every forward input has ended while a back edge is still open: a
+        node in a loop (FlowLimiter, PreviousLoopback) would otherwise be closed with
+        packets waiting for the loop to come round. False, the default, closes it then.
+        """
+        return False
+
 
 def _check_ports(cls: type[Calculator]) -> None:
     by_tag: dict[tuple[str, str | None], list[tuple[str, Port]]] = {}

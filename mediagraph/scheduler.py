@@ -45,7 +45,8 @@ from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, Deadlock
                                QueueFullError, TimestampError)
 from mediagraph.packet import Packet
 from mediagraph.port import runtime_check, type_name
-from mediagraph.profiler import LatencyTracker, NodeStats, TraceRecorder
+from mediagraph.profiler import (GraphProfile, LatencyTracker, NodeStats, TraceRecorder,
+                                 latency_rows)
 from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bound
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
@@ -152,7 +153,8 @@ class _Node:
         self.seq_deliver = 0
         self.reorder: dict[int, tuple[Any, ...]] = {}
         self.trims = False
-        self.waits_back = hasattr(calc, "has_pending_work")
+        # Only calculators that hold packets for a loop answer has_pending_work.
+        self.waits_back = type(calc).has_pending_work is not Calculator.has_pending_work
         self.n_inputs = len(spec.inputs)
         self.side_values: dict[Any, Any] = {}
         self.timeout_ns = int(spec.process_timeout * 1e9)
@@ -570,7 +572,7 @@ class Run:
         if node.waits_back and len(node.forward) != len(node.queues):
             if any(q.bound != DONE for q in node.queues if q.back_edge):
                 try:
-                    return not node.calc.has_pending_work()  # type: ignore[attr-defined]
+                    return not node.calc.has_pending_work()
                 except Exception:  # noqa: BLE001 - a broken hook must not wedge the run
                     return True
         return True
@@ -1298,7 +1300,22 @@ class Run:
         return ExceptionGroup(f"{len(errors)} errors in graph run", errors)
 
 
-    # -- tracing and latency --------------------------------------------------------------------
+    # -- profile, tracing and latency ----------------------------------------------------------
+
+    def profile(self, label: Callable[[str], str] = str) -> GraphProfile:
+        """This run's counters so far: a row per node (internal `__` nodes left out), packets
+        and input drops per stream, wall time, and end-to-end latency, whose sink nodes
+        `label` names."""
+        with self.lock:
+            rows = [node.stats.row(node.queues, node.calc.dropped, node.calc.profile_info)
+                    for node in self.nodes if not node.name.startswith("__")]
+            streams = {name: {"packets": out.packets_sent,
+                              "dropped_at_input": self.input_dropped.get(name, 0)}
+                       for name, out in self.streams.items()}
+            end = self.ended_at or time.perf_counter()
+            latency = latency_rows(self.latency, label)
+        return GraphProfile(rows, streams, end - self.started_at, latency)
+
 
     def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
                 end: int) -> None:
@@ -1329,6 +1346,3 @@ def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:
         return ts if ts.__class__ is Timestamp else Timestamp(ts)
     return Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED
 
-
-def queue_limit(q: InputQueue) -> int:
-    return 0 if q.max_size >= UNBOUNDED else q.max_size
