@@ -36,7 +36,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from typing import Any, Callable, Iterator
 
 from mediagraph.calculator import Calculator, CalculatorContext, Stop
@@ -51,6 +50,7 @@ from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bo
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
 from mediagraph.validation import GraphSpec, NodeSpec
+from mediagraph.watchdog import HungCall, Watchdog
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10
     from exceptiongroup import ExceptionGroup
@@ -114,7 +114,7 @@ class _Node:
                  "in_flight", "max_in_flight", "is_source", "throttle", "source_done",
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
                  "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
-                 "waits_back", "index", "n_inputs", "side_values", "timeout_ns", "abandoned",
+                 "waits_back", "index", "n_inputs", "side_values", "timeout_ns",
                  "sink_origins", "out_full")
 
     def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
@@ -158,7 +158,6 @@ class _Node:
         self.n_inputs = len(spec.inputs)
         self.side_values: dict[Any, Any] = {}
         self.timeout_ns = int(spec.process_timeout * 1e9)
-        self.abandoned = False  # the watchdog gave up on a hung call of this node
         self.sink_origins: list[str] | None = None  # latency tracking: sources feeding a sink
 
     def limit_ns(self, kind: int) -> int:
@@ -247,13 +246,9 @@ class Run:
         self._wire(queue_overrides)
         self.layers = sorted({n.layer for n in self.nodes if n.is_source}) or [0]
         self.active_layer = self.layers[0]
-        # The watchdog (only when some node has a process_timeout): `active` maps each
-        # thread inside a calculator call to (node, kind, timestamp, start ns).
-        watched = [n.timeout_ns for n in self.nodes if n.timeout_ns]
-        self.active: dict[int, tuple[_Node, int, int, int]] | None = {} if watched else None
-        self.watch_period = min(0.25, max(0.005, min(watched) / 4e9)) if watched else 0.0
-        self.watch_cond = threading.Condition(self.lock)
-        self.abandoned: dict[int, str] = {}  # thread ident -> name, for threads left hung
+        # The watchdog, only when some node has a process_timeout.
+        limits = [n.timeout_ns for n in self.nodes if n.timeout_ns]
+        self.watchdog = Watchdog(self.lock, min(limits), self._abandon) if limits else None
         self.helper_threads: list[threading.Thread] = []  # watchdog, cleanup continuations
         self.latency = LatencyTracker() if track_latency else None
         self.recording = trace is not None or self.latency is not None
@@ -348,8 +343,8 @@ class Run:
                 for ex in self.executors.values():
                     for thread in ex.threads:
                         thread.start()
-                if self.active is not None:
-                    self._start_helper(self._watch, "watchdog")
+                if self.watchdog is not None:
+                    self._start_helper(self.watchdog.run, "watchdog")
         finally:
             with self.lock:
                 for name, value in self.side_packets.items():
@@ -429,8 +424,8 @@ class Run:
         _, _, node = heapq.heappop(ex.heap)
         lock = self.lock
         perf = time.perf_counter_ns
-        active = self.active
-        tid = threading.get_ident() if active is not None else 0
+        watchdog = self.watchdog
+        tid = threading.get_ident() if watchdog is not None else 0
         while node is not None:
             node.scheduled = False
             job = self._begin(node)
@@ -438,8 +433,8 @@ class Run:
                 return
             kind, ts, cc = job
             self.running += 1
-            if active is not None:
-                active[tid] = (node, kind, ts, perf())
+            if watchdog is not None:
+                watchdog.enter(tid, node, kind, ts)
             lock.release()
             error: BaseException | None = None
             result: Any = None
@@ -457,7 +452,7 @@ class Run:
                 error = exc
             end = perf()
             lock.acquire()
-            if active is not None and active.pop(tid, None) is None:
+            if watchdog is not None and not watchdog.leave(tid):
                 self._late_return(node, kind, cc, error)  # the watchdog gave up on this call
                 return
             self.running -= 1
@@ -1099,7 +1094,7 @@ class Run:
     def _cleanup_closes(self) -> None:
         """Close the opened nodes one by one. When the watchdog abandons a hung close it
         starts another thread here, which goes on with the nodes still open."""
-        active = self.active
+        watchdog = self.watchdog
         tid = threading.get_ident()
         while True:
             node = next((n for n in self.nodes if n.opened and not n.closed and not n.closing),
@@ -1110,8 +1105,8 @@ class Run:
             cc = node.contexts[0]
             cc.input_timestamp = Timestamp.DONE
             cc._inputs = [None] * node.n_inputs
-            if active is not None:
-                active[tid] = (node, _CLOSE, DONE, time.perf_counter_ns())
+            if watchdog is not None:
+                watchdog.enter(tid, node, _CLOSE, DONE)
             self.lock.release()
             error: CalculatorError | None = None
             try:
@@ -1122,7 +1117,7 @@ class Run:
                 error.__cause__ = exc
             finally:
                 self.lock.acquire()
-            if active is not None and active.pop(tid, None) is None:
+            if watchdog is not None and not watchdog.leave(tid):
                 return  # abandoned by the watchdog, which closes the rest on another thread
             if error is not None:
                 self.errors.append(error)
@@ -1138,7 +1133,8 @@ class Run:
         self.errors.extend(self.deferred_errors)
         self.finished = True
         self.ended_at = time.perf_counter()
-        self.watch_cond.notify_all()
+        if self.watchdog is not None:
+            self.watchdog.stop()
         for ex in self.executors.values():
             ex.cond.notify_all()
         self.done_cond.notify_all()
@@ -1196,9 +1192,10 @@ class Run:
     def join_threads(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         me = threading.current_thread()
+        abandoned = self.watchdog.abandoned if self.watchdog is not None else {}
         threads = [t for ex in self.executors.values() for t in ex.threads]
         for thread in threads + list(self.helper_threads):
-            if thread is me or thread.ident is None or thread.ident in self.abandoned:
+            if thread is me or thread.ident is None or thread.ident in abandoned:
                 continue  # an abandoned thread is stuck in calculator code; nobody can join it
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             thread.join(remaining)
@@ -1212,7 +1209,7 @@ class Run:
         return [t for t in threads + list(self.helper_threads)
                 if t.ident is not None and t.is_alive()]
 
-    # -- the watchdog (nodes with a process_timeout) ---------------------------------------------
+    # -- helper threads and the watchdog's verdicts --------------------------------------------
 
     def _start_helper(self, target: Callable[[], None], role: str) -> None:
         prefix = self.executors[""].prefix if "" in self.executors else "mediagraph"
@@ -1227,32 +1224,13 @@ class Run:
                 fn()
         return run
 
-    def _watch(self) -> None:
-        """Fail the run when a calculator call outlives its node's limit."""
-        with self.lock:
-            assert self.active is not None
-            while not self.finished:
-                self.watch_cond.wait(self.watch_period)
-                now = time.perf_counter_ns()
-                for tid, (node, kind, ts, start) in list(self.active.items()):
-                    limit = node.limit_ns(kind)
-                    if limit and now - start > limit:
-                        self._abandon(tid, node, kind, ts, limit)
-
-    def _abandon(self, tid: int, node: _Node, kind: int, ts: int, limit_ns: int) -> None:
-        """Give up on a hung call (lock held): report it with the thread's stack, count
+    def _abandon(self, hung: HungCall) -> None:
+        """The watchdog gave up on a hung call (lock held): fail the run naming it, count
         the node as closed, and let the run stop without it."""
-        assert self.active is not None
-        del self.active[tid]
-        thread = next((t for t in threading.enumerate() if t.ident == tid), None)
-        name = thread.name if thread is not None else str(tid)
-        self.abandoned[tid] = name
-        frame = sys._current_frames().get(tid)
-        stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "?\n"
-        node.abandoned = True
-        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[kind],
-                                       _call_timestamp(node, kind, ts), limit_ns / 1e9, name,
-                                       stack.rstrip())
+        node: _Node = hung.node
+        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[hung.kind],
+                                       _call_timestamp(node, hung.kind, hung.timestamp),
+                                       hung.limit_ns / 1e9, hung.thread_name, hung.stack)
         log.error("%s", error)
         if self.cleanup_started:  # a close in cleanup hung: close the rest on a new thread
             node.closed = True
@@ -1270,7 +1248,8 @@ class Run:
                      error: BaseException | None) -> None:
         """A call the watchdog abandoned came back (lock held): drop its results and run
         the calculator's `close` here, so it still releases what it holds."""
-        self.abandoned.pop(threading.get_ident(), None)
+        assert self.watchdog is not None
+        self.watchdog.came_back(threading.get_ident())
         cc._outbuf.clear()
         cc._bounds.clear()
         cc._side_out.clear()
