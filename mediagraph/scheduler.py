@@ -38,7 +38,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
-from mediagraph.calculator import Calculator, CalculatorContext, Stop
+from mediagraph.calculator import Calculator, CalculatorContext, Produced, Stop
 from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, DeadlockError,
                                GraphCancelled, GraphRunError, MediaGraphError, PacketTypeError,
                                QueueFullError, TimestampError)
@@ -113,7 +113,7 @@ class _Node:
                  "executor", "key", "opened", "opening", "closed", "closing", "scheduled",
                  "in_flight", "max_in_flight", "is_source", "throttle", "source_done",
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
-                 "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
+                 "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "seq_of",
                  "waits_back", "index", "n_inputs", "side_values", "timeout_ns",
                  "sink_origins", "out_full")
 
@@ -151,8 +151,8 @@ class _Node:
         self.side_out_names = [b.name for b in spec.side_outputs]
         self.seq_next = 0
         self.seq_deliver = 0
-        self.reorder: dict[int, tuple[Any, ...]] = {}
-        self.trims = False
+        self.reorder: dict[int, tuple[Produced, int]] = {}
+        self.seq_of: dict[CalculatorContext, int] = {}  # max_in_flight > 1: call order
         # Only calculators that hold packets for a loop answer has_pending_work.
         self.waits_back = type(calc).has_pending_work is not Calculator.has_pending_work
         self.n_inputs = len(spec.inputs)
@@ -168,18 +168,6 @@ class _Node:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
-
-
-class _Result:
-    """A finished activation's outputs, held back until earlier activations deliver."""
-
-    __slots__ = ("_outbuf", "_bounds", "_closed_outputs", "_side_out")
-
-    def __init__(self, cc: CalculatorContext) -> None:
-        self._outbuf, cc._outbuf = cc._outbuf, []
-        self._bounds, cc._bounds = cc._bounds, []
-        self._closed_outputs, cc._closed_outputs = cc._closed_outputs, []
-        self._side_out, cc._side_out = cc._side_out, []
 
 
 class _Executor:
@@ -277,7 +265,7 @@ class Run:
         default_max = spec.max_queue_size
         streams: dict[str, OutputStream] = {}
         for name in spec.graph_inputs:
-            out = OutputStream(name, None, 0)
+            out = OutputStream(name, None, 0, self._set_full)
             streams[name] = out
             self.graph_inputs[name] = out
             self.input_throttle[name] = 0
@@ -285,7 +273,8 @@ class Run:
             self.input_dropped[name] = 0
         for node in self.nodes:
             for b in node.spec.outputs:
-                out = OutputStream(b.name, node, b.slot, runtime_check(b.port.type))
+                out = OutputStream(b.name, node, b.slot, self._set_full,
+                                   runtime_check(b.port.type))
                 node.outputs.append(out)
                 streams[b.name] = out
         for node in self.nodes:
@@ -302,15 +291,16 @@ class Run:
                 streams[b.name].consumers.append(q)
             handler_cls = HANDLERS[node.spec.handler]
             node.handler = handler_cls(node.queues, node.spec.handler_options, node.spec.inputs)
-            node.trims = handler_cls.trims_on_push
+            if handler_cls.trims_on_push:  # its policy drops as packets arrive
+                for q in node.queues:
+                    q.trim = node.handler.trim
             node.single = (handler_cls is DefaultInputStreamHandler and len(node.queues) == 1
                            and not node.process_bounds and node.max_in_flight == 1)
             in_slot, out_slot, side_out_slot = node.spec.slot_maps()
             side_in: dict[Any, Any] = {}
             for _ in range(node.max_in_flight):
                 cc = CalculatorContext(node.name, node.calc, in_slot, out_slot, side_in,
-                                       side_out_slot)
-                cc._queues = node.queues
+                                       side_out_slot, node.queues)
                 node.contexts.append(cc)
             node.side_values = side_in
             node.side_missing = {b.name for b in node.spec.side_inputs}
@@ -476,7 +466,7 @@ class Run:
                 return None
             node.opening = True
             cc = node.contexts.pop()
-            cc.input_timestamp = Timestamp.UNSTARTED
+            cc.begin_activation(Timestamp.UNSTARTED)
             return _OPEN, _MIN - 2, cc
         if node.closed or node.closing or node.in_flight >= node.max_in_flight:
             return None
@@ -494,8 +484,7 @@ class Run:
                 cc = node.contexts.pop()
                 node.in_flight += 1
                 node.last_ts = ts = packet[1]
-                cc.input_timestamp = ts
-                cc._inputs = [packet]
+                cc.begin_activation(ts, [packet])
                 return _PROCESS, ts, cc
         if node.is_source:
             if node.source_done:
@@ -504,8 +493,7 @@ class Run:
                 return None
             node.in_flight += 1
             cc = node.contexts.pop()
-            cc.input_timestamp = Timestamp.UNSTARTED
-            cc._inputs = []
+            cc.begin_activation(Timestamp.UNSTARTED)
             return _PROCESS, _MIN - 2, cc
         handler = node.handler
         ts = handler.select()
@@ -531,18 +519,16 @@ class Run:
         node.last_ts = ts
         cc = node.contexts.pop()
         node.in_flight += 1
-        cc.input_timestamp = ts if ts.__class__ is Timestamp else Timestamp(ts)
-        cc._inputs = inputs
+        cc.begin_activation(ts if ts.__class__ is Timestamp else Timestamp(ts), inputs)
         if node.max_in_flight > 1:
-            cc._seq = node.seq_next
+            node.seq_of[cc] = node.seq_next
             node.seq_next += 1
         return _PROCESS, ts, cc
 
     def _begin_close(self, node: _Node) -> tuple[int, int, CalculatorContext]:
         node.closing = True
         cc = node.contexts.pop()
-        cc.input_timestamp = Timestamp.DONE
-        cc._inputs = [None] * node.n_inputs
+        cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
         return _CLOSE, DONE, cc
 
     def _bound_timestamp(self, node: _Node) -> int | None:
@@ -590,11 +576,10 @@ class Run:
             node.stats.opens_ns += end - start
         else:
             node.stats.closes_ns += end - start
+        produced = cc.take_outputs()
         if error is not None:
-            cc._outbuf.clear()
-            cc._bounds.clear()
-            cc._side_out.clear()
-            cc._closed_outputs.clear()
+            produced.clear()
+            node.seq_of.pop(cc, None)
             if kind == _CLOSE:
                 self._mark_closed(node)
             elif kind == _OPEN:
@@ -604,10 +589,11 @@ class Run:
         if self.recording:
             self._record(node, kind, ts, cc, start, end)
         touched: list[_Node] = []
+        stop_requested = produced.stop
         if node.max_in_flight > 1 and kind == _PROCESS:
-            self._deliver_in_order(node, cc, ts, touched)
+            self._deliver_in_order(node, node.seq_of.pop(cc), produced.detach(), ts, touched)
         else:
-            self._deliver(node, cc, ts if kind == _PROCESS else None, touched)
+            self._deliver(node, produced, ts if kind == _PROCESS else None, touched)
         if kind == _OPEN:
             node.opened = True
             node.opening = False
@@ -625,8 +611,8 @@ class Run:
                     node.source_done = True
                 else:
                     self._graceful_stop()
-            if cc._stop_requested:
-                cc._stop_requested = False
+            if stop_requested:
+                produced.stop = False
                 self._graceful_stop()
         # After a long activation (C work that releases the GIL: decode, resize, encode,
         # inference) wake an idle worker for what is left, so stages overlap; after a
@@ -658,82 +644,54 @@ class Run:
         return CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind],
                                _call_timestamp(node, kind, ts), error, detail=detail)
 
-    def _deliver(self, node: _Node, cc: Any, ts: int | None,
+    def _deliver(self, node: _Node, produced: Produced, ts: int | None,
                  touched: list[_Node]) -> None:
+        """Send what an activation produced, in order, and empty `produced`; with `ts`
+        (a process call) an offset-0 node's outputs also move past `ts`."""
         outputs = node.outputs
-        outbuf = cc._outbuf
-        if outbuf:
-            for slot, packet in outbuf:
+        packets = produced.packets
+        if packets:
+            for slot, packet in packets:
                 out = outputs[slot]
-                pts = packet[1]
                 check = out.check
                 if check is not None and not isinstance(packet[0], check):
-                    outbuf.clear()
+                    packets.clear()
                     raise self._type_error(node, out, packet)
-                if _MIN <= pts < _MAX and pts >= out.bound:
-                    nb = pts + 1
-                elif pts >= out.bound and (pts == _MAX or pts == _PRE or pts == _POST):
-                    nb = next_bound(pts)
-                else:
-                    outbuf.clear()
-                    raise self._timestamp_error(node, out, pts)
-                out.bound = nb
-                out.last_timestamp = pts
-                out.packets_sent += 1
-                for q in out.consumers:
-                    packets = q.packets
-                    packets.append(packet)
-                    q.bound = nb
-                    n = len(packets)
-                    if n > q.peak:
-                        q.peak = n
-                    if n >= q.max_size and not q.full:
-                        self._set_full(q)
-                    consumer = q.node
-                    if consumer.trims:
-                        consumer.handler.trim()
-                    touched.append(consumer)
-            outbuf.clear()
-        if cc._bounds:
-            for slot, bound in cc._bounds:
-                self._raise_bound(outputs[slot], int(bound), touched)
-            cc._bounds.clear()
+                if not out.add(packet, touched):
+                    packets.clear()
+                    raise self._timestamp_error(node, out, packet[1])
+            packets.clear()
+        if produced.bounds:
+            for slot, bound in produced.bounds:
+                outputs[slot].raise_bound(int(bound), touched)
+            produced.bounds.clear()
         if ts is not None and node.offset0 and _MIN <= ts < _MAX:
             nb = ts + 1
             for out in outputs:
                 if out.bound < nb:
-                    self._raise_bound(out, nb, touched)
-        if cc._closed_outputs:
-            for slot in cc._closed_outputs:
-                self._raise_bound(outputs[slot], DONE, touched)
-            cc._closed_outputs.clear()
-        if cc._side_out:
-            for slot, value in cc._side_out:
+                    out.raise_bound(nb, touched)
+        if produced.closed:
+            for slot in produced.closed:
+                outputs[slot].raise_bound(DONE, touched)
+            produced.closed.clear()
+        if produced.sides:
+            for slot, value in produced.sides:
                 self._publish_side(node.side_out_names[slot], value, node)
-            cc._side_out.clear()
+            produced.sides.clear()
 
-    def _deliver_in_order(self, node: _Node, cc: CalculatorContext, ts: int,
+    def _deliver_in_order(self, node: _Node, seq: int, produced: Produced, ts: int,
                           touched: list[_Node]) -> None:
         """With max_in_flight > 1, hold results until every earlier activation delivered."""
-        node.reorder[cc._seq] = (_Result(cc), ts)
+        node.reorder[seq] = (produced, ts)
         while node.seq_deliver in node.reorder:
-            result, ts_k = node.reorder.pop(node.seq_deliver)
+            held, ts_k = node.reorder.pop(node.seq_deliver)
             node.seq_deliver += 1
-            self._deliver(node, result, ts_k, touched)
-
-    def _raise_bound(self, out: OutputStream, bound: int, touched: list[_Node]) -> None:
-        if bound <= out.bound:
-            return
-        out.bound = bound
-        for q in out.consumers:
-            if bound > q.bound:
-                q.bound = bound
-                touched.append(q.node)
+            self._deliver(node, held, ts_k, touched)
 
     def _close_outputs(self, node: _Node, touched: list[_Node]) -> None:
         for out in node.outputs:
             out.closed = True
-            self._raise_bound(out, DONE, touched)
+            out.raise_bound(DONE, touched)
         for name in node.side_out_names:
             if name not in self.side_packets:
                 waiting = [n.name for n in self.nodes if name in n.side_missing]
@@ -822,7 +780,7 @@ class Run:
         touched: list[_Node] = []
         for out in node.outputs:
             if out.bound < settled:
-                self._raise_bound(out, settled, touched)
+                out.raise_bound(settled, touched)
         for other in touched:
             self._check(other, None)
 
@@ -940,27 +898,11 @@ class Run:
                 finally:
                     self.input_waiting[stream] -= 1
                 self._raise_if_over()
-            pts = packet[1]
-            if pts < out.bound or not (_MIN <= pts <= _MAX or pts == _PRE or pts == _POST):
-                raise self._timestamp_error(None, out, pts)
             touched: list[_Node] = []
-            nb = next_bound(pts)
-            out.bound = nb
-            out.last_timestamp = pts
-            out.packets_sent += 1
+            if not out.add(packet, touched):
+                raise self._timestamp_error(None, out, packet[1])
             if self.latency is not None:
-                self.latency.origin(stream, pts, entered)
-            for q in out.consumers:
-                q.packets.append(packet)
-                q.bound = nb
-                n = len(q.packets)
-                if n > q.peak:
-                    q.peak = n
-                if n >= q.max_size and not q.full:
-                    self._set_full(q)
-                if q.node.trims:
-                    q.node.handler.trim()
-                touched.append(q.node)
+                self.latency.origin(stream, packet[1], entered)
             for node in touched:
                 self._check(node, None)
             return True
@@ -972,7 +914,7 @@ class Run:
         with self.lock:
             self._raise_if_over()
             touched: list[_Node] = []
-            self._raise_bound(out, bound, touched)
+            out.raise_bound(bound, touched)
             for node in touched:
                 self._check(node, None)
 
@@ -988,7 +930,7 @@ class Run:
             return
         out.closed = True
         touched: list[_Node] = []
-        self._raise_bound(out, DONE, touched)
+        out.raise_bound(DONE, touched)
         for node in touched:
             self._check(node, None)
         if self.running == 0:
@@ -1103,8 +1045,7 @@ class Run:
                 break
             node.closing = True
             cc = node.contexts[0]
-            cc.input_timestamp = Timestamp.DONE
-            cc._inputs = [None] * node.n_inputs
+            cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
             if watchdog is not None:
                 watchdog.enter(tid, node, _CLOSE, DONE)
             self.lock.release()
@@ -1121,7 +1062,7 @@ class Run:
                 return  # abandoned by the watchdog, which closes the rest on another thread
             if error is not None:
                 self.errors.append(error)
-            cc._outbuf.clear()
+            cc.take_outputs().clear()  # the run has failed: nothing more is delivered
             node.closed = True
             node.closing = False
         if not any(n.closing for n in self.nodes):
@@ -1250,14 +1191,10 @@ class Run:
         the calculator's `close` here, so it still releases what it holds."""
         assert self.watchdog is not None
         self.watchdog.came_back(threading.get_ident())
-        cc._outbuf.clear()
-        cc._bounds.clear()
-        cc._side_out.clear()
-        cc._closed_outputs.clear()
+        cc.take_outputs().clear()
         if kind == _CLOSE or (kind == _OPEN and error is not None):
             return
-        cc.input_timestamp = Timestamp.DONE
-        cc._inputs = [None] * node.n_inputs
+        cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
         self.lock.release()
         try:
             node.calc.close(cc)
@@ -1303,16 +1240,16 @@ class Run:
         latency = self.latency
         if latency is not None and kind == _PROCESS:
             if node.is_source:
-                for _, packet in cc._outbuf:
+                for _, packet in cc.take_outputs().packets:
                     latency.origin(node.name, packet[1], end)  # when it was sent
             elif node.sink_origins is not None:
                 latency.arrive(node.sink_origins, node.name, ts, end)
 
     def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
                end: int) -> None:
-        consumed = [(q.stream, p[1]) for q, p in zip(node.queues, cc._inputs) if p is not None] \
+        consumed = [(q.stream, p[1]) for q, p in zip(node.queues, cc.inputs) if p is not None] \
             if kind == _PROCESS else []
-        produced = [(node.outputs[slot].name, int(p[1])) for slot, p in cc._outbuf]
+        produced = [(node.outputs[slot].name, int(p[1])) for slot, p in cc.take_outputs().packets]
         assert self.trace is not None
         self.trace.slice(node.name, _METHOD[kind], start, end,
                          ts if kind == _PROCESS else -1, consumed, produced)
