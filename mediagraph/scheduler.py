@@ -494,6 +494,9 @@ class Run:
             node.in_flight += 1
             cc = node.contexts.pop()
             cc.begin_activation(Timestamp.UNSTARTED)
+            if node.max_in_flight > 1:
+                node.seq_of[cc] = node.seq_next
+                node.seq_next += 1
             return _PROCESS, _MIN - 2, cc
         handler = node.handler
         ts = handler.select()
