@@ -17,12 +17,16 @@ Threading rules (the contract every other module relies on):
 - Errors stop the run: no new activations start, running ones finish, then every
   opened node gets `close()` and the run ends with the errors. `cancel()` is the same
   with `GraphCancelled`. Every thread a run starts is joined before the run reports done.
-- A node with a `process_timeout` is watched: a call that outlives it fails the run
-  with the node, timestamp and the thread's stack. Python cannot interrupt the call, so
-  its thread is abandoned (not joined); the run closes the other nodes and ends, and
-  the calculator's `close` runs on that thread once the call returns.
+- A node with a `process_timeout` is watched (`mediagraph.watchdog`): a call that
+  outlives it fails the run with the node, timestamp and the thread's stack. Python
+  cannot interrupt the call, so its thread is abandoned (not joined); the run closes the
+  other nodes and ends, and the calculator's `close` runs on that thread once the call
+  returns.
 - Every packet a calculator sends is checked against its output port's declared type
   (`port.runtime_check`), so a wrong value is blamed on the node that sent it.
+- The run talks to a calculator's context through `begin_activation` before a call and
+  `take_outputs` after it; packets reach consumers' queues only through
+  `OutputStream.add`, from nodes and graph inputs alike.
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ from mediagraph.packet import Packet
 from mediagraph.port import runtime_check, type_name
 from mediagraph.profiler import (GraphProfile, LatencyTracker, NodeStats, TraceRecorder,
                                  latency_rows)
-from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bound
+from mediagraph.stream import DONE, InputQueue, OutputStream
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
 from mediagraph.validation import GraphSpec, NodeSpec

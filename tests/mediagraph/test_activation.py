@@ -10,7 +10,6 @@ import pytest
 
 import mediagraph as mg
 from mediagraph import Calculator, CalculatorContext, Input, Output, Stop, Timestamp
-from mediagraph.calculator import Produced
 from mediagraph.stream import DONE, InputQueue, OutputStream
 
 pytestmark = pytest.mark.timeout(60)
