@@ -205,11 +205,13 @@ class CalculatorContext:
     # -- the scheduler's interface ------------------------------------------------------
 
     def begin_activation(self, timestamp: Timestamp,
-                         inputs: Sequence[Packet | None] = _NO_INPUTS) -> None:
+                         inputs: Sequence[Packet | None] = _NO_INPUTS) -> Produced:
         """Start a call at `timestamp` with `inputs`, a Packet or None per input slot
-        (UNSTARTED for open and a source's process, DONE for close)."""
+        (UNSTARTED for open and a source's process, DONE for close). Returns what
+        `take_outputs` will: the Produced this call fills."""
         self.input_timestamp = timestamp
         self._inputs = inputs
+        return self._produced
 
     def take_outputs(self) -> Produced:
         """What the call since `begin_activation` produced. The caller delivers it and

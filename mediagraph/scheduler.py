@@ -425,7 +425,7 @@ class Run:
             job = self._begin(node)
             if job is None:
                 return
-            kind, ts, cc = job
+            kind, ts, cc, produced = job
             self.running += 1
             if watchdog is not None:
                 watchdog.enter(tid, node, kind, ts)
@@ -451,7 +451,7 @@ class Run:
                 return
             self.running -= 1
             try:
-                node = self._finish(node, kind, ts, cc, result, error, start, end, ex)
+                node = self._finish(node, kind, ts, cc, produced, result, error, start, end, ex)
             except MediaGraphError as exc:
                 node = None
                 self._fail(exc)
@@ -462,7 +462,9 @@ class Run:
                     self._cleanup()
                 return
 
-    def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext] | None:
+    def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext, Produced] | None:
+        """Start `node`'s next call if it can make one: (kind, timestamp, context, the
+        Produced the call fills), or None."""
         if self.stopping:
             return None
         if not node.opened:
@@ -470,8 +472,7 @@ class Run:
                 return None
             node.opening = True
             cc = node.contexts.pop()
-            cc.begin_activation(Timestamp.UNSTARTED)
-            return _OPEN, _MIN - 2, cc
+            return _OPEN, _MIN - 2, cc, cc.begin_activation(Timestamp.UNSTARTED)
         if node.closed or node.closing or node.in_flight >= node.max_in_flight:
             return None
         if node.out_full:  # a queue it feeds is full: it may only close
@@ -488,8 +489,7 @@ class Run:
                 cc = node.contexts.pop()
                 node.in_flight += 1
                 node.last_ts = ts = packet[1]
-                cc.begin_activation(ts, [packet])
-                return _PROCESS, ts, cc
+                return _PROCESS, ts, cc, cc.begin_activation(ts, (packet,))
         if node.is_source:
             if node.source_done:
                 return self._begin_close(node)
@@ -497,11 +497,10 @@ class Run:
                 return None
             node.in_flight += 1
             cc = node.contexts.pop()
-            cc.begin_activation(Timestamp.UNSTARTED)
             if node.max_in_flight > 1:
                 node.seq_of[cc] = node.seq_next
                 node.seq_next += 1
-            return _PROCESS, _MIN - 2, cc
+            return _PROCESS, _MIN - 2, cc, cc.begin_activation(Timestamp.UNSTARTED)
         handler = node.handler
         ts = handler.select()
         if ts is None:
@@ -526,17 +525,16 @@ class Run:
         node.last_ts = ts
         cc = node.contexts.pop()
         node.in_flight += 1
-        cc.begin_activation(ts if ts.__class__ is Timestamp else Timestamp(ts), inputs)
         if node.max_in_flight > 1:
             node.seq_of[cc] = node.seq_next
             node.seq_next += 1
-        return _PROCESS, ts, cc
+        return (_PROCESS, ts, cc,
+                cc.begin_activation(ts if ts.__class__ is Timestamp else Timestamp(ts), inputs))
 
-    def _begin_close(self, node: _Node) -> tuple[int, int, CalculatorContext]:
+    def _begin_close(self, node: _Node) -> tuple[int, int, CalculatorContext, Produced]:
         node.closing = True
         cc = node.contexts.pop()
-        cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
-        return _CLOSE, DONE, cc
+        return _CLOSE, DONE, cc, cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
 
     def _bound_timestamp(self, node: _Node) -> int | None:
         """Timestamp for a bound-only `process` call, or None when no bound moved."""
@@ -567,9 +565,9 @@ class Run:
 
     # -- after a calculator call ------------------------------------------------------------
 
-    def _finish(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, result: Any,
-                error: BaseException | None, start: int, end: int,
-                ex: _Executor | None) -> _Node | None:
+    def _finish(self, node: _Node, kind: int, ts: int, cc: CalculatorContext,
+                produced: Produced, result: Any, error: BaseException | None, start: int,
+                end: int, ex: _Executor | None) -> _Node | None:
         """Deliver an activation's results; return a node this thread should run next."""
         node.contexts.append(cc)
         if kind == _PROCESS:
@@ -583,7 +581,6 @@ class Run:
             node.stats.opens_ns += end - start
         else:
             node.stats.closes_ns += end - start
-        produced = cc.take_outputs()
         if error is not None:
             produced.clear()
             node.seq_of.pop(cc, None)
@@ -594,7 +591,7 @@ class Run:
             self._fail(self._calculator_error(node, kind, ts, error), cause=error)
             return None
         if self.recording:
-            self._record(node, kind, ts, cc, start, end)
+            self._record(node, kind, ts, cc, produced, start, end)
         touched: list[_Node] = []
         stop_requested = produced.stop
         if node.max_in_flight > 1 and kind == _PROCESS:
@@ -1240,26 +1237,26 @@ class Run:
         return GraphProfile(rows, streams, end - self.started_at, latency)
 
 
-    def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
-                end: int) -> None:
+    def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext,
+                produced: Produced, start: int, end: int) -> None:
         if self.trace is not None:
-            self._trace(node, kind, ts, cc, start, end)
+            self._trace(node, kind, ts, cc, produced, start, end)
         latency = self.latency
         if latency is not None and kind == _PROCESS:
             if node.is_source:
-                for _, packet in cc.take_outputs().packets:
+                for _, packet in produced.packets:
                     latency.origin(node.name, packet[1], end)  # when it was sent
             elif node.sink_origins is not None:
                 latency.arrive(node.sink_origins, node.name, ts, end)
 
-    def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
-               end: int) -> None:
+    def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, produced: Produced,
+               start: int, end: int) -> None:
         consumed = [(q.stream, p[1]) for q, p in zip(node.queues, cc.inputs) if p is not None] \
             if kind == _PROCESS else []
-        produced = [(node.outputs[slot].name, int(p[1])) for slot, p in cc.take_outputs().packets]
+        sent = [(node.outputs[slot].name, int(p[1])) for slot, p in produced.packets]
         assert self.trace is not None
         self.trace.slice(node.name, _METHOD[kind], start, end,
-                         ts if kind == _PROCESS else -1, consumed, produced)
+                         ts if kind == _PROCESS else -1, consumed, sent)
 
 
 def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:
