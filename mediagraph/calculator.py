@@ -24,7 +24,7 @@ from __future__ import annotations
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 from mediagraph.options import Options
 from mediagraph.packet import Packet, _make
@@ -115,9 +115,26 @@ class Calculator:
         both passed, with a read-only view of the node.
         """
 
-    @classmethod
-    def is_source(cls) -> bool:
-        return not any(p.kind == INPUT for p in cls.ports.values())
+    # -- hooks the framework reads; a calculator overrides those that apply to it --------
+
+    dropped: int = 0
+    """Packets this calculator dropped by its own policy (a FlowLimiter letting frames go,
+    a microphone whose queue overflowed). The profile adds it to the node's drops counted
+    on its input queues, so every loss shows in one column."""
+
+    profile_info: dict[str, Any] | None = None
+    """What the profile shows beside the node's counters, set once the calculator knows
+    it: an inference node's {"backend": ..., "device": ...}, which can differ from what
+    the options asked for."""
+
+    def has_pending_work(self) -> bool:
+        """Whether the calculator still holds input that its back-edge inputs will release.
+
+        Asked only once every forward input has ended while a back edge is still open: a
+        node in a loop (FlowLimiter, PreviousLoopback) would otherwise be closed with
+        packets waiting for the loop to come round. False, the default, closes it then.
+        """
+        return False
 
 
 @dataclass(frozen=True)
@@ -167,6 +184,47 @@ def _check_ports(cls: type[Calculator]) -> None:
         entries.append((attr, port))
 
 
+class Produced:
+    """What one activation of a calculator produced, in the order it was produced.
+
+    `packets`: (output slot, Packet); `bounds`: (output slot, Timestamp) promises;
+    `closed`: output slots ended; `sides`: (side output slot, value); `stop`: the
+    calculator asked the graph to stop. The context fills it during the call and the
+    scheduler delivers and empties it after. It belongs to its context and is reused;
+    results held past the context's next activation are `detach`ed first.
+    """
+
+    __slots__ = ("packets", "bounds", "closed", "sides", "stop")
+
+    def __init__(self) -> None:
+        self.packets: list[tuple[int, Packet]] = []
+        self.bounds: list[tuple[int, Timestamp]] = []
+        self.closed: list[int] = []
+        self.sides: list[tuple[int, Any]] = []
+        self.stop = False
+
+    def detach(self) -> Produced:
+        """Move everything into a new Produced and leave this one empty."""
+        moved = Produced()
+        moved.packets, self.packets = self.packets, moved.packets
+        moved.bounds, self.bounds = self.bounds, moved.bounds
+        moved.closed, self.closed = self.closed, moved.closed
+        moved.sides, self.sides = self.sides, moved.sides
+        moved.stop, self.stop = self.stop, False
+        return moved
+
+    def clear(self) -> None:
+        """Drop everything (a failed call's outputs are never delivered)."""
+        self.packets.clear()
+        self.bounds.clear()
+        self.closed.clear()
+        self.sides.clear()
+        self.stop = False
+
+
+_NO_INPUTS: tuple[None, ...] = ()
+
+
 class CalculatorContext:
     """What a calculator sees during open/process/close.
 
@@ -174,31 +232,51 @@ class CalculatorContext:
     packet there; `packet(port)` the Packet itself; `send(port, value, timestamp=None)`
     emits at the input timestamp unless one is given. Multiple ports (`Inputs`) read as a
     list, and `port[i]` names one index.
+
+    The scheduler drives a context through two calls of its own: `begin_activation` before
+    each call of the calculator, `take_outputs` after it. One context serves one call at
+    a time; a node with `max_in_flight` above 1 has one context per call in flight.
     """
 
     __slots__ = ("node_name", "calculator", "options", "input_timestamp", "_inputs", "_in_slot",
-                 "_out_slot", "_outbuf", "_bounds", "_side_in", "_side_out", "_side_out_slot",
-                 "_closed_outputs", "_stop_requested", "_seq", "_queues")
+                 "_out_slot", "_side_in", "_side_out_slot", "_produced", "_queues")
 
     def __init__(self, node_name: str, calculator: Calculator, in_slot: dict[Any, Any],
                  out_slot: dict[Any, Any], side_in: dict[Any, Any],
-                 side_out_slot: dict[Any, Any]) -> None:
+                 side_out_slot: dict[Any, Any], queues: Sequence[Any] = ()) -> None:
         self.node_name = node_name
         self.calculator = calculator
         self.options = getattr(calculator, "options", None)
         self.input_timestamp: Timestamp = Timestamp.UNSTARTED
-        self._inputs: list[Packet | None] = []
+        self._inputs: Sequence[Packet | None] = _NO_INPUTS
         self._in_slot = in_slot
         self._out_slot = out_slot
-        self._outbuf: list[tuple[int, Packet]] = []
-        self._bounds: list[tuple[int, Timestamp]] = []
         self._side_in = side_in
-        self._side_out: list[tuple[int, Any]] = []
         self._side_out_slot = side_out_slot
-        self._closed_outputs: list[int] = []
-        self._stop_requested = False
-        self._seq = 0
-        self._queues: list[Any] = []  # the node's InputQueues, set by the scheduler
+        self._produced = Produced()
+        self._queues = queues  # the node's InputQueues, for `bound`
+
+    # -- the scheduler's interface ------------------------------------------------------
+
+    def begin_activation(self, timestamp: Timestamp,
+                         inputs: Sequence[Packet | None] = _NO_INPUTS) -> Produced:
+        """Start a call at `timestamp` with `inputs`, a Packet or None per input slot
+        (UNSTARTED for open and a source's process, DONE for close). Returns what
+        `take_outputs` will: the Produced this call fills."""
+        self.input_timestamp = timestamp
+        self._inputs = inputs
+        return self._produced
+
+    def take_outputs(self) -> Produced:
+        """What the call since `begin_activation` produced. The caller delivers it and
+        leaves it empty (or `detach`es it) before the context's next activation."""
+        return self._produced
+
+    @property
+    def inputs(self) -> Sequence[Packet | None]:
+        """This activation's input packets by slot (None: absent), as the tracer records
+        them; calculators read inputs by port with `get` and `packet`."""
+        return self._inputs
 
     # -- inputs -------------------------------------------------------------------------
 
@@ -300,7 +378,7 @@ class CalculatorContext:
                                  f"(the input timestamp is {ts})")
         else:
             ts = timestamp if timestamp.__class__ is Timestamp else Timestamp(timestamp)
-        self._outbuf.append((slot, _make(value, ts)))
+        self._produced.packets.append((slot, _make(value, ts)))
 
     def send_packet(self, port: Port | IndexedPort, packet: Packet) -> None:
         """Emit an existing packet (payload and timestamp) unchanged, without a copy."""
@@ -308,7 +386,7 @@ class CalculatorContext:
         if slot.__class__ is not int:
             self.send(port, packet[0], packet[1])  # the general path raises the right error
             return
-        self._outbuf.append((slot, packet))
+        self._produced.packets.append((slot, packet))
 
     def set_next_timestamp_bound(self, port: Port | IndexedPort, timestamp: int) -> None:
         """Promise consumers that `port` will carry nothing below `timestamp`."""
@@ -317,13 +395,13 @@ class CalculatorContext:
             return
         ts = Timestamp(timestamp)
         for s in (slot,) if slot.__class__ is int else slot:
-            self._bounds.append((s, ts))
+            self._produced.bounds.append((s, ts))
 
     def close_output(self, port: Port | IndexedPort) -> None:
         """End `port`'s stream now: consumers see it done."""
         slot = self._out_slot.get(port)
         if slot is not None:
-            self._closed_outputs.extend((slot,) if slot.__class__ is int else slot)
+            self._produced.closed.extend((slot,) if slot.__class__ is int else slot)
 
     def set_side(self, port: Port | IndexedPort, value: Any) -> None:
         """Set an output side packet (from open, or later for late consumers)."""
@@ -333,11 +411,11 @@ class CalculatorContext:
             if isinstance(port, Port) and port.optional:
                 return
             raise self._unknown(port, "output side packet") from None
-        self._side_out.append((slot, value))
+        self._produced.sides.append((slot, value))
 
     def request_stop(self) -> None:
         """Ask the graph to close all sources and graph inputs (graceful early end)."""
-        self._stop_requested = True
+        self._produced.stop = True
 
     def _unknown(self, port: Any, what: str) -> Exception:
         name = repr(port.attr if isinstance(port, Port) else port)

@@ -363,39 +363,7 @@ class Graph:
 
     def profile(self) -> GraphProfile:
         """Counters of the current or last run (see `mediagraph.profiler`)."""
-        from mediagraph.profiler import NodeProfile, latency_rows, percentile
-        from mediagraph.scheduler import queue_limit
-
-        run = self._active_run()
-        rows = []
-        with run.lock:
-            for node in run.nodes:
-                if node.name.startswith("__"):
-                    continue
-                stats = node.stats
-                recent = list(stats.recent)
-                peak = max((q.peak for q in node.queues), default=0)
-                limit = max((queue_limit(q) for q in node.queues), default=0)
-                own = getattr(node.calc, "dropped", 0)  # calculators that drop by policy
-                dropped = (sum(q.dropped for q in node.queues)
-                           + (own if isinstance(own, int) else 0))
-                info = dict(stats.info)
-                reported = getattr(node.calc, "profile_info", None)  # e.g. backend, device
-                if isinstance(reported, dict):
-                    info.update(reported)
-                rows.append(NodeProfile(
-                    name=node.name, calculator=node.spec.calculator_name, calls=stats.calls,
-                    busy_ms=stats.busy_ns / 1e6,
-                    mean_us=(stats.busy_ns / stats.calls / 1e3) if stats.calls else 0.0,
-                    p50_us=percentile(recent, 0.5) / 1e3, p95_us=percentile(recent, 0.95) / 1e3,
-                    queue_peak=peak, queue_limit=limit, dropped=dropped, info=info,
-                    inputs=len(node.queues)))
-            streams = {name: {"packets": out.packets_sent,
-                              "dropped_at_input": run.input_dropped.get(name, 0)}
-                       for name, out in run.streams.items()}
-            end = run.ended_at or __import__("time").perf_counter()
-            latency = latency_rows(run.latency, _sink_label)
-        return GraphProfile(rows, streams, end - run.started_at, latency)
+        return self._active_run().profile(_sink_label)
 
     def write_trace(self, path: str | os.PathLike[str]) -> Path:
         """Write the current or last run's trace as Chrome/Perfetto trace-event JSON."""

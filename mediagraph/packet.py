@@ -18,13 +18,6 @@ except ImportError:  # pragma: no cover
     _ndarray = ()  # type: ignore[assignment]
 
 
-def freeze(value: Any) -> Any:
-    """Make a numpy payload read-only; other values are returned unchanged."""
-    if isinstance(value, _ndarray) and value.flags.writeable:
-        value.flags.writeable = False
-    return value
-
-
 class Packet(tuple):
     """An immutable payload at a timestamp.
 

@@ -23,7 +23,9 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
+
+from mediagraph.stream import UNBOUNDED, InputQueue
 
 _RECENT = 4096
 
@@ -31,8 +33,7 @@ _RECENT = 4096
 class NodeStats:
     """Counters for one node; updated under the run's lock or by the node's own thread."""
 
-    __slots__ = ("name", "calculator", "calls", "busy_ns", "recent", "opens_ns", "closes_ns",
-                 "info")
+    __slots__ = ("name", "calculator", "calls", "busy_ns", "recent", "opens_ns", "closes_ns")
 
     def __init__(self, name: str, calculator: str) -> None:
         self.name = name
@@ -42,7 +43,23 @@ class NodeStats:
         self.recent: deque[int] = deque(maxlen=_RECENT)
         self.opens_ns = 0
         self.closes_ns = 0
-        self.info: dict[str, Any] = {}
+
+    def row(self, queues: Sequence[InputQueue], dropped: int,
+            info: dict[str, Any] | None) -> NodeProfile:
+        """The node's profile row: these counters, its input queues' peaks and drops, plus
+        what the calculator reports (`Calculator.dropped`, `Calculator.profile_info`)."""
+        recent = list(self.recent)
+        calls = self.calls
+        return NodeProfile(
+            name=self.name, calculator=self.calculator, calls=calls,
+            busy_ms=self.busy_ns / 1e6,
+            mean_us=(self.busy_ns / calls / 1e3) if calls else 0.0,
+            p50_us=percentile(recent, 0.5) / 1e3, p95_us=percentile(recent, 0.95) / 1e3,
+            queue_peak=max((q.peak for q in queues), default=0),
+            queue_limit=max((0 if q.max_size >= UNBOUNDED else q.max_size for q in queues),
+                            default=0),
+            dropped=sum(q.dropped for q in queues) + dropped,
+            info=dict(info) if info else {}, inputs=len(queues))
 
 
 class LatencyTracker:

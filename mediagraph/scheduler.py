@@ -17,12 +17,16 @@ Threading rules (the contract every other module relies on):
 - Errors stop the run: no new activations start, running ones finish, then every
   opened node gets `close()` and the run ends with the errors. `cancel()` is the same
   with `GraphCancelled`. Every thread a run starts is joined before the run reports done.
-- A node with a `process_timeout` is watched: a call that outlives it fails the run
-  with the node, timestamp and the thread's stack. Python cannot interrupt the call, so
-  its thread is abandoned (not joined); the run closes the other nodes and ends, and
-  the calculator's `close` runs on that thread once the call returns.
+- A node with a `process_timeout` is watched (`mediagraph.watchdog`): a call that
+  outlives it fails the run with the node, timestamp and the thread's stack. Python
+  cannot interrupt the call, so its thread is abandoned (not joined); the run closes the
+  other nodes and ends, and the calculator's `close` runs on that thread once the call
+  returns.
 - Every packet a calculator sends is checked against its output port's declared type
   (`port.runtime_check`), so a wrong value is blamed on the node that sent it.
+- The run talks to a calculator's context through `begin_activation` before a call and
+  `take_outputs` after it; packets reach consumers' queues only through
+  `OutputStream.add`, from nodes and graph inputs alike.
 """
 
 from __future__ import annotations
@@ -36,20 +40,21 @@ import signal
 import sys
 import threading
 import time
-import traceback
 from typing import Any, Callable, Iterator
 
-from mediagraph.calculator import Calculator, CalculatorContext, Stop
+from mediagraph.calculator import Calculator, CalculatorContext, Produced, Stop
 from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, DeadlockError,
                                GraphCancelled, GraphRunError, MediaGraphError, PacketTypeError,
                                QueueFullError, TimestampError)
 from mediagraph.packet import Packet
 from mediagraph.port import runtime_check, type_name
-from mediagraph.profiler import LatencyTracker, NodeStats, TraceRecorder
-from mediagraph.stream import DONE, UNBOUNDED, InputQueue, OutputStream, next_bound
+from mediagraph.profiler import (GraphProfile, LatencyTracker, NodeStats, TraceRecorder,
+                                 latency_rows)
+from mediagraph.stream import DONE, InputQueue, OutputStream
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
 from mediagraph.validation import GraphSpec, NodeSpec
+from mediagraph.watchdog import HungCall, Watchdog
 
 if sys.version_info < (3, 11):  # pragma: no cover - Python 3.10
     from exceptiongroup import ExceptionGroup
@@ -112,8 +117,8 @@ class _Node:
                  "executor", "key", "opened", "opening", "closed", "closing", "scheduled",
                  "in_flight", "max_in_flight", "is_source", "throttle", "source_done",
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
-                 "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "trims",
-                 "waits_back", "index", "n_inputs", "side_values", "timeout_ns", "abandoned",
+                 "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "seq_of",
+                 "waits_back", "index", "n_inputs", "side_values", "timeout_ns",
                  "sink_origins", "out_full")
 
     def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
@@ -150,13 +155,13 @@ class _Node:
         self.side_out_names = [b.name for b in spec.side_outputs]
         self.seq_next = 0
         self.seq_deliver = 0
-        self.reorder: dict[int, tuple[Any, ...]] = {}
-        self.trims = False
-        self.waits_back = hasattr(calc, "has_pending_work")
+        self.reorder: dict[int, tuple[Produced, int]] = {}
+        self.seq_of: dict[CalculatorContext, int] = {}  # max_in_flight > 1: call order
+        # Only calculators that hold packets for a loop answer has_pending_work.
+        self.waits_back = type(calc).has_pending_work is not Calculator.has_pending_work
         self.n_inputs = len(spec.inputs)
         self.side_values: dict[Any, Any] = {}
         self.timeout_ns = int(spec.process_timeout * 1e9)
-        self.abandoned = False  # the watchdog gave up on a hung call of this node
         self.sink_origins: list[str] | None = None  # latency tracking: sources feeding a sink
 
     def limit_ns(self, kind: int) -> int:
@@ -167,18 +172,6 @@ class _Node:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
-
-
-class _Result:
-    """A finished activation's outputs, held back until earlier activations deliver."""
-
-    __slots__ = ("_outbuf", "_bounds", "_closed_outputs", "_side_out")
-
-    def __init__(self, cc: CalculatorContext) -> None:
-        self._outbuf, cc._outbuf = cc._outbuf, []
-        self._bounds, cc._bounds = cc._bounds, []
-        self._closed_outputs, cc._closed_outputs = cc._closed_outputs, []
-        self._side_out, cc._side_out = cc._side_out, []
 
 
 class _Executor:
@@ -245,13 +238,9 @@ class Run:
         self._wire(queue_overrides)
         self.layers = sorted({n.layer for n in self.nodes if n.is_source}) or [0]
         self.active_layer = self.layers[0]
-        # The watchdog (only when some node has a process_timeout): `active` maps each
-        # thread inside a calculator call to (node, kind, timestamp, start ns).
-        watched = [n.timeout_ns for n in self.nodes if n.timeout_ns]
-        self.active: dict[int, tuple[_Node, int, int, int]] | None = {} if watched else None
-        self.watch_period = min(0.25, max(0.005, min(watched) / 4e9)) if watched else 0.0
-        self.watch_cond = threading.Condition(self.lock)
-        self.abandoned: dict[int, str] = {}  # thread ident -> name, for threads left hung
+        # The watchdog, only when some node has a process_timeout.
+        limits = [n.timeout_ns for n in self.nodes if n.timeout_ns]
+        self.watchdog = Watchdog(self.lock, min(limits), self._abandon) if limits else None
         self.helper_threads: list[threading.Thread] = []  # watchdog, cleanup continuations
         self.latency = LatencyTracker() if track_latency else None
         self.recording = trace is not None or self.latency is not None
@@ -280,7 +269,7 @@ class Run:
         default_max = spec.max_queue_size
         streams: dict[str, OutputStream] = {}
         for name in spec.graph_inputs:
-            out = OutputStream(name, None, 0)
+            out = OutputStream(name, None, 0, self._set_full)
             streams[name] = out
             self.graph_inputs[name] = out
             self.input_throttle[name] = 0
@@ -288,7 +277,8 @@ class Run:
             self.input_dropped[name] = 0
         for node in self.nodes:
             for b in node.spec.outputs:
-                out = OutputStream(b.name, node, b.slot, runtime_check(b.port.type))
+                out = OutputStream(b.name, node, b.slot, self._set_full,
+                                   runtime_check(b.port.type))
                 node.outputs.append(out)
                 streams[b.name] = out
         for node in self.nodes:
@@ -305,15 +295,16 @@ class Run:
                 streams[b.name].consumers.append(q)
             handler_cls = HANDLERS[node.spec.handler]
             node.handler = handler_cls(node.queues, node.spec.handler_options, node.spec.inputs)
-            node.trims = handler_cls.trims_on_push
+            if handler_cls.trims_on_push:  # its policy drops as packets arrive
+                for q in node.queues:
+                    q.trim = node.handler.trim
             node.single = (handler_cls is DefaultInputStreamHandler and len(node.queues) == 1
                            and not node.process_bounds and node.max_in_flight == 1)
             in_slot, out_slot, side_out_slot = node.spec.slot_maps()
             side_in: dict[Any, Any] = {}
             for _ in range(node.max_in_flight):
                 cc = CalculatorContext(node.name, node.calc, in_slot, out_slot, side_in,
-                                       side_out_slot)
-                cc._queues = node.queues
+                                       side_out_slot, node.queues)
                 node.contexts.append(cc)
             node.side_values = side_in
             node.side_missing = {b.name for b in node.spec.side_inputs}
@@ -346,8 +337,8 @@ class Run:
                 for ex in self.executors.values():
                     for thread in ex.threads:
                         thread.start()
-                if self.active is not None:
-                    self._start_helper(self._watch, "watchdog")
+                if self.watchdog is not None:
+                    self._start_helper(self.watchdog.run, "watchdog")
         finally:
             with self.lock:
                 for name, value in self.side_packets.items():
@@ -427,17 +418,17 @@ class Run:
         _, _, node = heapq.heappop(ex.heap)
         lock = self.lock
         perf = time.perf_counter_ns
-        active = self.active
-        tid = threading.get_ident() if active is not None else 0
+        watchdog = self.watchdog
+        tid = threading.get_ident() if watchdog is not None else 0
         while node is not None:
             node.scheduled = False
             job = self._begin(node)
             if job is None:
                 return
-            kind, ts, cc = job
+            kind, ts, cc, produced = job
             self.running += 1
-            if active is not None:
-                active[tid] = (node, kind, ts, perf())
+            if watchdog is not None:
+                watchdog.enter(tid, node, kind, ts)
             lock.release()
             error: BaseException | None = None
             result: Any = None
@@ -455,12 +446,12 @@ class Run:
                 error = exc
             end = perf()
             lock.acquire()
-            if active is not None and active.pop(tid, None) is None:
+            if watchdog is not None and not watchdog.leave(tid):
                 self._late_return(node, kind, cc, error)  # the watchdog gave up on this call
                 return
             self.running -= 1
             try:
-                node = self._finish(node, kind, ts, cc, result, error, start, end, ex)
+                node = self._finish(node, kind, ts, cc, produced, result, error, start, end, ex)
             except MediaGraphError as exc:
                 node = None
                 self._fail(exc)
@@ -471,7 +462,9 @@ class Run:
                     self._cleanup()
                 return
 
-    def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext] | None:
+    def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext, Produced] | None:
+        """Start `node`'s next call if it can make one: (kind, timestamp, context, the
+        Produced the call fills), or None."""
         if self.stopping:
             return None
         if not node.opened:
@@ -479,8 +472,7 @@ class Run:
                 return None
             node.opening = True
             cc = node.contexts.pop()
-            cc.input_timestamp = Timestamp.UNSTARTED
-            return _OPEN, _MIN - 2, cc
+            return _OPEN, _MIN - 2, cc, cc.begin_activation(Timestamp.UNSTARTED)
         if node.closed or node.closing or node.in_flight >= node.max_in_flight:
             return None
         if node.out_full:  # a queue it feeds is full: it may only close
@@ -497,9 +489,7 @@ class Run:
                 cc = node.contexts.pop()
                 node.in_flight += 1
                 node.last_ts = ts = packet[1]
-                cc.input_timestamp = ts
-                cc._inputs = [packet]
-                return _PROCESS, ts, cc
+                return _PROCESS, ts, cc, cc.begin_activation(ts, (packet,))
         if node.is_source:
             if node.source_done:
                 return self._begin_close(node)
@@ -507,9 +497,10 @@ class Run:
                 return None
             node.in_flight += 1
             cc = node.contexts.pop()
-            cc.input_timestamp = Timestamp.UNSTARTED
-            cc._inputs = []
-            return _PROCESS, _MIN - 2, cc
+            if node.max_in_flight > 1:
+                node.seq_of[cc] = node.seq_next
+                node.seq_next += 1
+            return _PROCESS, _MIN - 2, cc, cc.begin_activation(Timestamp.UNSTARTED)
         handler = node.handler
         ts = handler.select()
         if ts is None:
@@ -534,19 +525,16 @@ class Run:
         node.last_ts = ts
         cc = node.contexts.pop()
         node.in_flight += 1
-        cc.input_timestamp = ts if ts.__class__ is Timestamp else Timestamp(ts)
-        cc._inputs = inputs
         if node.max_in_flight > 1:
-            cc._seq = node.seq_next
+            node.seq_of[cc] = node.seq_next
             node.seq_next += 1
-        return _PROCESS, ts, cc
+        return (_PROCESS, ts, cc,
+                cc.begin_activation(ts if ts.__class__ is Timestamp else Timestamp(ts), inputs))
 
-    def _begin_close(self, node: _Node) -> tuple[int, int, CalculatorContext]:
+    def _begin_close(self, node: _Node) -> tuple[int, int, CalculatorContext, Produced]:
         node.closing = True
         cc = node.contexts.pop()
-        cc.input_timestamp = Timestamp.DONE
-        cc._inputs = [None] * node.n_inputs
-        return _CLOSE, DONE, cc
+        return _CLOSE, DONE, cc, cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
 
     def _bound_timestamp(self, node: _Node) -> int | None:
         """Timestamp for a bound-only `process` call, or None when no bound moved."""
@@ -570,16 +558,16 @@ class Run:
         if node.waits_back and len(node.forward) != len(node.queues):
             if any(q.bound != DONE for q in node.queues if q.back_edge):
                 try:
-                    return not node.calc.has_pending_work()  # type: ignore[attr-defined]
+                    return not node.calc.has_pending_work()
                 except Exception:  # noqa: BLE001 - a broken hook must not wedge the run
                     return True
         return True
 
     # -- after a calculator call ------------------------------------------------------------
 
-    def _finish(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, result: Any,
-                error: BaseException | None, start: int, end: int,
-                ex: _Executor | None) -> _Node | None:
+    def _finish(self, node: _Node, kind: int, ts: int, cc: CalculatorContext,
+                produced: Produced, result: Any, error: BaseException | None, start: int,
+                end: int, ex: _Executor | None) -> _Node | None:
         """Deliver an activation's results; return a node this thread should run next."""
         node.contexts.append(cc)
         if kind == _PROCESS:
@@ -594,10 +582,8 @@ class Run:
         else:
             node.stats.closes_ns += end - start
         if error is not None:
-            cc._outbuf.clear()
-            cc._bounds.clear()
-            cc._side_out.clear()
-            cc._closed_outputs.clear()
+            produced.clear()
+            node.seq_of.pop(cc, None)
             if kind == _CLOSE:
                 self._mark_closed(node)
             elif kind == _OPEN:
@@ -605,12 +591,13 @@ class Run:
             self._fail(self._calculator_error(node, kind, ts, error), cause=error)
             return None
         if self.recording:
-            self._record(node, kind, ts, cc, start, end)
+            self._record(node, kind, ts, cc, produced, start, end)
         touched: list[_Node] = []
+        stop_requested = produced.stop
         if node.max_in_flight > 1 and kind == _PROCESS:
-            self._deliver_in_order(node, cc, ts, touched)
+            self._deliver_in_order(node, node.seq_of.pop(cc), produced.detach(), ts, touched)
         else:
-            self._deliver(node, cc, ts if kind == _PROCESS else None, touched)
+            self._deliver(node, produced, ts if kind == _PROCESS else None, touched)
         if kind == _OPEN:
             node.opened = True
             node.opening = False
@@ -628,8 +615,8 @@ class Run:
                     node.source_done = True
                 else:
                     self._graceful_stop()
-            if cc._stop_requested:
-                cc._stop_requested = False
+            if stop_requested:
+                produced.stop = False
                 self._graceful_stop()
         # After a long activation (C work that releases the GIL: decode, resize, encode,
         # inference) wake an idle worker for what is left, so stages overlap; after a
@@ -661,82 +648,54 @@ class Run:
         return CalculatorError(node.name, node.spec.calculator_name, _METHOD[kind],
                                _call_timestamp(node, kind, ts), error, detail=detail)
 
-    def _deliver(self, node: _Node, cc: Any, ts: int | None,
+    def _deliver(self, node: _Node, produced: Produced, ts: int | None,
                  touched: list[_Node]) -> None:
+        """Send what an activation produced, in order, and empty `produced`; with `ts`
+        (a process call) an offset-0 node's outputs also move past `ts`."""
         outputs = node.outputs
-        outbuf = cc._outbuf
-        if outbuf:
-            for slot, packet in outbuf:
+        packets = produced.packets
+        if packets:
+            for slot, packet in packets:
                 out = outputs[slot]
-                pts = packet[1]
                 check = out.check
                 if check is not None and not isinstance(packet[0], check):
-                    outbuf.clear()
+                    packets.clear()
                     raise self._type_error(node, out, packet)
-                if _MIN <= pts < _MAX and pts >= out.bound:
-                    nb = pts + 1
-                elif pts >= out.bound and (pts == _MAX or pts == _PRE or pts == _POST):
-                    nb = next_bound(pts)
-                else:
-                    outbuf.clear()
-                    raise self._timestamp_error(node, out, pts)
-                out.bound = nb
-                out.last_timestamp = pts
-                out.packets_sent += 1
-                for q in out.consumers:
-                    packets = q.packets
-                    packets.append(packet)
-                    q.bound = nb
-                    n = len(packets)
-                    if n > q.peak:
-                        q.peak = n
-                    if n >= q.max_size and not q.full:
-                        self._set_full(q)
-                    consumer = q.node
-                    if consumer.trims:
-                        consumer.handler.trim()
-                    touched.append(consumer)
-            outbuf.clear()
-        if cc._bounds:
-            for slot, bound in cc._bounds:
-                self._raise_bound(outputs[slot], int(bound), touched)
-            cc._bounds.clear()
+                if not out.add(packet, touched):
+                    packets.clear()
+                    raise self._timestamp_error(node, out, packet[1])
+            packets.clear()
+        if produced.bounds:
+            for slot, bound in produced.bounds:
+                outputs[slot].raise_bound(int(bound), touched)
+            produced.bounds.clear()
         if ts is not None and node.offset0 and _MIN <= ts < _MAX:
             nb = ts + 1
             for out in outputs:
                 if out.bound < nb:
-                    self._raise_bound(out, nb, touched)
-        if cc._closed_outputs:
-            for slot in cc._closed_outputs:
-                self._raise_bound(outputs[slot], DONE, touched)
-            cc._closed_outputs.clear()
-        if cc._side_out:
-            for slot, value in cc._side_out:
+                    out.raise_bound(nb, touched)
+        if produced.closed:
+            for slot in produced.closed:
+                outputs[slot].raise_bound(DONE, touched)
+            produced.closed.clear()
+        if produced.sides:
+            for slot, value in produced.sides:
                 self._publish_side(node.side_out_names[slot], value, node)
-            cc._side_out.clear()
+            produced.sides.clear()
 
-    def _deliver_in_order(self, node: _Node, cc: CalculatorContext, ts: int,
+    def _deliver_in_order(self, node: _Node, seq: int, produced: Produced, ts: int,
                           touched: list[_Node]) -> None:
         """With max_in_flight > 1, hold results until every earlier activation delivered."""
-        node.reorder[cc._seq] = (_Result(cc), ts)
+        node.reorder[seq] = (produced, ts)
         while node.seq_deliver in node.reorder:
-            result, ts_k = node.reorder.pop(node.seq_deliver)
+            held, ts_k = node.reorder.pop(node.seq_deliver)
             node.seq_deliver += 1
-            self._deliver(node, result, ts_k, touched)
-
-    def _raise_bound(self, out: OutputStream, bound: int, touched: list[_Node]) -> None:
-        if bound <= out.bound:
-            return
-        out.bound = bound
-        for q in out.consumers:
-            if bound > q.bound:
-                q.bound = bound
-                touched.append(q.node)
+            self._deliver(node, held, ts_k, touched)
 
     def _close_outputs(self, node: _Node, touched: list[_Node]) -> None:
         for out in node.outputs:
             out.closed = True
-            self._raise_bound(out, DONE, touched)
+            out.raise_bound(DONE, touched)
         for name in node.side_out_names:
             if name not in self.side_packets:
                 waiting = [n.name for n in self.nodes if name in n.side_missing]
@@ -825,7 +784,7 @@ class Run:
         touched: list[_Node] = []
         for out in node.outputs:
             if out.bound < settled:
-                self._raise_bound(out, settled, touched)
+                out.raise_bound(settled, touched)
         for other in touched:
             self._check(other, None)
 
@@ -943,27 +902,11 @@ class Run:
                 finally:
                     self.input_waiting[stream] -= 1
                 self._raise_if_over()
-            pts = packet[1]
-            if pts < out.bound or not (_MIN <= pts <= _MAX or pts == _PRE or pts == _POST):
-                raise self._timestamp_error(None, out, pts)
             touched: list[_Node] = []
-            nb = next_bound(pts)
-            out.bound = nb
-            out.last_timestamp = pts
-            out.packets_sent += 1
+            if not out.add(packet, touched):
+                raise self._timestamp_error(None, out, packet[1])
             if self.latency is not None:
-                self.latency.origin(stream, pts, entered)
-            for q in out.consumers:
-                q.packets.append(packet)
-                q.bound = nb
-                n = len(q.packets)
-                if n > q.peak:
-                    q.peak = n
-                if n >= q.max_size and not q.full:
-                    self._set_full(q)
-                if q.node.trims:
-                    q.node.handler.trim()
-                touched.append(q.node)
+                self.latency.origin(stream, packet[1], entered)
             for node in touched:
                 self._check(node, None)
             return True
@@ -975,7 +918,7 @@ class Run:
         with self.lock:
             self._raise_if_over()
             touched: list[_Node] = []
-            self._raise_bound(out, bound, touched)
+            out.raise_bound(bound, touched)
             for node in touched:
                 self._check(node, None)
 
@@ -991,7 +934,7 @@ class Run:
             return
         out.closed = True
         touched: list[_Node] = []
-        self._raise_bound(out, DONE, touched)
+        out.raise_bound(DONE, touched)
         for node in touched:
             self._check(node, None)
         if self.running == 0:
@@ -1097,7 +1040,7 @@ class Run:
     def _cleanup_closes(self) -> None:
         """Close the opened nodes one by one. When the watchdog abandons a hung close it
         starts another thread here, which goes on with the nodes still open."""
-        active = self.active
+        watchdog = self.watchdog
         tid = threading.get_ident()
         while True:
             node = next((n for n in self.nodes if n.opened and not n.closed and not n.closing),
@@ -1106,10 +1049,9 @@ class Run:
                 break
             node.closing = True
             cc = node.contexts[0]
-            cc.input_timestamp = Timestamp.DONE
-            cc._inputs = [None] * node.n_inputs
-            if active is not None:
-                active[tid] = (node, _CLOSE, DONE, time.perf_counter_ns())
+            cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
+            if watchdog is not None:
+                watchdog.enter(tid, node, _CLOSE, DONE)
             self.lock.release()
             error: CalculatorError | None = None
             try:
@@ -1120,11 +1062,11 @@ class Run:
                 error.__cause__ = exc
             finally:
                 self.lock.acquire()
-            if active is not None and active.pop(tid, None) is None:
+            if watchdog is not None and not watchdog.leave(tid):
                 return  # abandoned by the watchdog, which closes the rest on another thread
             if error is not None:
                 self.errors.append(error)
-            cc._outbuf.clear()
+            cc.take_outputs().clear()  # the run has failed: nothing more is delivered
             node.closed = True
             node.closing = False
         if not any(n.closing for n in self.nodes):
@@ -1136,7 +1078,8 @@ class Run:
         self.errors.extend(self.deferred_errors)
         self.finished = True
         self.ended_at = time.perf_counter()
-        self.watch_cond.notify_all()
+        if self.watchdog is not None:
+            self.watchdog.stop()
         for ex in self.executors.values():
             ex.cond.notify_all()
         self.done_cond.notify_all()
@@ -1194,9 +1137,10 @@ class Run:
     def join_threads(self, timeout: float | None) -> bool:
         deadline = None if timeout is None else time.monotonic() + timeout
         me = threading.current_thread()
+        abandoned = self.watchdog.abandoned if self.watchdog is not None else {}
         threads = [t for ex in self.executors.values() for t in ex.threads]
         for thread in threads + list(self.helper_threads):
-            if thread is me or thread.ident is None or thread.ident in self.abandoned:
+            if thread is me or thread.ident is None or thread.ident in abandoned:
                 continue  # an abandoned thread is stuck in calculator code; nobody can join it
             remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
             thread.join(remaining)
@@ -1210,7 +1154,7 @@ class Run:
         return [t for t in threads + list(self.helper_threads)
                 if t.ident is not None and t.is_alive()]
 
-    # -- the watchdog (nodes with a process_timeout) ---------------------------------------------
+    # -- helper threads and the watchdog's verdicts --------------------------------------------
 
     def _start_helper(self, target: Callable[[], None], role: str) -> None:
         prefix = self.executors[""].prefix if "" in self.executors else "mediagraph"
@@ -1225,32 +1169,13 @@ class Run:
                 fn()
         return run
 
-    def _watch(self) -> None:
-        """Fail the run when a calculator call outlives its node's limit."""
-        with self.lock:
-            assert self.active is not None
-            while not self.finished:
-                self.watch_cond.wait(self.watch_period)
-                now = time.perf_counter_ns()
-                for tid, (node, kind, ts, start) in list(self.active.items()):
-                    limit = node.limit_ns(kind)
-                    if limit and now - start > limit:
-                        self._abandon(tid, node, kind, ts, limit)
-
-    def _abandon(self, tid: int, node: _Node, kind: int, ts: int, limit_ns: int) -> None:
-        """Give up on a hung call (lock held): report it with the thread's stack, count
+    def _abandon(self, hung: HungCall) -> None:
+        """The watchdog gave up on a hung call (lock held): fail the run naming it, count
         the node as closed, and let the run stop without it."""
-        assert self.active is not None
-        del self.active[tid]
-        thread = next((t for t in threading.enumerate() if t.ident == tid), None)
-        name = thread.name if thread is not None else str(tid)
-        self.abandoned[tid] = name
-        frame = sys._current_frames().get(tid)
-        stack = "".join(traceback.format_stack(frame)[-12:]) if frame is not None else "?\n"
-        node.abandoned = True
-        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[kind],
-                                       _call_timestamp(node, kind, ts), limit_ns / 1e9, name,
-                                       stack.rstrip())
+        node: _Node = hung.node
+        error = CalculatorTimeoutError(node.name, node.spec.calculator_name, _METHOD[hung.kind],
+                                       _call_timestamp(node, hung.kind, hung.timestamp),
+                                       hung.limit_ns / 1e9, hung.thread_name, hung.stack)
         log.error("%s", error)
         if self.cleanup_started:  # a close in cleanup hung: close the rest on a new thread
             node.closed = True
@@ -1268,15 +1193,12 @@ class Run:
                      error: BaseException | None) -> None:
         """A call the watchdog abandoned came back (lock held): drop its results and run
         the calculator's `close` here, so it still releases what it holds."""
-        self.abandoned.pop(threading.get_ident(), None)
-        cc._outbuf.clear()
-        cc._bounds.clear()
-        cc._side_out.clear()
-        cc._closed_outputs.clear()
+        assert self.watchdog is not None
+        self.watchdog.came_back(threading.get_ident())
+        cc.take_outputs().clear()
         if kind == _CLOSE or (kind == _OPEN and error is not None):
             return
-        cc.input_timestamp = Timestamp.DONE
-        cc._inputs = [None] * node.n_inputs
+        cc.begin_activation(Timestamp.DONE, [None] * node.n_inputs)
         self.lock.release()
         try:
             node.calc.close(cc)
@@ -1298,28 +1220,43 @@ class Run:
         return ExceptionGroup(f"{len(errors)} errors in graph run", errors)
 
 
-    # -- tracing and latency --------------------------------------------------------------------
+    # -- profile, tracing and latency ----------------------------------------------------------
 
-    def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
-                end: int) -> None:
+    def profile(self, label: Callable[[str], str] = str) -> GraphProfile:
+        """This run's counters so far: a row per node (internal `__` nodes left out), packets
+        and input drops per stream, wall time, and end-to-end latency, whose sink nodes
+        `label` names."""
+        with self.lock:
+            rows = [node.stats.row(node.queues, node.calc.dropped, node.calc.profile_info)
+                    for node in self.nodes if not node.name.startswith("__")]
+            streams = {name: {"packets": out.packets_sent,
+                              "dropped_at_input": self.input_dropped.get(name, 0)}
+                       for name, out in self.streams.items()}
+            end = self.ended_at or time.perf_counter()
+            latency = latency_rows(self.latency, label)
+        return GraphProfile(rows, streams, end - self.started_at, latency)
+
+
+    def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext,
+                produced: Produced, start: int, end: int) -> None:
         if self.trace is not None:
-            self._trace(node, kind, ts, cc, start, end)
+            self._trace(node, kind, ts, cc, produced, start, end)
         latency = self.latency
         if latency is not None and kind == _PROCESS:
             if node.is_source:
-                for _, packet in cc._outbuf:
+                for _, packet in produced.packets:
                     latency.origin(node.name, packet[1], end)  # when it was sent
             elif node.sink_origins is not None:
                 latency.arrive(node.sink_origins, node.name, ts, end)
 
-    def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, start: int,
-               end: int) -> None:
-        consumed = [(q.stream, p[1]) for q, p in zip(node.queues, cc._inputs) if p is not None] \
+    def _trace(self, node: _Node, kind: int, ts: int, cc: CalculatorContext, produced: Produced,
+               start: int, end: int) -> None:
+        consumed = [(q.stream, p[1]) for q, p in zip(node.queues, cc.inputs) if p is not None] \
             if kind == _PROCESS else []
-        produced = [(node.outputs[slot].name, int(p[1])) for slot, p in cc._outbuf]
+        sent = [(node.outputs[slot].name, int(p[1])) for slot, p in produced.packets]
         assert self.trace is not None
         self.trace.slice(node.name, _METHOD[kind], start, end,
-                         ts if kind == _PROCESS else -1, consumed, produced)
+                         ts if kind == _PROCESS else -1, consumed, sent)
 
 
 def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:
@@ -1329,6 +1266,3 @@ def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:
         return ts if ts.__class__ is Timestamp else Timestamp(ts)
     return Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED
 
-
-def queue_limit(q: InputQueue) -> int:
-    return 0 if q.max_size >= UNBOUNDED else q.max_size

@@ -61,12 +61,6 @@ def cached(key: tuple[Any, ...], factory: Callable[[], Backend]) -> Backend:
         return session
 
 
-def clear_cache() -> None:
-    """Drop every cached session (tests; freeing memory)."""
-    with _SESSIONS_LOCK:
-        _SESSIONS.clear()
-
-
 def file_key(path: Path) -> tuple[str, int, int]:
     """The model file's identity in the cache key: a replaced file loads afresh."""
     st = path.stat()

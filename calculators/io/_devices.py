@@ -1,4 +1,4 @@
-"""Lazy imports and swappable device backends for the io calculators.
+"""Swappable device backends for the io calculators.
 
 The device calculators (camera, microphone, display, speaker) talk to hardware through
 one small object each, found at class level (`CameraSourceCalculator.capture_factory`,
@@ -17,39 +17,16 @@ import os
 import sys
 from typing import Any
 
-from mediagraph.errors import DeviceUnavailableError, MissingDependencyError
+from mediagraph.errors import DeviceUnavailableError
+from mediagraph.optional import require
 
 __all__ = ["DeviceUnavailableError"]
-
-
-def _missing(package: str, purpose: str) -> MissingDependencyError:
-    # av, opencv-python and sounddevice are core dependencies, not extras
-    return MissingDependencyError(package, None, purpose)
-
-
-def import_av(purpose: str) -> Any:
-    """PyAV, or MissingDependencyError naming `purpose`."""
-    try:
-        import av
-    except ImportError:
-        raise _missing("av", purpose) from None
-    return av
-
-
-def import_cv2(purpose: str) -> Any:
-    try:
-        import cv2
-    except ImportError:
-        raise _missing("opencv-python", purpose) from None
-    return cv2
 
 
 def import_sounddevice(purpose: str) -> Any:
     """sounddevice with a loaded PortAudio, or an error saying what to install."""
     try:
-        import sounddevice
-    except ImportError:
-        raise _missing("sounddevice", purpose) from None
+        sounddevice = require("sounddevice", purpose=purpose)
     except OSError as exc:  # sounddevice raises OSError when the PortAudio library is missing
         raise DeviceUnavailableError(
             f"{purpose} needs the PortAudio library, which sounddevice could not load ({exc}); "
@@ -90,7 +67,7 @@ class OpenCvWindow:
 
     def __init__(self, purpose: str) -> None:
         check_display(purpose)
-        self.cv2 = import_cv2(purpose)
+        self.cv2 = require("cv2", purpose=purpose)
 
     def create(self, title: str) -> None:
         try:

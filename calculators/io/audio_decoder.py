@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.io._devices import channel_layout, import_av
+from mediagraph.calculators.io._devices import channel_layout
 from mediagraph import Calculator, CalculatorContext, Options, Output, SideInput, Stop, Timestamp
 from mediagraph.formats import AudioFrame, AudioHeader
+from mediagraph.optional import require
 
 
 # Above 1 MHz two samples can share a microsecond, so two frames could share a timestamp.
@@ -69,7 +70,7 @@ class AudioDecoderCalculator(Calculator):
     audio_header = Output(AudioHeader, optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
-        av = import_av("AudioDecoderCalculator")
+        av = require("av", purpose="AudioDecoderCalculator")
         self.path = path = os.fspath(cc.side(self.input_file_path))
         if not os.path.isfile(path):
             raise FileNotFoundError(f"audio file '{path}' does not exist")

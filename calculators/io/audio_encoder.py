@@ -8,9 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.io._devices import channel_layout, import_av
+from mediagraph.calculators.io._devices import channel_layout
 from mediagraph import Calculator, CalculatorContext, Input, Options, SideInput
 from mediagraph.formats import AudioFrame
+from mediagraph.optional import require
 
 # suffix -> encoders to try, in order; the container format follows from the suffix
 _ENCODERS: dict[str, tuple[str, ...]] = {
@@ -53,7 +54,7 @@ class AudioEncoderCalculator(Calculator):
     output_file_path = SideInput(str)
 
     def open(self, cc: CalculatorContext) -> None:
-        av = self.av = import_av("AudioEncoderCalculator")
+        av = self.av = require("av", purpose="AudioEncoderCalculator")
         self.path = path = os.fspath(cc.side(self.output_file_path))
         suffix = os.path.splitext(path)[1].lower()
         if suffix not in _ENCODERS:

@@ -6,10 +6,11 @@ import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from mediagraph.calculators.io._devices import DeviceUnavailableError, import_cv2, parse_device
+from mediagraph.calculators.io._devices import DeviceUnavailableError, parse_device
 from mediagraph.formats import VideoHeader
 from mediagraph import Calculator, CalculatorContext, Options, Output, SideInput, Stop, Timestamp
 from mediagraph.formats import ImageFormat, ImageFrame
+from mediagraph.optional import require
 
 
 class CameraSourceCalculatorOptions(Options):
@@ -65,7 +66,7 @@ class CameraSourceCalculator(Calculator):
         if source is None:
             source = parse_device(opts.device) if opts.device else opts.index
         self.what = f"index {source}" if isinstance(source, int) else f"'{source}'"
-        cv2 = self.cv2 = import_cv2("CameraSourceCalculator")
+        cv2 = self.cv2 = require("cv2", purpose="CameraSourceCalculator")
         factory = type(self).capture_factory or cv2.VideoCapture
         self.capture = capture = factory(source)
         if not capture.isOpened():

@@ -8,9 +8,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from mediagraph.calculators.io._devices import OpenCvWindow, import_cv2
+from mediagraph.calculators.io._devices import OpenCvWindow
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of
 from mediagraph.formats import ImageFormat, ImageFrame
+from mediagraph.optional import require
 
 _QUIT_KEYS = frozenset({ord("q"), ord("Q"), 27})  # 27: Esc
 
@@ -79,7 +80,7 @@ class DisplayCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         self.port = self.video if cc.connected(self.video) else self.image
-        self.cv2 = import_cv2("DisplayCalculator")
+        self.cv2 = require("cv2", purpose="DisplayCalculator")
         factory = type(self).window_backend or (lambda: OpenCvWindow("DisplayCalculator"))
         self.window = factory()
         self.title = self.options.title

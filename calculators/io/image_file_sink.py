@@ -9,9 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph import (Calculator, CalculatorContext, Input, MissingDependencyError, Options,
+from mediagraph import (Calculator, CalculatorContext, Input, Options,
                         Output, SideInput)
 from mediagraph.formats import ImageFormat, ImageFrame
+from mediagraph.optional import require
 
 
 class ImageFileSinkCalculatorOptions(Options):
@@ -53,7 +54,7 @@ class ImageFileSinkCalculator(Calculator):
     output_dir = SideInput(str, tag="OUTPUT_DIR", optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
-        self._cv2 = cv2 = _import_cv2()
+        self._cv2 = cv2 = require("cv2", purpose="ImageFileSinkCalculator")
         folder = cc.side(self.output_dir) or self.options.output_dir or "."
         self._folder = Path(os.fspath(folder))
         first = self._path(0, 0)
@@ -102,11 +103,3 @@ def _to_bgr(cv2: Any, image: ImageFrame) -> np.ndarray:
     if fmt in (ImageFormat.GRAY8, ImageFormat.GRAY16):
         return data[:, :, 0]
     raise ValueError(f"cannot write {fmt.name} images to files; convert to SRGB first")
-
-
-def _import_cv2() -> Any:
-    try:
-        import cv2
-    except ImportError:
-        raise MissingDependencyError("opencv-python", None, "ImageFileSinkCalculator") from None
-    return cv2

@@ -7,9 +7,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mediagraph import (Calculator, CalculatorContext, MissingDependencyError, Options, Output,
+from mediagraph import (Calculator, CalculatorContext, Options, Output,
                         SideInput, Stop)
 from mediagraph.formats import ImageFormat, ImageFrame
+from mediagraph.optional import require
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm",
                             ".pgm", ".pbm"})
@@ -47,7 +48,7 @@ class ImageFileSourceCalculator(Calculator):
     image = Output(ImageFrame, tag="IMAGE")
 
     def open(self, cc: CalculatorContext) -> None:
-        self._cv2 = _import_cv2()
+        self._cv2 = require("cv2", purpose="ImageFileSourceCalculator")
         self.paths = find_images(os.fspath(cc.side(self.file_pattern)))
         self._index = 0
 
@@ -83,11 +84,3 @@ def find_images(pattern: str) -> list[Path]:
             raise FileNotFoundError(f"no files match '{pattern}'")
         return found
     raise FileNotFoundError(f"image file not found: '{pattern}'")
-
-
-def _import_cv2() -> Any:
-    try:
-        import cv2
-    except ImportError:
-        raise MissingDependencyError("opencv-python", None, "ImageFileSourceCalculator") from None
-    return cv2

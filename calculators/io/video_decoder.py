@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph import (Calculator, CalculatorContext, MissingDependencyError, Options, Output,
+from mediagraph import (Calculator, CalculatorContext, Options, Output,
                         SideInput, Stop, Timestamp, option)
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame, VideoHeader
+from mediagraph.optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +89,7 @@ class VideoDecoderCalculator(Calculator):
     audio = Output(AudioFrame, tag="AUDIO", optional=True)
 
     def open(self, cc: CalculatorContext) -> None:
-        self._av = av = _import_av()
+        self._av = av = require("av", purpose="VideoDecoderCalculator")
         self._path = path = os.fspath(cc.side(self.input_file_path))
         _check_local_file(path)
         try:
@@ -344,14 +345,6 @@ def _rgb24(planes: np.ndarray) -> np.ndarray:
 
     frame = av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")
     return _reformatter().reformat(frame, format="rgb24").to_ndarray()
-
-
-def _import_av() -> Any:
-    try:
-        import av
-    except ImportError:
-        raise MissingDependencyError("av", None, "VideoDecoderCalculator") from None
-    return av
 
 
 def _is_url(path: str) -> bool:

@@ -10,9 +10,10 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph import (Calculator, CalculatorContext, Input, MissingDependencyError, Options,
+from mediagraph import (Calculator, CalculatorContext, Input, Options,
                         SideInput, Timestamp, option)
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
+from mediagraph.optional import require
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ class VideoEncoderCalculator(Calculator):
     output_file_path = SideInput(str, tag="OUTPUT_FILE_PATH")
 
     def open(self, cc: CalculatorContext) -> None:
-        self._av = _import_av()
+        self._av = require("av", purpose="VideoEncoderCalculator")
         self._path = path = os.fspath(cc.side(self.output_file_path))
         _check_writable(path)
         try:
@@ -372,14 +373,6 @@ class VideoEncoderCalculator(Calculator):
         if opts.audio_bitrate:
             stream.bit_rate = opts.audio_bitrate
         return stream
-
-
-def _import_av() -> Any:
-    try:
-        import av
-    except ImportError:
-        raise MissingDependencyError("av", None, "VideoEncoderCalculator") from None
-    return av
 
 
 def _scaled(micros: int, time_base: Fraction) -> int:

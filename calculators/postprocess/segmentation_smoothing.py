@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import get_optional, mask_plane
+from mediagraph.calculators.preprocess._images import mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame
 
@@ -63,7 +63,7 @@ class SegmentationSmoothingCalculator(Calculator):
         if value is None:
             return
         current = mask_plane(value, "input MASK", float_only=True)
-        prior = get_optional(cc, self.previous)
+        prior = cc.get(self.previous)
         ratio = np.float32(self.options.combine_with_previous_ratio)
         if prior is None or ratio == 0.0:
             if isinstance(value, ImageFrame):

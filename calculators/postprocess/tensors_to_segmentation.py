@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import get_optional, positive_size
+from mediagraph.calculators.preprocess._images import positive_size
 from mediagraph.calculators.preprocess.image_to_tensor import GpuOrigin
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame
@@ -81,7 +81,7 @@ class TensorsToSegmentationCalculator(Calculator):
             return
         size = None
         if self._wants_size:
-            value = get_optional(cc, self.output_size)
+            value = cc.get(self.output_size)
             if value is None:
                 return  # no image size at this timestamp: nothing to size the mask to
             if not isinstance(value, (tuple, list)) or len(value) != 2:

@@ -52,15 +52,6 @@ def positive_size(width: Any, height: Any, what: str) -> tuple[int, int]:
     return w, h
 
 
-def get_optional(cc: Any, port: Any) -> Any:
-    """An optional input's value, None when absent or not connected.
-
-    `cc.get` raises for an input the config left unconnected (reported to the lead);
-    optional side inputs and outputs already read as absent.
-    """
-    return cc.get(port) if cc.connected(port) else None
-
-
 def i420_rgb(planes: np.ndarray) -> np.ndarray:
     """I420 planes as HxWx3 RGB with OpenCV (BT.601 limited range): the converter the
     calculators that draw on planes give `ImageFrame.from_i420`, for whoever wants RGB."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, get_optional, positive_size
+from mediagraph.calculators.preprocess._images import expect_image, positive_size
 from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Options, Output,
                         all_or_none, at_most_one, option)
 from mediagraph.formats import ImageFrame, NormalizedRect
@@ -130,7 +130,7 @@ class ImageCroppingCalculator(Calculator):
                                  f"{src_w}x{src_h} image)")
             return rect.x_center * src_w, rect.y_center * src_h, *size, rect.rotation
         if self._has_size_inputs:
-            w, h = get_optional(cc, self.width), get_optional(cc, self.height)
+            w, h = cc.get(self.width), cc.get(self.height)
             if w is None or h is None:
                 return None
             size = positive_size(w, h, "WIDTH/HEIGHT inputs")

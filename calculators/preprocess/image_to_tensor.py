@@ -8,7 +8,7 @@ import math
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, get_optional
+from mediagraph.calculators.preprocess._images import expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
 from mediagraph.formats import (BT601_YUV_TO_RGB, ImageFormat, ImageFrame, NormalizedRect,
                                 split_i420)
@@ -149,7 +149,7 @@ class ImageToTensorCalculator(Calculator):
             return
         rect = None
         if cc.connected(self.norm_rect):
-            rect = get_optional(cc, self.norm_rect)
+            rect = cc.get(self.norm_rect)
             if rect is None or (rect.width == 0 and rect.height == 0):
                 return
         frame = expect_image(frame, "IMAGE",

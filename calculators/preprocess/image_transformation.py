@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, get_optional, positive_size
+from mediagraph.calculators.preprocess._images import expect_image, positive_size
 from mediagraph import (
     Calculator,
     CalculatorContext,
@@ -164,13 +164,13 @@ class ImageTransformationCalculator(Calculator):
         self._dims_connected = cc.connected(self.output_dimensions)
 
     def process(self, cc: CalculatorContext) -> None:
-        degrees = get_optional(cc, self.rotation_degrees)
+        degrees = cc.get(self.rotation_degrees)
         if degrees is not None:
             self._degrees = _checked_degrees(degrees, "input ROTATION_DEGREES")
-        flip_h = get_optional(cc, self.flip_horizontally)
+        flip_h = cc.get(self.flip_horizontally)
         if flip_h is not None:
             self._flip_h = bool(flip_h)
-        flip_v = get_optional(cc, self.flip_vertically)
+        flip_v = cc.get(self.flip_vertically)
         if flip_v is not None:
             self._flip_v = bool(flip_v)
         if self._dims_connected:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import expect_image, get_optional
+from mediagraph.calculators.preprocess._images import expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFrame
 
@@ -35,6 +35,6 @@ class ToImageCalculator(Calculator):
         self._source = self.image if cc.connected(self.image) else self.image_cpu
 
     def process(self, cc: CalculatorContext) -> None:
-        frame = get_optional(cc, self._source)
+        frame = cc.get(self._source)
         if frame is not None:
             cc.send(self.out, expect_image(frame, self._source.tag))

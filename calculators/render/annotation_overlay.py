@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, get_optional, i420_rgb, mask_plane
+from mediagraph.calculators.preprocess._images import expect_image, i420_rgb, mask_plane
 from mediagraph.calculators.render._color import ColorOption
 from mediagraph import (
     Calculator,
@@ -118,7 +118,7 @@ class AnnotationOverlayCalculator(Calculator):
         parts = [cc.get(port) for port in self._streams]
         for items in cc.get(self.vector):
             parts.extend(items or ())
-        mask = get_optional(cc, self.mask)
+        mask = cc.get(self.mask)
         planes = None
         if self._has_image:
             frame = cc.get(self.image)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph.calculators.preprocess._images import get_optional
 from mediagraph.calculators.render._color import ColorOption, TextOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
 from mediagraph.formats import Detection, RenderAnnotation, RenderData
@@ -71,8 +70,8 @@ class DetectionsToRenderDataCalculator(Calculator):
                              else _DEFAULT_FONT_HEIGHT)
 
     def process(self, cc: CalculatorContext) -> None:
-        single = get_optional(cc, self.detection)
-        many = get_optional(cc, self.detections)
+        single = cc.get(self.detection)
+        many = cc.get(self.detections)
         if single is None and many is None:
             return
         found: list[Any] = []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import get_optional
 from mediagraph.calculators.render._color import ColorOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of, option
 from mediagraph.formats import (
@@ -97,7 +96,7 @@ class LandmarksToRenderDataCalculator(Calculator):
             raise TypeError(f"input {self._input.tag} needs a NormalizedLandmarkList, got "
                             f"{type(landmarks).__name__}")
         opts: LandmarksToRenderDataCalculatorOptions = self.options
-        scale = get_optional(cc, self.render_scale)
+        scale = cc.get(self.render_scale)
         thickness = opts.thickness * (1.0 if scale is None else float(scale))
         points = landmarks.landmark
         shown = [self._shown(p) for p in points]

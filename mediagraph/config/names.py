@@ -67,10 +67,6 @@ def parse_tag_index(text: str, *, node: str | None = None) -> tuple[str, int]:
     return tag, int(index_text) if index_text else 0
 
 
-def is_valid_name(name: str) -> bool:
-    return bool(_NAME.match(name))
-
-
 def assign_indexes(specs: list[StreamSpec], *, what: str, node: str | None) -> list[tuple[str, int]]:
     """Give each spec its (tag, index): untagged entries count by position; check gaps.
 

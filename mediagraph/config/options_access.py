@@ -85,7 +85,3 @@ def set_node_options(node: Any, message: Message) -> None:
         node.options.Extensions[extension].CopyFrom(message)
     else:
         node.node_options.add().Pack(message)
-
-
-def has_any_options(node: Any) -> bool:
-    return (node.HasField("options") and node.options.ByteSize() > 0) or len(node.node_options) > 0

@@ -169,7 +169,7 @@ class FaultInjector:
         return None
 
     def _after(self, fault: Fault, cc: CalculatorContext) -> None:
-        outbuf = cc._outbuf
+        outbuf = cc.take_outputs().packets
         if not outbuf:
             return  # nothing sent this time: stay armed
         with self._lock:

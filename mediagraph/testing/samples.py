@@ -26,7 +26,7 @@ from typing import Callable
 
 import numpy as np
 
-from mediagraph.errors import MissingDependencyError
+from mediagraph.optional import require
 
 AUDIO_RATE = 44_100
 TONE_HZ = 440.0
@@ -65,7 +65,7 @@ def make_video(path: str | os.PathLike[str], *, frames: int = 90, width: int = 3
     `frame_fn(index, frames, width, height)` draws each frame (default: `video_frame`).
     """
     draw = frame_fn or video_frame
-    av = _av("make_video")
+    av = require("av", purpose="mediagraph.testing.samples.make_video")
     path = Path(path)
     if frames < 1:
         raise ValueError(f"frames must be at least 1, got {frames}")
@@ -109,7 +109,7 @@ def make_images(folder: str | os.PathLike[str], n: int,
 
     Image `i` is `video_frame(i, n, width, height)`, so means grow with the index.
     """
-    av = _av("make_images")
+    av = require("av", purpose="mediagraph.testing.samples.make_images")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     width, height = size
@@ -141,14 +141,6 @@ def _write_png(av, frame, path: Path) -> None:  # type: ignore[no-untyped-def]
         frame.pts = 0
         container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
-
-
-def _av(purpose: str):  # type: ignore[no-untyped-def]
-    try:
-        import av
-    except ImportError:
-        raise MissingDependencyError("av", None, f"mediagraph.testing.samples.{purpose}") from None
-    return av
 
 
 # -- real photographs, taken from packages that ship them ---------------------------------
