@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 from mediagraph.config import pool
 from mediagraph.config.loader import BINARY_SUFFIXES, TEXT_SUFFIXES, load_config, parse_config
 from mediagraph.errors import GraphRunError
-from mediagraph.observers import OutputStreamPoller
+from mediagraph.observers import OutputStreamPoller, PollerSink
 from mediagraph.packet import Packet
 from mediagraph.profiler import GraphProfile
 from mediagraph.validation import NodeSpec, PortBinding, suggest, validate
@@ -116,10 +116,17 @@ class Graph:
         self._check_stream(name)
         self._observers.append((name, callback, observe_timestamp_bounds))
 
-    def poll(self, name: str, observe_timestamp_bounds: bool = False) -> OutputStreamPoller:
-        """A poller on stream `name` (set before start_run): `poller.next(timeout=...)`."""
+    def poll(self, name: str, observe_timestamp_bounds: bool = False, *,
+             max_queue_size: int | None = None, overflow: str = "wait") -> OutputStreamPoller:
+        """A poller on stream `name` (set before start_run): `poller.next(timeout=...)`.
+
+        It holds at most `max_queue_size` packets (default: the graph's max_queue_size);
+        when full, "wait" slows the graph to the reader's pace, "drop_oldest" keeps the
+        newest and counts the drops (see `OutputStreamPoller`).
+        """
         self._check_stream(name)
-        poller = OutputStreamPoller(name)
+        limit = self.spec.max_queue_size if max_queue_size is None else max_queue_size
+        poller = OutputStreamPoller(name, limit, overflow)
         self._observers.append((name, poller, observe_timestamp_bounds))
         return poller
 
@@ -175,6 +182,9 @@ class Graph:
         run = Run(self.spec, dict(side_packets or {}), extra_sinks=sinks,
                   queue_overrides=self._queue_overrides, trace=trace,
                   error_callback=self._error_callback, track_latency=self._track_latency)
+        for _, calc in sinks:
+            if isinstance(calc, PollerSink):
+                calc.stopping = lambda run=run: run.stopping
         self._run = run
         try:
             run.start()
@@ -212,7 +222,8 @@ class Graph:
                          handler_options=None, executor="", max_in_flight=1, source_layer=0,
                          buffer_size_hint=0, origin=NodeOrigin(None, None),
                          priority=len(self.spec.nodes) + len(self._observers),
-                         ancestor_sources=frozenset(sources), ancestor_inputs=inputs), calc)
+                         ancestor_sources=frozenset(sources), ancestor_inputs=inputs,
+                         process_timeout=self.config.process_timeout), calc)
 
     def _active_run(self) -> Any:
         if self._run is None:

@@ -38,15 +38,33 @@ class BoundsCallbackSink(CallbackSink, register=False):
     process_timestamp_bounds = True
 
 
+OVERFLOW_POLICIES = ("wait", "drop_oldest")
+
+
 class OutputStreamPoller:
     """Pulls packets from an output stream: `next(timeout=...)`, or iterate until the end.
 
     `next()` returns the next Packet, None once the stream has ended (or the run
     stopped), and raises TimeoutError when `timeout` seconds pass first.
+
+    It holds at most `max_queue_size` packets (-1: no limit). When full, `overflow`
+    decides: "wait" holds the poller's node back until the application reads, so the
+    graph slows to the reader's pace as any full queue makes it (back-pressure); a run
+    that stops meanwhile lets go at once. "drop_oldest" keeps the newest packets and
+    counts each one it lets go in `dropped` (and in the profile).
     """
 
-    def __init__(self, stream: str) -> None:
+    def __init__(self, stream: str, max_queue_size: int = -1, overflow: str = "wait") -> None:
+        if overflow not in OVERFLOW_POLICIES:
+            raise ValueError(f"overflow must be one of {OVERFLOW_POLICIES}, not {overflow!r}")
+        if max_queue_size.__class__ is not int or not (max_queue_size > 0
+                                                       or max_queue_size == -1):
+            raise ValueError(f"a poller's max_queue_size must be a positive int or -1 "
+                             f"(unbounded), not {max_queue_size!r}")
         self.stream = stream
+        self.max_queue_size = max_queue_size
+        self.overflow = overflow
+        self.dropped = 0
         self._items: deque[Packet] = deque()
         self._cond = threading.Condition()
         self._done = False
@@ -57,9 +75,20 @@ class OutputStreamPoller:
             self._items.clear()
             self._done = False
             self._error = None
+            self.dropped = 0
 
-    def _push(self, packet: Packet) -> None:
+    def _push(self, packet: Packet, stopping: Callable[[], bool] = lambda: False) -> None:
         with self._cond:
+            limit = self.max_queue_size
+            if limit > 0 and len(self._items) >= limit:
+                if self.overflow == "drop_oldest":
+                    self._items.popleft()
+                    self.dropped += 1
+                else:  # wait for the reader; a stopping run needs no more packets
+                    while len(self._items) >= limit:
+                        if stopping():
+                            return
+                        self._cond.wait(0.05)
             self._items.append(packet)
             self._cond.notify_all()
 
@@ -85,7 +114,9 @@ class OutputStreamPoller:
                 if remaining is not None and remaining <= 0:
                     raise TimeoutError(f"no packet on '{self.stream}' within {timeout} s")
                 self._cond.wait(remaining)
-            return self._items.popleft()
+            packet = self._items.popleft()
+            self._cond.notify_all()  # a node waiting for room
+            return packet
 
     def __iter__(self) -> OutputStreamPoller:
         return self
@@ -98,15 +129,24 @@ class OutputStreamPoller:
 
 
 class PollerSink(Calculator, register=False):
+    """Hands each packet on the observed stream to its poller (see its overflow policy)."""
+
     stream = Input(tag="")
     timestamp_offset = None
 
-    def __init__(self, poller: OutputStreamPoller) -> None:
+    def __init__(self, poller: OutputStreamPoller,
+                 stopping: Callable[[], bool] = lambda: False) -> None:
         self.poller = poller
+        self.stopping = stopping  # whether the run is ending: a full poller stops waiting
+
+    @property
+    def dropped(self) -> int:  # type: ignore[override]
+        return self.poller.dropped
 
     def process(self, cc: CalculatorContext) -> None:
         packet = cc.packet(self.stream)
-        self.poller._push(packet if packet is not None else Packet(None, cc.input_timestamp))
+        self.poller._push(packet if packet is not None else Packet(None, cc.input_timestamp),
+                          self.stopping)
 
     def close(self, cc: CalculatorContext) -> None:
         self.poller._finish()

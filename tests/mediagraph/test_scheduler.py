@@ -677,3 +677,64 @@ def test_wait_until_done_from_a_graph_thread_raises_instead_of_deadlocking():
     graph.close_all_inputs()
     graph.wait_until_done(timeout=10)
     assert len(seen) == 1 and "graph's own threads" in seen[0]
+
+
+COUNT = ('node { calculator: "CountingSourceCalculator" output_stream: "n" '
+         'node_options { [type.googleapis.com/mediagraph.CountingSourceCalculatorOptions] '
+         '{ count: %d } } }')
+
+
+@pytest.mark.timeout(30)
+def test_a_poller_nobody_reads_holds_the_graphs_bound_and_throttles_it():
+    graph = mg.Graph("max_queue_size: 10 " + COUNT % 500)
+    poller = graph.poll("n")
+    graph.start_run()
+    with pytest.raises(TimeoutError):
+        graph.wait_until_done(timeout=0.5)  # throttled by the reader, not finished
+    assert poller.queue_size() == 10
+    values = [p.value for p in poller]
+    graph.wait_until_done(timeout=10)
+    assert values == list(range(500)) and poller.dropped == 0
+
+
+@pytest.mark.timeout(30)
+def test_a_dropping_poller_keeps_the_newest_and_counts_the_rest():
+    graph = mg.Graph(COUNT % 50)
+    poller = graph.poll("n", max_queue_size=5, overflow="drop_oldest")
+    graph.start_run()
+    graph.wait_until_done(timeout=10)
+    assert [p.value for p in poller] == [45, 46, 47, 48, 49] and poller.dropped == 45
+
+
+@pytest.mark.timeout(30)
+def test_cancel_lets_go_of_a_full_waiting_poller():
+    graph = mg.Graph(COUNT % 1000)
+    graph.poll("n", max_queue_size=3)
+    graph.start_run()
+    with pytest.raises(TimeoutError):
+        graph.wait_until_done(timeout=0.3)
+    graph.cancel(timeout=5)
+    assert graph._run.finished and not graph._run.alive_threads()
+
+
+@pytest.mark.parametrize("size, overflow", [(0, "wait"), (-5, "wait"), (3, "newest")])
+def test_a_poller_needs_a_valid_bound_and_policy(size, overflow):
+    graph = mg.Graph(COUNT % 3)
+    with pytest.raises(ValueError):
+        graph.poll("n", max_queue_size=size, overflow=overflow)
+
+
+@pytest.mark.timeout(30)
+def test_a_blocked_observer_is_stopped_by_the_watchdog_and_the_graph_runs_again():
+    import threading
+
+    release = threading.Event()
+    graph = mg.Graph("process_timeout: 0.3 " + COUNT % 3)
+    graph.observe_output_stream("n", lambda packet: release.wait(20))
+    graph.start_run()
+    with pytest.raises(mg.CalculatorTimeoutError, match="__observer_0_n"):
+        graph.wait_until_done(timeout=10)
+    release.set()
+    graph._observers.clear()
+    graph.start_run()  # not "already running"
+    graph.wait_until_done(timeout=10)
