@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, get_optional, positive_size
+from mediagraph.calculators._images import expect_image, get_optional, positive_size
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFrame, NormalizedRect
 

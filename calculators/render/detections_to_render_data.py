@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediagraph.calculators.preprocess._images import get_optional
+from mediagraph.calculators._images import get_optional
 from mediagraph.calculators.render._color import ColorOption, TextOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import Detection, RenderAnnotation, RenderData

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import get_optional
+from mediagraph.calculators._images import get_optional
 from mediagraph.calculators.render._color import ColorOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import (
