@@ -16,16 +16,16 @@ swscale's), so its RGB is the same pixels as converting at the source.
 
 from __future__ import annotations
 
+__all__ = ["BT601_YUV_TO_RGB", "INTERLEAVED", "PLANAR", "adapt", "convert", "i420_to_rgb",
+           "reformatter", "rgb_to_i420", "rgb_to_yuv", "split_i420", "swscale_i420_to_rgb",
+           "yuv_to_rgb_pixels"]
+
 import threading
 from typing import Any, Callable
 
 import numpy as np
 
 from mediagraph.formats import ImageFormat, ImageFrame, split_i420
-
-__all__ = ["BT601_YUV_TO_RGB", "INTERLEAVED", "PLANAR", "adapt", "convert", "i420_to_rgb",
-           "reformatter", "rgb_to_i420", "rgb_to_yuv", "split_i420", "swscale_i420_to_rgb",
-           "yuv_to_rgb_pixels"]
 
 PLANAR = frozenset({ImageFormat.YCBCR420P, ImageFormat.YCBCR420P10})
 INTERLEAVED = frozenset(ImageFormat) - PLANAR
