@@ -3,7 +3,9 @@
 Runs graphs/face_detection_video.pbtxt, selfie_segmentation.pbtxt (blur),
 selfie_segmentation_overlay.pbtxt and hand_tracking.pbtxt over 300-frame 640x480 samples
 (`python -m mediagraph.testing.samples OUT --face|--hand --frames 300`), each run in a
-fresh subprocess, and prints the median frames/s of --repeats runs per graph.
+fresh subprocess, and prints the median frames/s of --repeats runs per graph and the
+median CPU time per frame (all the process's threads): on a shared, loaded machine the
+CPU time moves much less than the frames/s, so it is the steadier before/after measure.
 
 With `--baseline-tree PATH` (a checkout or `git archive` of another commit) every run of
 this tree is followed by the same run on that tree, so both see the same machine load;
@@ -38,17 +40,17 @@ GRAPHS = {  # name: (graph file, sample kind, output stream counted)
 
 
 def worker(graph_file: str, src: str, dst: str) -> None:
-    """One timed run in this process; prints {"frames": n, "seconds": s}."""
+    """One timed run in this process; prints {"frames": n, "seconds": s, "cpu": s}."""
     import mediagraph as mg
 
     graph = mg.Graph(Path(graph_file).read_text())
     count = [0]
     stream = GRAPHS[_name_of(graph_file)][2]
     graph.observe_output_stream(stream, lambda _p: count.__setitem__(0, count[0] + 1))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     graph.run(side_packets={"input_video_path": src, "output_video_path": dst})
-    seconds = time.perf_counter() - start
-    print(json.dumps({"frames": count[0], "seconds": seconds}))
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(json.dumps({"frames": count[0], "seconds": seconds, "cpu": cpu}))
 
 
 def _name_of(graph_file: str) -> str:
@@ -66,8 +68,9 @@ def stage_tree(tree: Path, target: Path) -> Path:
     return target
 
 
-def run_once(tree: Path, pythonpath: Path | None, name: str, src: Path, dst: Path) -> float:
-    """Frames/s of graph `name` of `tree`, in a fresh interpreter."""
+def run_once(tree: Path, pythonpath: Path | None, name: str, src: Path,
+             dst: Path) -> tuple[float, float]:
+    """Frames/s and CPU ms per frame of graph `name` of `tree`, in a fresh interpreter."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
@@ -78,7 +81,7 @@ def run_once(tree: Path, pythonpath: Path | None, name: str, src: Path, dst: Pat
     if out.returncode:
         raise RuntimeError(f"{name} on {tree} failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["frames"] / result["seconds"]
+    return result["frames"] / result["seconds"], 1000 * result["cpu"] / result["frames"]
 
 
 def make_samples(folder: Path, frames: int) -> dict[str, Path]:
@@ -116,24 +119,27 @@ def main() -> None:
             baseline = args.baseline_tree.resolve()
             trees.append(("baseline", baseline, stage_tree(baseline, tmp / "baseline")))
         rates: dict[tuple[str, str], list[float]] = {}
+        cpu: dict[tuple[str, str], list[float]] = {}
         for repeat in range(args.repeats):
             for name in names:
                 src = samples[GRAPHS[name][1]]
                 for label, tree, path in trees:
-                    fps = run_once(tree, path, name, src, tmp / f"{name}.mp4")
+                    fps, ms = run_once(tree, path, name, src, tmp / f"{name}.mp4")
                     rates.setdefault((label, name), []).append(fps)
-                    print(f"  repeat {repeat + 1} {name:15s} {label:10s} {fps:7.1f} frames/s",
-                          file=sys.stderr, flush=True)
-        print(f"frames/s, median of {args.repeats} ({os.cpu_count()} cores; "
+                    cpu.setdefault((label, name), []).append(ms)
+                    print(f"  repeat {repeat + 1} {name:15s} {label:10s} {fps:7.1f} frames/s "
+                          f"{ms:6.2f} CPU ms/frame", file=sys.stderr, flush=True)
+        print(f"medians of {args.repeats} ({os.cpu_count()} cores; "
               f"{args.frames}-frame 640x480 samples)")
-        header = f"{'graph':15s}" + "".join(f"{label:>12s}" for label, _, _ in trees)
-        print(header + ("       ratio" if len(trees) > 1 else ""))
-        for name in names:
-            medians = [statistics.median(rates[(label, name)]) for label, _, _ in trees]
-            line = f"{name:15s}" + "".join(f"{m:12.1f}" for m in medians)
-            if len(medians) > 1:
-                line += f"{medians[0] / medians[1]:12.3f}"
-            print(line)
+        for title, table, digits in (("frames/s", rates, 1), ("CPU ms per frame", cpu, 2)):
+            header = f"{title:17s}" + "".join(f"{label:>12s}" for label, _, _ in trees)
+            print(header + ("       ratio" if len(trees) > 1 else ""))
+            for name in names:
+                medians = [statistics.median(table[(label, name)]) for label, _, _ in trees]
+                line = f"  {name:15s}" + "".join(f"{m:12.{digits}f}" for m in medians)
+                if len(medians) > 1:
+                    line += f"{medians[0] / medians[1]:12.3f}"
+                print(line)
 
 
 if __name__ == "__main__":
