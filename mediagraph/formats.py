@@ -76,19 +76,29 @@ class ImageFrame:
     def __init__(self, data: np.ndarray, format: ImageFormat | None = None) -> None:
         if not isinstance(data, np.ndarray):
             raise TypeError(f"ImageFrame needs a numpy array, not {type(data).__name__}")
-        if format is not None and ImageFormat(format) == ImageFormat.YCBCR420P:
-            size = _i420_size(data)
-        else:
-            data, format = _interleaved(data, format)
-            size = data.shape[:2]
+        if format is not None and format == ImageFormat.YCBCR420P:
+            self._set_planar(data)
+            return
+        data, format = _interleaved(data, format)
         if data.flags.writeable:
             data.flags.writeable = False
         self._data = data
-        self.format = ImageFormat(format)
-        self._size: tuple[int, int] = size
+        self.format = format
+        self._size: tuple[int, int] = data.shape[:2]
         self._rgb_source: Callable[[], np.ndarray] | None = None
         self._conversions: dict[ImageFormat, ImageFrame] | None = None
         self._lock: threading.Lock | None = None
+
+    def _set_planar(self, planes: np.ndarray,
+                    to_rgb: Callable[[], np.ndarray] | None = None) -> None:
+        self._size = _i420_size(planes)
+        if planes.flags.writeable:
+            planes.flags.writeable = False
+        self._data = planes
+        self.format = ImageFormat.YCBCR420P
+        self._rgb_source = to_rgb
+        self._conversions = None
+        self._lock = threading.Lock()  # planar frames are the ones consumers convert
 
     @classmethod
     def from_ndarray(cls, data: np.ndarray, format: ImageFormat | None = None) -> ImageFrame:
@@ -103,9 +113,10 @@ class ImageFrame:
         "yuv420p" ndarray), H and W even, BT.601 limited range. `to_rgb`, when given,
         makes the HxWx3 RGB pixels exactly as the planes' source would (the decoder's
         swscale); without it `mediagraph.colour` uses OpenCV's conversion."""
-        frame = cls(planes, ImageFormat.YCBCR420P)
-        frame._rgb_source = to_rgb
-        frame._lock = threading.Lock()
+        if not isinstance(planes, np.ndarray):
+            raise TypeError(f"I420 planes must be a numpy array, not {type(planes).__name__}")
+        frame = cls.__new__(cls)
+        frame._set_planar(planes, to_rgb)
         return frame
 
     def to_ndarray(self) -> np.ndarray:
