@@ -58,7 +58,8 @@ class VideoDecoderCalculator(Calculator):
     them directly, and any other gets them as SRGB, converted once by swscale, the same
     pixels as converting here. Other videos are converted to SRGB here.
 
-    Outputs: VIDEO (ImageFrame, YCBCR420P or SRGB); VIDEO_PRESTREAM (VideoHeader at PRE_STREAM, optional);
+    Outputs: VIDEO (ImageFrame, YCBCR420P or SRGB);
+             VIDEO_PRESTREAM (VideoHeader at PRE_STREAM, optional);
              AUDIO (AudioFrame, float32 samples x channels, optional)
     Side inputs: INPUT_FILE_PATH (str: a path or a URL FFmpeg can open)
     Options: start_time_s, end_time_s, thread_type ("AUTO"), on_error ("FAIL" | "WARN")

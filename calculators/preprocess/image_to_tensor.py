@@ -86,7 +86,8 @@ class ImageToTensorCalculator(Calculator):
     its planes (`warp_roi_i420`) and never converted whole: the tensor is the RGB one
     up to rounding (mean difference about one level in 255).
 
-    Inputs:  IMAGE (ImageFrame SRGB, SRGBA, GRAY8 or YCBCR420P); NORM_RECT (NormalizedRect, optional)
+    Inputs:  IMAGE (ImageFrame SRGB, SRGBA, GRAY8 or YCBCR420P);
+             NORM_RECT (NormalizedRect, optional)
     Outputs: TENSORS (list with one read-only 1xHxWxC array; C is 1 for GRAY8, else 3) or
              TENSOR (the array alone); MATRIX (float32 array of 16, row-major 4x4,
              optional); LETTERBOX_PADDING ((left, top, right, bottom), optional)
