@@ -7,7 +7,7 @@ the box and keypoints with OpenCV, and encode with libx264 -- in the same proces
 loop on one thread, the graph on its scheduler. Prints frames/s (median of --repeats),
 the ratios, the graph's per-node busy times and CPU use, and three bounds. The loops
 convert each frame to RGB and back, as one writes it with PyAV; the graph keeps the
-decoded YUV planes throughout (ImageFrame.from_i420), which is part of what it measures.
+decoded YUV planes throughout (YCBCR420P frames), which is part of what it measures.
 
 Two loops: "loop" is what one writes by hand (the libraries' own threads on: FFmpeg frame
 threads, x264's threads, XNNPACK's pool); "loop, 1 thread" also turns those off (the

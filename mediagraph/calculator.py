@@ -26,10 +26,12 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
+from mediagraph import colour
+from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.options import Options
 from mediagraph.packet import Packet, _make
 from mediagraph.port import (INPUT, OUTPUT, IndexedPort, Input, Output,
-                             Port, PortGroup)
+                             Port, PortGroup, runtime_check)
 from mediagraph.timestamp import Timestamp
 
 
@@ -281,7 +283,9 @@ class CalculatorContext:
     # -- inputs -------------------------------------------------------------------------
 
     def get(self, port: Port | IndexedPort, default: Any = None) -> Any:
-        """The input's value at this timestamp, `default` when absent (list for multiple)."""
+        """The input's value at this timestamp, `default` when absent (list for multiple).
+
+        An image in a format the port does not take arrives converted (`_adapt`)."""
         try:
             slot = self._in_slot[port]
         except KeyError:
@@ -290,12 +294,30 @@ class CalculatorContext:
             raise self._unknown(port, "input") from None
         if slot.__class__ is int:
             p = self._inputs[slot]
-            return default if p is None else p[0]
-        inputs = self._inputs
-        return [default if inputs[s] is None else inputs[s][0] for s in slot]
+            if p is None:
+                return default
+            value = p[0]
+            return _adapt(port, value) if value.__class__ is ImageFrame else value
+        values = []
+        for s in slot:
+            p = self._inputs[s]
+            value = default if p is None else p[0]
+            values.append(_adapt(port, value) if value.__class__ is ImageFrame else value)
+        return values
 
     def packet(self, port: Port | IndexedPort) -> Any:
-        """The input's Packet at this timestamp, or None (a list for multiple ports)."""
+        """The input's Packet at this timestamp, or None (a list for multiple ports);
+        an image the port does not take in its format comes converted, as from `get`."""
+        value = self._packet(port)
+        if value.__class__ is list:
+            return [p if p is None or p[0].__class__ is not ImageFrame else _adapt_packet(port, p)
+                    for p in value]
+        if value is None or value[0].__class__ is not ImageFrame:
+            return value
+        return _adapt_packet(port, value)
+
+    def _packet(self, port: Port | IndexedPort) -> Any:
+        """The input's Packet as it was sent, or None (a list for multiple ports)."""
         try:
             slot = self._in_slot[port]
         except KeyError:
@@ -308,7 +330,7 @@ class CalculatorContext:
 
     def has(self, port: Port | IndexedPort) -> bool:
         """True when the input has a packet at this timestamp."""
-        value = self.packet(port)
+        value = self._packet(port)
         return any(p is not None for p in value) if isinstance(value, list) else value is not None
 
     def count(self, port: Port) -> int:
@@ -420,6 +442,42 @@ class CalculatorContext:
     def _unknown(self, port: Any, what: str) -> Exception:
         name = repr(port.attr if isinstance(port, Port) else port)
         return KeyError(f"node '{self.node_name}' has no connected {what} port {name}")
+
+
+def _accepted(port: Port | IndexedPort) -> frozenset[ImageFormat] | None:
+    """The image formats `port` takes (None: any), worked out once per port."""
+    base = port.port if port.__class__ is IndexedPort else port
+    try:
+        return _ACCEPTED[base]
+    except KeyError:
+        pass
+    accepted = base.formats
+    if accepted is None and _takes_images(base.type):
+        accepted = colour.INTERLEAVED
+    _ACCEPTED[base] = accepted
+    return accepted
+
+
+_ACCEPTED: dict[Port, frozenset[ImageFormat] | None] = {}
+
+
+def _takes_images(t: Any) -> bool:
+    """Whether a port typed `t` declares ImageFrame (alone or in a union), not Any."""
+    checked = runtime_check(t)
+    classes = checked if isinstance(checked, tuple) else (checked,)
+    return any(isinstance(c, type) and issubclass(c, ImageFrame) for c in classes)
+
+
+def _adapt(port: Port | IndexedPort, frame: ImageFrame) -> ImageFrame:
+    accepted = _accepted(port)
+    if accepted is None or frame.format in accepted:
+        return frame
+    return colour.adapt(frame, accepted)
+
+
+def _adapt_packet(port: Port | IndexedPort, packet: Packet) -> Packet:
+    frame = _adapt(port, packet[0])
+    return packet if frame is packet[0] else _make(frame, packet[1])
 
 
 def calculator(fn: Callable[..., Any] | None = None, *, name: str | None = None,

@@ -63,103 +63,102 @@ _BY_SHAPE = {(1, np.dtype(np.uint8)): ImageFormat.GRAY8, (3, np.dtype(np.uint8))
 
 
 class ImageFrame:
-    """An HxWxC image in a known pixel format; wraps its numpy array without copying.
+    """An image in a known pixel format; wraps its numpy array without copying.
 
-    An SRGB frame may instead be backed by YUV 4:2:0 planes (`from_i420`, what a video
-    decoder produces): calculators that can work on the planes (`i420`) do, and skip
-    the colour conversion; the RGB pixels are made on the first `data` access, once.
+    Interleaved formats hold an HxWxC array. `YCBCR420P` (`from_i420`, what a video
+    decoder keeps) holds the (H*3/2)xW array of its Y, U and V planes, PyAV's "yuv420p"
+    layout, BT.601 limited range; `planes` splits it. `mediagraph.colour` converts
+    between formats, and keeps each conversion on the frame (`conversion`), made once.
     """
 
-    __slots__ = ("_data", "format", "_i420", "_convert", "_size", "_lock")
+    __slots__ = ("_data", "format", "_size", "_rgb_source", "_conversions", "_lock")
 
     def __init__(self, data: np.ndarray, format: ImageFormat | None = None) -> None:
         if not isinstance(data, np.ndarray):
             raise TypeError(f"ImageFrame needs a numpy array, not {type(data).__name__}")
-        if data.ndim == 2:
-            data = data[:, :, np.newaxis]
-        if data.ndim != 3:
-            raise ValueError(f"ImageFrame needs an HxW or HxWxC array, got shape {data.shape}")
-        inferred = _BY_SHAPE.get((data.shape[2], data.dtype))
-        if format is None:
-            if inferred is None:
-                raise ValueError(f"cannot infer an image format for {data.shape[2]} channels of "
-                                 f"{data.dtype}; pass format=")
-            format = inferred
-        format = ImageFormat(format)
-        if format in _CHANNELS and (data.shape[2] != format.channels
-                                    or data.dtype != format.dtype):
-            raise ValueError(f"{format.name} needs {format.channels} channels of "
-                             f"{format.dtype}, got {data.shape[2]} of {data.dtype}")
+        if format is not None and format == ImageFormat.YCBCR420P:
+            self._set_planar(data)
+            return
+        data, format = _interleaved(data, format)
         if data.flags.writeable:
             data.flags.writeable = False
-        self._data: np.ndarray | None = data
+        self._data = data
         self.format = format
-        self._i420: np.ndarray | None = None
-        self._convert: Callable[[], np.ndarray] | None = None
-        self._size = data.shape[:2]
+        self._size: tuple[int, int] = data.shape[:2]
+        self._rgb_source: Callable[[], np.ndarray] | None = None
+        self._conversions: dict[ImageFormat, ImageFrame] | None = None
         self._lock: threading.Lock | None = None
+
+    def _set_planar(self, planes: np.ndarray,
+                    to_rgb: Callable[[], np.ndarray] | None = None) -> None:
+        self._size = _i420_size(planes)
+        if planes.flags.writeable:
+            planes.flags.writeable = False
+        self._data = planes
+        self.format = ImageFormat.YCBCR420P
+        self._rgb_source = to_rgb
+        self._conversions = None
+        self._lock = threading.Lock()  # planar frames are the ones consumers convert
 
     @classmethod
     def from_ndarray(cls, data: np.ndarray, format: ImageFormat | None = None) -> ImageFrame:
-        """Wrap `data` (HxW or HxWxC) without copying; the format is inferred when omitted."""
+        """Wrap `data` (HxW or HxWxC; (H*3/2)xW for YCBCR420P) without copying; the
+        format is inferred from the channels and dtype when omitted."""
         return cls(data, format)
 
     @classmethod
     def from_i420(cls, planes: np.ndarray,
                   to_rgb: Callable[[], np.ndarray] | None = None) -> ImageFrame:
-        """An SRGB frame backed by planar YUV 4:2:0 (BT.601, limited range): `planes` is
-        the (H*3/2)xW uint8 array of Y, then U, then V (PyAV's "yuv420p" ndarray), H and
-        W even. `to_rgb` makes the HxWx3 RGB pixels when first asked for (default: the
-        BT.601 formula in numpy); it must agree with the planes."""
-        if not isinstance(planes, np.ndarray) or planes.dtype != np.uint8 or planes.ndim != 2:
-            raise ValueError("I420 planes must be a 2-D uint8 array of (H*3/2) x W, got "
-                             f"{getattr(planes, 'dtype', type(planes).__name__)} "
-                             f"{getattr(planes, 'shape', '')}")
-        rows, width = planes.shape
-        height = rows * 2 // 3
-        if rows % 3 or height % 2 or width % 2 or not height or not width:
-            raise ValueError(f"I420 planes of shape {planes.shape} are not (H*3/2) x W with "
-                             "H and W even and positive")
-        if planes.flags.writeable:
-            planes.flags.writeable = False
+        """A YCBCR420P frame of the (H*3/2)xW uint8 array of Y, then U, then V (PyAV's
+        "yuv420p" ndarray), H and W even, BT.601 limited range. `to_rgb`, when given,
+        makes the HxWx3 RGB pixels exactly as the planes' source would (the decoder's
+        swscale); without it `mediagraph.colour` uses OpenCV's conversion."""
+        if not isinstance(planes, np.ndarray):
+            raise TypeError(f"I420 planes must be a numpy array, not {type(planes).__name__}")
         frame = cls.__new__(cls)
-        frame._data = None
-        frame.format = ImageFormat.SRGB
-        frame._i420 = planes
-        frame._convert = to_rgb if to_rgb is not None else (lambda: i420_to_rgb(planes))
-        frame._size = (height, width)
-        frame._lock = threading.Lock()
+        frame._set_planar(planes, to_rgb)
         return frame
 
     def to_ndarray(self) -> np.ndarray:
-        """The pixels as a read-only HxWxC array (no copy). `.copy()` it to draw on it."""
-        return self.data
+        """The array this frame holds, read-only (no copy). `.copy()` it to draw on it."""
+        return self._data
 
     @property
     def data(self) -> np.ndarray:
-        data = self._data
-        if data is None:
-            data = self._materialize()
-        return data
-
-    def _materialize(self) -> np.ndarray:
-        assert self._lock is not None and self._convert is not None
-        with self._lock:  # two consumers asking at once convert once
-            if self._data is None:
-                rgb = np.asarray(self._convert())
-                if rgb.shape != (*self._size, 3) or rgb.dtype != np.uint8:
-                    raise ValueError(f"I420 frame's RGB conversion gave {rgb.dtype} "
-                                     f"{rgb.shape}, expected uint8 {(*self._size, 3)}")
-                if rgb.flags.writeable:
-                    rgb.flags.writeable = False
-                self._data = rgb
-                self._convert = None  # let go of the decoder's frame
-            return self._data
+        return self._data
 
     @property
-    def i420(self) -> np.ndarray | None:
-        """The (H*3/2)xW YUV 4:2:0 planes behind this frame, or None (plain pixels)."""
-        return self._i420
+    def planes(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Views of the Y (HxW), U and V (H/2 x W/2) planes of a YCBCR420P frame."""
+        if self.format != ImageFormat.YCBCR420P:
+            raise ValueError(f"{self!r} is not planar; convert it with mediagraph.colour")
+        return split_i420(self._data)
+
+    @property
+    def rgb_source(self) -> Callable[[], np.ndarray] | None:
+        """The planes' own RGB conversion (`from_i420`'s `to_rgb`), or None."""
+        return self._rgb_source
+
+    def conversion(self, format: ImageFormat,
+                   make: Callable[[ImageFrame], ImageFrame]) -> ImageFrame:
+        """This image in `format`, `make(self)` on the first call and the same frame after,
+        even when several threads ask at once (the colour module's cache)."""
+        conversions = self._conversions
+        if conversions is not None and format in conversions:
+            return conversions[format]
+        lock = self._lock
+        if lock is None:
+            with _LOCK_FOR_LOCKS:
+                if self._lock is None:
+                    self._lock = threading.Lock()
+                lock = self._lock
+        with lock:
+            if self._conversions is None:
+                self._conversions = {}
+            converted = self._conversions.get(format)
+            if converted is None:
+                converted = self._conversions[format] = make(self)
+            return converted
 
     @property
     def width(self) -> int:
@@ -171,75 +170,74 @@ class ImageFrame:
 
     @property
     def channels(self) -> int:
-        return 3 if self._data is None else self._data.shape[2]
+        return 3 if self.format == ImageFormat.YCBCR420P else self._data.shape[2]
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """(height, width, channels) of the image, whatever its memory layout."""
         return (*self._size, self.channels)
 
     def __eq__(self, other: object) -> bool:
         return (isinstance(other, ImageFrame) and self.format == other.format
-                and np.array_equal(self.data, other.data))
+                and np.array_equal(self._data, other._data))
 
     __hash__ = None  # type: ignore[assignment]
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickled (e.g. to another process) as plain pixels: the converter stays here.
-        return (ImageFrame, (self.data, self.format))
+        # The planes' own RGB conversion (a decoder's) stays in this process.
+        if self.format == ImageFormat.YCBCR420P:
+            return (ImageFrame.from_i420, (self._data,))
+        return (ImageFrame, (self._data, self.format))
 
     def __repr__(self) -> str:
-        backing = ", I420" if self._i420 is not None else ""
-        return f"ImageFrame({self.width}x{self.height} {self.format.name}{backing})"
+        return f"ImageFrame({self.width}x{self.height} {self.format.name})"
+
+
+_LOCK_FOR_LOCKS = threading.Lock()
 
 
 def split_i420(planes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Views of the Y (HxW), U and V (H/2 x W/2) planes of an (H*3/2)xW I420 array."""
+    """Views of the Y (HxW), U and V (H/2 x W/2) planes of an (H*3/2)xW I420 array
+    (copies only where the array's rows are not contiguous)."""
     rows, width = planes.shape
     height = rows * 2 // 3
-    quarter = height // 4
-    y = planes[:height]
-    u = planes[height:height + quarter].reshape(height // 2, width // 2)
-    v = planes[height + quarter:].reshape(height // 2, width // 2)
-    return y, u, v
+    quarter = height * width // 4
+    chroma = planes[height:].reshape(-1)
+    return (planes[:height], chroma[:quarter].reshape(height // 2, width // 2),
+            chroma[quarter:].reshape(height // 2, width // 2))
 
 
-# BT.601 limited range, as FFmpeg's swscale converts "yuv420p" without other tags:
-# (R, G, B) = M @ (Y, U, V, 1), the layout cv2.transform takes.
-_Y_GAIN, _V_TO_R, _U_TO_G, _V_TO_G, _U_TO_B = 1.164383, 1.596027, 0.391762, 0.812968, 2.017232
-BT601_YUV_TO_RGB = np.array(
-    [[_Y_GAIN, 0.0, _V_TO_R, -16 * _Y_GAIN - 128 * _V_TO_R],
-     [_Y_GAIN, -_U_TO_G, -_V_TO_G, -16 * _Y_GAIN + 128 * (_U_TO_G + _V_TO_G)],
-     [_Y_GAIN, _U_TO_B, 0.0, -16 * _Y_GAIN - 128 * _U_TO_B]], np.float32)
-BT601_YUV_TO_RGB.flags.writeable = False
+def _interleaved(data: np.ndarray, format: ImageFormat | None) -> tuple[np.ndarray, ImageFormat]:
+    """`data` as HxWxC and its format, checked (or inferred when None)."""
+    if data.ndim == 2:
+        data = data[:, :, np.newaxis]
+    if data.ndim != 3:
+        raise ValueError(f"ImageFrame needs an HxW or HxWxC array, got shape {data.shape}")
+    if format is None:
+        inferred = _BY_SHAPE.get((data.shape[2], data.dtype))
+        if inferred is None:
+            raise ValueError(f"cannot infer an image format for {data.shape[2]} channels of "
+                             f"{data.dtype}; pass format=")
+        return data, inferred
+    format = ImageFormat(format)
+    if format in _CHANNELS and (data.shape[2] != format.channels
+                                or data.dtype != format.dtype):
+        raise ValueError(f"{format.name} needs {format.channels} channels of "
+                         f"{format.dtype}, got {data.shape[2]} of {data.dtype}")
+    return data, format
 
 
-def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Same-sized Y, U, V planes (BT.601 limited range) as an HxWx3 uint8 RGB image."""
-    f32 = np.float32
-    luma = (y.astype(f32) - f32(16)) * f32(_Y_GAIN)
-    cb = u.astype(f32) - f32(128)
-    cr = v.astype(f32) - f32(128)
-    rgb = np.empty((*y.shape, 3), np.uint8)
-    for channel, value in enumerate((luma + f32(_V_TO_R) * cr,
-                                     luma - f32(_U_TO_G) * cb - f32(_V_TO_G) * cr,
-                                     luma + f32(_U_TO_B) * cb)):
-        rgb[..., channel] = np.clip(np.rint(value), 0, 255)
-    return rgb
-
-
-def i420_to_rgb(planes: np.ndarray) -> np.ndarray:
-    """An I420 array as HxWx3 RGB (numpy; each chroma sample covers its 2x2 pixels)."""
-    y, u, v = split_i420(planes)
-    return yuv_to_rgb(y, u.repeat(2, 0).repeat(2, 1), v.repeat(2, 0).repeat(2, 1))
-
-
-def rgb_to_yuv(color: tuple[int, int, int]) -> tuple[int, int, int]:
-    """One RGB colour as BT.601 limited-range (Y, U, V)."""
-    r, g, b = (c / 255.0 for c in color)
-    y = 16 + 65.481 * r + 128.553 * g + 24.966 * b
-    u = 128 - 37.797 * r - 74.203 * g + 112.0 * b
-    v = 128 + 112.0 * r - 93.786 * g - 18.214 * b
-    return tuple(int(min(255, max(0, round(c)))) for c in (y, u, v))  # type: ignore[return-value]
+def _i420_size(planes: np.ndarray) -> tuple[int, int]:
+    """(height, width) of an (H*3/2)xW I420 array, or a ValueError saying what is wrong."""
+    if planes.dtype != np.uint8 or planes.ndim != 2:
+        raise ValueError("I420 planes must be a 2-D uint8 array of (H*3/2) x W, got "
+                         f"{planes.dtype} {planes.shape}")
+    rows, width = planes.shape
+    height = rows * 2 // 3
+    if rows % 3 or height % 2 or width % 2 or not height or not width:
+        raise ValueError(f"I420 planes of shape {planes.shape} are not (H*3/2) x W with "
+                         "H and W even and positive")
+    return height, width
 
 
 class AudioFrame:

@@ -9,6 +9,7 @@ Ports are class attributes; the tag comes from the attribute name (`image` ->
         layers = Inputs(ImageFrame)              # "LAYERS:0:a", "LAYERS:1:b", ...
         out = Output(ImageFrame, tag="IMAGE")    # "IMAGE:blended"
         model = SideInput(str, optional=True)    # input_side_packet "MODEL:path"
+        video = Input(ImageFrame, formats=(ImageFormat.SRGB, ImageFormat.YCBCR420P))
 
 `Inputs`/`Outputs`/`SideInputs` match every index of their tag; `port[i]` names one.
 
@@ -21,12 +22,17 @@ them before anything runs, so a miswired node fails at load with its file:line:
 
 `one_of` (exactly one connected), `at_least_one`, `at_most_one` and `all_or_none`; the
 ports of one group may mix kinds (a stream or a side packet, as `ALLOW` on a gate).
+
+`formats=` lists the image formats an input takes; an input typed ImageFrame that lists
+none takes the interleaved ones, and the framework converts planar frames (a decoder's
+YUV planes) to SRGB before that calculator reads them (`mediagraph.colour`).
 """
 
 from __future__ import annotations
 
 import types
 import typing
+from collections.abc import Iterable
 from typing import Any
 
 INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT = "input", "output", "side_input", "side_output"
@@ -39,8 +45,12 @@ class Port:
     multiple: bool = False
 
     def __init__(self, type_: Any = Any, *, tag: str | None = None, index: int = 0,
-                 optional: bool = False, doc: str = "") -> None:
+                 optional: bool = False, doc: str = "",
+                 formats: Iterable[Any] | None = None) -> None:
         self.type = type_
+        # The ImageFormats an image input takes; None: the interleaved ones for a port
+        # typed ImageFrame (mediagraph.colour converts the rest at the read).
+        self.formats: frozenset[Any] | None = None if formats is None else frozenset(formats)
         self.tag = tag
         self.index = index
         self.optional = optional or self.multiple

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import threading
 from collections import deque
 from fractions import Fraction
 from pathlib import Path
@@ -15,6 +14,7 @@ import numpy as np
 
 from mediagraph import (Calculator, CalculatorContext, Options, Output,
                         SideInput, Stop, Timestamp, option)
+from mediagraph import colour
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame, VideoHeader
 from mediagraph.optional import require
 
@@ -63,12 +63,14 @@ class VideoDecoderCalculator(Calculator):
     or one without a video stream, fails in `open()` with its path in the message.
 
     Inputs:  none (a source)
-    Frames of ordinary video (yuv420p, BT.601, limited range, even size) keep their YUV
-    planes (`ImageFrame.from_i420`): ImageToTensor, AnnotationOverlay and VideoEncoder
-    use them directly, and any other consumer gets swscale's RGB on its first access,
-    the same pixels as converting here. Other videos are converted to RGB here.
+    Frames of ordinary video (yuv420p, BT.601, limited range, even size) go out as their
+    YUV planes (YCBCR420P, `ImageFrame.from_i420`): the calculators whose input takes
+    that format (ImageToTensor, AnnotationOverlay, BackgroundBlur, VideoEncoder) use
+    them directly, and any other gets them as SRGB, converted once by swscale, the same
+    pixels as converting here. Other videos are converted to SRGB here.
 
-    Outputs: VIDEO (ImageFrame, SRGB); VIDEO_PRESTREAM (VideoHeader at PRE_STREAM, optional);
+    Outputs: VIDEO (ImageFrame, YCBCR420P or SRGB);
+             VIDEO_PRESTREAM (VideoHeader at PRE_STREAM, optional);
              AUDIO (AudioFrame, float32 samples x channels, optional)
     Side inputs: INPUT_FILE_PATH (str: a path or a URL FFmpeg can open)
     Options: start_time_s, end_time_s, thread_type ("AUTO"), on_error ("FAIL" | "WARN")
@@ -236,13 +238,13 @@ class VideoDecoderCalculator(Calculator):
                                       frame.time_base or self._vstream.time_base)
         self._video_count += 1
         if _is_plain_i420(frame):
-            # Kept as YUV planes: the calculators that can (ImageToTensor,
-            # AnnotationOverlay, VideoEncoder) work on them, and RGB is made only if
-            # another consumer asks, by the same swscale conversion as below.
+            # Kept as YUV planes; RGB is made only if a consumer needs it, by the same
+            # swscale conversion as below.
             planes = frame.to_ndarray()
-            image = ImageFrame.from_i420(planes, functools.partial(_rgb24, planes))
+            image = ImageFrame.from_i420(
+                planes, functools.partial(colour.swscale_i420_to_rgb, planes))
         else:
-            rgb = _reformatter().reformat(frame, format="rgb24").to_ndarray()
+            rgb = colour.reformatter().reformat(frame, format="rgb24").to_ndarray()
             image = ImageFrame(rgb, ImageFormat.SRGB)
         self._pending["video"].append((ts, image))
 
@@ -313,10 +315,9 @@ class VideoDecoderCalculator(Calculator):
 
 
 # FFmpeg's colorspace tags that swscale converts with BT.601 (unspecified, BT.470BG,
-# SMPTE 170M) and the limited-range tags (unspecified, MPEG): what from_i420 assumes.
+# SMPTE 170M) and the limited-range tags (unspecified, MPEG): what YCBCR420P means.
 _BT601_COLORSPACES = (2, 5, 6)
 _LIMITED_RANGES = (0, 1)
-_local = threading.local()
 
 
 def _is_plain_i420(frame: Any) -> bool:
@@ -326,25 +327,6 @@ def _is_plain_i420(frame: Any) -> bool:
             and int(frame.color_range) in _LIMITED_RANGES)
 
 
-def _reformatter() -> Any:
-    """This thread's swscale converter. PyAV's frame.to_ndarray(format=...) builds a fresh
-    swscale context for every frame, which costs as much as the conversion itself."""
-    reformatter = getattr(_local, "reformatter", None)
-    if reformatter is None:
-        import av
-
-        reformatter = _local.reformatter = av.video.reformatter.VideoReformatter()
-    return reformatter
-
-
-def _rgb24(planes: np.ndarray) -> np.ndarray:
-    """I420 `planes` as RGB by swscale: the same pixels as converting the decoded frame
-    (BT.601, limited range, which `_is_plain_i420` checked), without keeping that frame
-    alive until someone asks."""
-    import av
-
-    frame = av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")
-    return _reformatter().reformat(frame, format="rgb24").to_ndarray()
 
 
 def _is_url(path: str) -> bool:

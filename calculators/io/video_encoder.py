@@ -12,6 +12,7 @@ import numpy as np
 
 from mediagraph import (Calculator, CalculatorContext, Input, Options,
                         SideInput, Timestamp, option)
+from mediagraph import colour
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
 from mediagraph.optional import require
 
@@ -24,34 +25,7 @@ _PIXEL_FORMATS = {ImageFormat.SRGB: "rgb24", ImageFormat.SRGBA: "rgba", ImageFor
                   ImageFormat.SBGRA: "bgra", ImageFormat.SRGB48: "rgb48le",
                   ImageFormat.GRAY16: "gray16le"}
 _LAYOUTS = {1: "mono", 2: "stereo"}
-
-
-# Full-range chroma (OpenCV's YCrCb) -> BT.601 limited range (swscale's default for
-# rgb24 -> yuv420p): 128 + (c - 128) * 224/255.
-_LIMITED_CHROMA = np.clip(np.round(128 + (np.arange(256) - 128) * 224 / 255), 0, 255
-                          ).astype(np.uint8)
-
-
-def rgb_to_i420(rgb: np.ndarray) -> np.ndarray:
-    """An even-sized RGB image as planar YUV 4:2:0 (H*3/2 x W), BT.601 limited range.
-
-    Faster than the swscale conversion PyAV would do inside encode(), and without the
-    GIL: OpenCV's I420 conversion gives Y; chroma comes from 2x2 box averages (a closer
-    round trip than OpenCV's own I420 chroma, within 6 levels of swscale's), converted
-    at quarter size.
-    """
-    import cv2
-
-    rgb = np.ascontiguousarray(rgb)
-    height, width = rgb.shape[:2]
-    yuv = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420)
-    half = cv2.resize(rgb, (width // 2, height // 2), interpolation=cv2.INTER_AREA)
-    _, cr, cb = cv2.split(cv2.LUT(cv2.cvtColor(half, cv2.COLOR_RGB2YCrCb), _LIMITED_CHROMA))
-    flat = yuv.reshape(-1)
-    luma, quarter = height * width, (height // 2) * (width // 2)
-    flat[luma:luma + quarter] = cb.reshape(-1)
-    flat[luma + quarter:] = cr.reshape(-1)
-    return yuv
+_ENCODABLE = (*_PIXEL_FORMATS, ImageFormat.YCBCR420P)
 
 
 _MIN_X264_FRAME_THREADS = 6
@@ -110,11 +84,12 @@ class VideoEncoderCalculator(Calculator):
     encoders and writes the container trailer, and the framework calls it even when
     the run fails or is cancelled, so a partial output still plays. Frames whose width
     or height is odd are cropped by one pixel for 4:2:0 pixel formats. Audio before
-    timestamp 0 is dropped (the output starts at 0). A frame backed by YUV 4:2:0 planes
-    (a decoded video frame, perhaps drawn on) goes to a yuv420p encoder as its planes,
-    with no conversion; RGB frames are converted by `rgb_to_i420`.
+    timestamp 0 is dropped (the output starts at 0). A YCBCR420P frame (a decoded video
+    frame, perhaps drawn on) goes to a yuv420p encoder as its planes, with no
+    conversion; SRGB frames are converted by `mediagraph.colour.rgb_to_i420`.
 
-    Inputs:  VIDEO (ImageFrame); AUDIO (AudioFrame, optional);
+    Inputs:  VIDEO (ImageFrame: SRGB, SRGBA, SBGRA, GRAY8, SRGB48, GRAY16 or YCBCR420P);
+             AUDIO (AudioFrame, optional);
              VIDEO_PRESTREAM (VideoHeader, optional: its frame_rate sets the nominal fps)
     Outputs: none (a sink)
     Side inputs: OUTPUT_FILE_PATH (str; the suffix picks the container, e.g. .mp4)
@@ -133,7 +108,7 @@ class VideoEncoderCalculator(Calculator):
     Options = VideoEncoderCalculatorOptions
     timestamp_offset = None
 
-    video = Input(ImageFrame, tag="VIDEO")
+    video = Input(ImageFrame, tag="VIDEO", formats=_ENCODABLE)
     audio = Input(AudioFrame, tag="AUDIO", optional=True)
     header = Input(Any, tag="VIDEO_PRESTREAM", optional=True)
     output_file_path = SideInput(str, tag="OUTPUT_FILE_PATH")
@@ -212,7 +187,10 @@ class VideoEncoderCalculator(Calculator):
         av = self._av
         if not isinstance(image, ImageFrame):
             raise TypeError(f"VIDEO needs ImageFrame packets, not {type(image).__name__}")
-        pixel_format = _PIXEL_FORMATS.get(image.format)
+        planar = image.format == ImageFormat.YCBCR420P
+        if planar and self.options.pix_fmt != "yuv420p":
+            image, planar = colour.convert(image, ImageFormat.SRGB), False
+        pixel_format = "yuv420p" if planar else _PIXEL_FORMATS.get(image.format)
         if pixel_format is None:
             raise ValueError(f"cannot encode {image.format.name} images; convert to SRGB first")
         if self._vstream is None:
@@ -220,10 +198,10 @@ class VideoEncoderCalculator(Calculator):
         if (image.width, image.height) != (self._in_width, self._in_height):
             raise ValueError(f"frame at {ts} µs is {image.width}x{image.height}, but the "
                              f"video '{self._path}' started at {self._in_width}x{self._in_height}")
-        if image.i420 is not None and self.options.pix_fmt == "yuv420p":
+        if planar:
             # YUV planes from the decoder (or drawn on by the overlay): as they are, not
             # even copied (the array is read-only, and the frame keeps it alive).
-            planes = image.i420
+            planes = image.data
             frame = (av.VideoFrame.from_numpy_buffer(planes, format="yuv420p")
                      if planes.flags.c_contiguous
                      else av.VideoFrame.from_ndarray(planes, format="yuv420p"))
@@ -231,7 +209,7 @@ class VideoEncoderCalculator(Calculator):
             return
         data = image.to_ndarray()[:self._height, :self._width]
         if pixel_format == "rgb24" and self.options.pix_fmt == "yuv420p":
-            frame = av.VideoFrame.from_ndarray(rgb_to_i420(data), format="yuv420p")
+            frame = av.VideoFrame.from_ndarray(colour.rgb_to_i420(data), format="yuv420p")
         else:
             if data.shape[2] == 1:
                 data = data[:, :, 0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import mask_plane
+from mediagraph.calculators._images import mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import positive_size
+from mediagraph.calculators._images import positive_size
 from mediagraph.calculators.preprocess.image_to_tensor import GpuOrigin
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame

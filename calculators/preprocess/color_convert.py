@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import expect_image
+from mediagraph.calculators._images import expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFormat, ImageFrame
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import expect_image
+from mediagraph.calculators._images import ANY_FORMAT, expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Output
 from mediagraph.formats import ImageFrame
 
@@ -27,7 +27,7 @@ class FromImageCalculator(Calculator):
         }
     """
 
-    image = Input(ImageFrame)
+    image = Input(ImageFrame, formats=ANY_FORMAT)
     image_cpu = Output(ImageFrame)
 
     def process(self, cc: CalculatorContext) -> None:

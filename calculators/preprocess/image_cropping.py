@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, positive_size
+from mediagraph.calculators._images import expect_image, positive_size
 from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Options, Output,
                         all_or_none, at_most_one, option)
 from mediagraph.formats import ImageFrame, NormalizedRect

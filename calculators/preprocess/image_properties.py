@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import expect_image
+from mediagraph.calculators._images import ANY_FORMAT, expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFrame
 
@@ -19,8 +19,9 @@ class ImagePropertiesCalculator(Calculator):
                input_stream: "IMAGE:frame" output_stream: "SIZE:frame_size" }
     """
 
-    image = Input(ImageFrame, optional=True)
-    image_cpu = Input(ImageFrame, optional=True)  # MediaPipe's CPU-only tag for the same
+    image = Input(ImageFrame, optional=True, formats=ANY_FORMAT)
+    # MediaPipe's CPU-only tag for the same
+    image_cpu = Input(ImageFrame, optional=True, formats=ANY_FORMAT)
     size = Output(tuple, tag="SIZE")
     groups = (one_of(image, image_cpu),)
 

@@ -8,10 +8,12 @@ import math
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image
+from mediagraph.calculators._images import expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
-from mediagraph.formats import (BT601_YUV_TO_RGB, ImageFormat, ImageFrame, NormalizedRect,
-                                split_i420)
+from mediagraph.colour import yuv_to_rgb_pixels
+from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect, split_i420
+
+_SAMPLED = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.GRAY8, ImageFormat.YCBCR420P)
 
 
 class GpuOrigin(enum.IntEnum):
@@ -94,11 +96,12 @@ class ImageToTensorCalculator(Calculator):
     A NORM_RECT that is connected but absent, or has zero width and height (MediaPipe's
     sentinel), produces no output at that timestamp.
 
-    An SRGB frame backed by YUV 4:2:0 planes (a decoded video frame) is sampled from
+    A YCBCR420P frame (a decoded video frame) is sampled from
     its planes (`warp_roi_i420`) and never converted whole: the tensor is the RGB one
     up to rounding (mean difference about one level in 255).
 
-    Inputs:  IMAGE (ImageFrame SRGB, SRGBA or GRAY8); NORM_RECT (NormalizedRect, optional)
+    Inputs:  IMAGE (ImageFrame SRGB, SRGBA, GRAY8 or YCBCR420P);
+             NORM_RECT (NormalizedRect, optional)
     Outputs: TENSORS (list with one read-only 1xHxWxC array; C is 1 for GRAY8, else 3) or
              TENSOR (the array alone); MATRIX (float32 array of 16, row-major 4x4,
              optional); LETTERBOX_PADDING ((left, top, right, bottom), optional)
@@ -123,7 +126,7 @@ class ImageToTensorCalculator(Calculator):
 
     Options = ImageToTensorCalculatorOptions
 
-    image = Input(ImageFrame)
+    image = Input(ImageFrame, formats=_SAMPLED)
     norm_rect = Input(NormalizedRect, tag="NORM_RECT", optional=True)
     tensors = Output(list, optional=True)
     tensor = Output(np.ndarray, optional=True)
@@ -152,8 +155,7 @@ class ImageToTensorCalculator(Calculator):
             rect = cc.get(self.norm_rect)
             if rect is None or (rect.width == 0 and rect.height == 0):
                 return
-        frame = expect_image(frame, "IMAGE",
-                             (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.GRAY8))
+        frame = expect_image(frame, "IMAGE", _SAMPLED)
         opts: ImageToTensorCalculatorOptions = self.options
         roi = region_of_interest(frame.width, frame.height, rect)
         out_w = opts.output_tensor_width or frame.width
@@ -165,8 +167,8 @@ class ImageToTensorCalculator(Calculator):
             matrix.flags.writeable = False
             cc.send(self.matrix, matrix)
         replicate = opts.border_mode != BorderMode.BORDER_ZERO
-        if frame.i420 is not None:  # a decoded video frame: sample its planes, skip RGB
-            pixels = warp_roi_i420(frame.i420, roi, out_w, out_h, replicate)
+        if frame.format == ImageFormat.YCBCR420P:  # sample the planes, skip a whole RGB
+            pixels = warp_roi_i420(frame.data, roi, out_w, out_h, replicate)
         else:
             pixels = warp_roi(frame.data, roi, out_w, out_h, replicate)
         tensor = self._normalize(pixels)[np.newaxis]
@@ -279,7 +281,7 @@ def warp_roi_i420(planes: np.ndarray, roi: tuple[float, float, float, float, flo
     y = cv2.remap(luma, xy, fraction, cv2.INTER_LINEAR, borderMode=border, borderValue=16)
     u = cv2.remap(cb, xy_c, fraction_c, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
     v = cv2.remap(cr, xy_c, fraction_c, cv2.INTER_LINEAR, borderMode=border, borderValue=128)
-    return cv2.transform(cv2.merge([y, u, v]), BT601_YUV_TO_RGB)
+    return yuv_to_rgb_pixels(cv2.merge([y, u, v]))
 
 
 @functools.lru_cache(maxsize=16)

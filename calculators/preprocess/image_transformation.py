@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, positive_size
+from mediagraph.calculators._images import expect_image, positive_size
 from mediagraph import (
     Calculator,
     CalculatorContext,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mediagraph.calculators.preprocess._images import expect_image
+from mediagraph.calculators._images import ANY_FORMAT, expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Output, one_of
 from mediagraph.formats import ImageFrame
 
@@ -26,8 +26,8 @@ class ToImageCalculator(Calculator):
         }
     """
 
-    image = Input(ImageFrame, optional=True)
-    image_cpu = Input(ImageFrame, tag="IMAGE_CPU", optional=True)
+    image = Input(ImageFrame, optional=True, formats=ANY_FORMAT)
+    image_cpu = Input(ImageFrame, tag="IMAGE_CPU", optional=True, formats=ANY_FORMAT)
     out = Output(ImageFrame, tag="IMAGE")
     groups = (one_of(image, image_cpu),)
 

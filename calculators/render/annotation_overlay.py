@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, i420_rgb, mask_plane
+from mediagraph.calculators._images import expect_image, mask_plane
 from mediagraph.calculators.render._color import ColorOption
 from mediagraph import (
     Calculator,
@@ -19,17 +19,17 @@ from mediagraph import (
     Output,
     option,
 )
+from mediagraph.colour import rgb_to_yuv
 from mediagraph.formats import (
     Color,
     ImageFormat,
     ImageFrame,
     RenderAnnotation,
     RenderData,
-    rgb_to_yuv,
     split_i420,
 )
 
-_DRAWABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA)
+_DRAWABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA, ImageFormat.YCBCR420P)
 
 
 class AnnotationOverlayCalculatorOptions(
@@ -67,14 +67,14 @@ class AnnotationOverlayCalculator(Calculator):
     when normalized). A mask (HxW floats in [0, 1], resized to the frame) tints the frame
     towards its color by `mask * mask_alpha`; pixels where the mask is 0 are unchanged.
 
-    An SRGB frame backed by YUV 4:2:0 planes (a decoded video frame) is drawn on a copy
-    of its planes, chroma at half size (a mask's weight averaged over each chroma
-    sample's 2x2 pixels), and goes out the same way: no RGB conversion either way.
+    A YCBCR420P frame (a decoded video frame) is drawn on a copy of its planes, chroma
+    at half size (a mask's weight averaged over each chroma sample's 2x2 pixels), and
+    goes out YCBCR420P: no RGB conversion either way.
 
     Without an IMAGE input the calculator draws on a canvas_width_px x canvas_height_px
     SRGB canvas of canvas_color, once per timestamp with render data.
 
-    Inputs:  IMAGE (ImageFrame: SRGB, SRGBA or SBGRA; optional);
+    Inputs:  IMAGE (ImageFrame: SRGB, SRGBA, SBGRA or YCBCR420P; optional);
              untagged RenderData streams (any number, each may be absent at a timestamp);
              VECTOR (lists of RenderData, any number of streams, as MediaPipe's);
              MASK (HxW float array or VEC32F1 ImageFrame, values in [0, 1]; optional)
@@ -95,7 +95,7 @@ class AnnotationOverlayCalculator(Calculator):
 
     Options = AnnotationOverlayCalculatorOptions
 
-    image = Input(ImageFrame, tag="IMAGE", optional=True)
+    image = Input(ImageFrame, tag="IMAGE", optional=True, formats=_DRAWABLE)
     render_data = Inputs(RenderData, tag="")
     vector = Inputs(list, tag="VECTOR")  # MediaPipe's lists of RenderData (e.g. one per hand)
     mask = Input(tag="MASK", optional=True)
@@ -119,19 +119,15 @@ class AnnotationOverlayCalculator(Calculator):
         for items in cc.get(self.vector):
             parts.extend(items or ())
         mask = cc.get(self.mask)
-        planes = None
         if self._has_image:
             frame = cc.get(self.image)
             if frame is None:
                 return
             frame = expect_image(frame, "IMAGE", _DRAWABLE)
             fmt = frame.format
-            if frame.i420 is not None:
-                # A decoded video frame: draw on a copy of its YUV planes (half the bytes
-                # of RGB, and no conversion either way).
-                canvas = planes = frame.i420.copy()
-            else:
-                canvas = frame.data.copy()
+            # A YCBCR420P frame (a decoded video frame) is drawn on its YUV planes: half
+            # the bytes of RGB, and no conversion either way.
+            canvas = frame.data.copy()
         else:
             if mask is None and all(p is None for p in parts):
                 return
@@ -139,14 +135,11 @@ class AnnotationOverlayCalculator(Calculator):
             c = opts.canvas_color
             canvas = np.empty((opts.canvas_height_px, opts.canvas_width_px, 3), np.uint8)
             canvas[:] = (c.r, c.g, c.b)
-        painter = _Painter(canvas, fmt, opts, i420=planes is not None)
+        painter = _Painter(canvas, fmt, opts)
         if mask is not None:
             painter.mask(mask_plane(mask, "input MASK"), opts.mask_color.to_color())
         _draw_all(painter, parts)
-        if planes is None:
-            cc.send(self.out, ImageFrame(canvas, fmt))
-        else:
-            cc.send(self.out, ImageFrame.from_i420(planes, functools.partial(i420_rgb, planes)))
+        cc.send(self.out, ImageFrame(canvas, fmt))
 
 
 @functools.lru_cache(maxsize=64)
@@ -167,18 +160,18 @@ def _draw_all(painter: _Painter, parts: list[Any]) -> None:
 
 class _Painter:
     """Draws annotations on one canvas: HxWxC uint8 (RGB or BGR order by format), or
-    with `i420` the (H*3/2)xW YUV 4:2:0 planes of an SRGB frame."""
+    the (H*3/2)xW YUV 4:2:0 planes of a YCBCR420P frame."""
 
     def __init__(self, canvas: np.ndarray, fmt: ImageFormat,
-                 opts: AnnotationOverlayCalculatorOptions, i420: bool = False) -> None:
+                 opts: AnnotationOverlayCalculatorOptions) -> None:
         import cv2
 
         self.cv2 = cv2
         self.canvas = canvas
         self.fmt = fmt
         self.opts = opts
-        self.planar = i420
-        if i420:
+        self.planar = planar = fmt == ImageFormat.YCBCR420P
+        if planar:
             y, u, v = split_i420(canvas)
             self.height, self.width = y.shape
             # (plane, coordinate shift, channel of the colour): chroma is half size, so

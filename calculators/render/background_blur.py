@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from mediagraph.calculators.preprocess._images import expect_image, i420_rgb, mask_plane
+from mediagraph.calculators._images import expect_image, mask_plane
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import ImageFormat, ImageFrame, split_i420
 
-_BLURRABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA, ImageFormat.GRAY8)
+_BLURRABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA, ImageFormat.GRAY8,
+              ImageFormat.YCBCR420P)
 
 
 class BackgroundBlurCalculatorOptions(Options,
@@ -38,7 +37,10 @@ class BackgroundBlurCalculator(Calculator):
     Gaussian blur of the whole frame. A soft mask blends smoothly; `mask_threshold`
     makes it a hard cut. One OpenCV blur and a few numpy operations per frame.
 
-    Inputs:  IMAGE (ImageFrame: SRGB, SRGBA, SBGRA or GRAY8), MASK (VEC32F1 ImageFrame
+    A YCBCR420P frame (a decoded video frame) is blurred on its planes and goes out
+    YCBCR420P (`blur_background_i420`).
+
+    Inputs:  IMAGE (ImageFrame: SRGB, SRGBA, SBGRA, GRAY8 or YCBCR420P), MASK (VEC32F1 ImageFrame
              or HxW float array in [0, 1], 1 = foreground; e.g. SelfieSegmentationCpu's
              SEGMENTATION_MASK). A frame without a mask at its timestamp is passed
              through unchanged.
@@ -58,7 +60,7 @@ class BackgroundBlurCalculator(Calculator):
 
     Options = BackgroundBlurCalculatorOptions
 
-    image = Input(ImageFrame, tag="IMAGE")
+    image = Input(ImageFrame, tag="IMAGE", formats=_BLURRABLE)
     mask = Input(tag="MASK")
     out = Output(ImageFrame, tag="IMAGE")
 
@@ -72,12 +74,9 @@ class BackgroundBlurCalculator(Calculator):
             cc.send(self.out, frame)
             return
         plane = mask_plane(mask, "input MASK")
-        if frame.i420 is not None:  # a decoded video frame: blur its YUV planes
-            planes = blur_background_i420(frame.i420, plane, self.options)
-            cc.send(self.out, ImageFrame.from_i420(planes, functools.partial(i420_rgb, planes)))
-            return
-        cc.send(self.out, ImageFrame(blur_background(frame.data, plane, self.options),
-                                     frame.format))
+        blur = (blur_background_i420 if frame.format == ImageFormat.YCBCR420P
+                else blur_background)
+        cc.send(self.out, ImageFrame(blur(frame.data, plane, self.options), frame.format))
 
 
 def _weight(mask: np.ndarray, height: int, width: int,

@@ -1,4 +1,4 @@
-"""ImageFrame backed by YUV 4:2:0 planes: size without converting, RGB once, on demand."""
+"""YCBCR420P frames (YUV 4:2:0 planes): size without converting, RGB once, on demand."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import threading
 import numpy as np
 import pytest
 
-from mediagraph.formats import (ImageFormat, ImageFrame, i420_to_rgb, rgb_to_yuv, split_i420,
-                                yuv_to_rgb)
+from mediagraph.colour import convert, i420_to_rgb, rgb_to_yuv
+from mediagraph.formats import ImageFormat, ImageFrame, split_i420
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -23,26 +23,28 @@ def test_size_and_format_come_without_converting():
     calls = []
     frame = ImageFrame.from_i420(planes(), lambda: calls.append(1) or np.zeros((6, 8, 3), np.uint8))
     assert (frame.width, frame.height, frame.channels, frame.shape) == (8, 6, 3, (6, 8, 3))
-    assert frame.format == ImageFormat.SRGB and frame.i420 is not None
+    assert frame.format == ImageFormat.YCBCR420P and frame.data.shape == (9, 8)
     assert calls == []
-    assert frame.data.shape == (6, 8, 3) and frame.to_ndarray() is frame.data
+    rgb = convert(frame, ImageFormat.SRGB)
+    assert rgb.format == ImageFormat.SRGB and rgb.data.shape == (6, 8, 3)
+    assert rgb.to_ndarray() is rgb.data and convert(frame, ImageFormat.SRGB) is rgb
     assert calls == [1]
-    assert not frame.data.flags.writeable and not frame.i420.flags.writeable
+    assert not rgb.data.flags.writeable and not frame.data.flags.writeable
 
 
 def test_concurrent_consumers_convert_once():
     calls = []
     gate = threading.Barrier(4)
 
-    def convert():
+    def to_rgb():
         calls.append(1)
         return np.zeros((6, 8, 3), np.uint8)
 
-    frame = ImageFrame.from_i420(planes(), convert)
+    frame = ImageFrame.from_i420(planes(), to_rgb)
 
     def consume():
         gate.wait(timeout=10)
-        _ = frame.data
+        convert(frame, ImageFormat.SRGB)
 
     threads = [threading.Thread(target=consume) for _ in range(4)]
     for t in threads:
@@ -57,7 +59,8 @@ def test_default_conversion_is_bt601_limited_range():
     assert black == (16, 128, 128) and white == (235, 128, 128)
     red = rgb_to_yuv((255, 0, 0))
     assert red == (81, 90, 240)
-    back = yuv_to_rgb(*(np.full((1, 1), c, np.uint8) for c in red))
+    y, u, v = red
+    back = i420_to_rgb(np.array([[y, y], [y, y], [u, v]], np.uint8))
     assert np.abs(back[0, 0].astype(int) - (255, 0, 0)).max() <= 2
 
 
@@ -68,13 +71,16 @@ def test_split_gives_views_of_the_three_planes():
     assert np.shares_memory(u, array) and np.shares_memory(v, array)
     rgb = i420_to_rgb(array)
     assert rgb.shape == (4, 6, 3)
-    assert np.array_equal(ImageFrame.from_i420(array).data, rgb)
+    assert np.array_equal(convert(ImageFrame.from_i420(array), ImageFormat.SRGB).data, rgb)
+    assert all(np.shares_memory(a, b) for a, b in zip(ImageFrame.from_i420(array).planes,
+                                                       (y, u, v)))
 
 
-def test_pickles_as_plain_pixels():
+def test_pickles_as_its_planes_without_the_converter():
     frame = ImageFrame.from_i420(planes(), lambda: np.full((6, 8, 3), 7, np.uint8))
     copy = pickle.loads(pickle.dumps(frame))
-    assert copy.i420 is None and copy == frame
+    assert copy.format == ImageFormat.YCBCR420P and copy == frame
+    assert copy.rgb_source is None
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -92,4 +98,4 @@ def test_bad_planes_are_refused(bad, message):
 def test_a_converter_giving_the_wrong_shape_is_named():
     frame = ImageFrame.from_i420(planes(), lambda: np.zeros((3, 3, 3), np.uint8))
     with pytest.raises(ValueError, match="RGB conversion gave"):
-        _ = frame.data
+        convert(frame, ImageFormat.SRGB)

@@ -12,6 +12,7 @@ import mediagraph.calculators  # noqa: F401
 from mediagraph.formats import VideoHeader
 from mediagraph import CalculatorError, Graph, GraphConfigError, Timestamp
 from mediagraph.testing import samples
+from mediagraph.colour import convert
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
 
@@ -31,8 +32,12 @@ def decode(path, options=None, outputs=("VIDEO",)):
     return runner.run({}, {"INPUT_FILE_PATH": str(path)}, timeout=60)
 
 
+def rgb(frame):
+    return convert(frame, ImageFormat.SRGB).to_ndarray()
+
+
 def brightness(packets):
-    return [float(p.value.to_ndarray().mean()) for p in packets]
+    return [float(rgb(p.value).mean()) for p in packets]
 
 
 def frame_times(n, start=0):
@@ -43,7 +48,7 @@ def test_frames_come_in_order_with_pts_timestamps(clip):
     frames = decode(clip)["VIDEO"]
     assert timestamps(frames) == frame_times(45)
     first = frames[0].value
-    assert isinstance(first, ImageFrame) and first.format == ImageFormat.SRGB
+    assert isinstance(first, ImageFrame) and first.format == ImageFormat.YCBCR420P
     assert (first.width, first.height) == (160, 120)
     assert np.all(np.diff(brightness(frames)) > 0)
 
@@ -223,21 +228,21 @@ def test_frames_match_pyav_conversion_across_a_size_change(tmp_path):
     joined.write_bytes(first.read_bytes() + second.read_bytes())
     with av.open(str(joined)) as container:
         expected = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
-    frames = [p.value.to_ndarray() for p in decode(joined)["VIDEO"]]
+    frames = [rgb(p.value) for p in decode(joined)["VIDEO"]]
     assert {f.shape for f in frames} == {(120, 160, 3), (64, 96, 3)}
     assert len(frames) == len(expected)
     for got, want in zip(frames, expected):
         assert np.array_equal(got, want)
 
 
-def test_yuv420p_frames_keep_their_planes_and_give_pyavs_rgb_on_demand(clip):
+def test_yuv420p_frames_are_ycbcr420p_planes_and_convert_to_pyavs_rgb(clip):
     frames = [p.value for p in decode(clip)["VIDEO"]]
     with av.open(str(clip)) as container:
         decoded = list(container.decode(video=0))
-    assert all(f.i420 is not None for f in frames)
-    assert np.array_equal(frames[3].i420, decoded[3].to_ndarray())
+    assert all(f.format == ImageFormat.YCBCR420P for f in frames)
+    assert np.array_equal(frames[3].data, decoded[3].to_ndarray())
     assert (frames[3].width, frames[3].height, frames[3].shape) == (160, 120, (120, 160, 3))
-    assert np.array_equal(frames[3].data, decoded[3].to_ndarray(format="rgb24"))
+    assert np.array_equal(rgb(frames[3]), decoded[3].to_ndarray(format="rgb24"))
 
 
 def _bt709_clip(path):
@@ -262,7 +267,7 @@ def test_a_bt709_video_is_converted_with_its_own_matrix(tmp_path):
         decoded = list(container.decode(video=0))
     assert int(decoded[0].colorspace) == 1
     frames = [p.value for p in decode(clip)["VIDEO"]]
-    assert len(frames) == 3 and all(f.i420 is None for f in frames)
+    assert len(frames) == 3 and all(f.format != ImageFormat.YCBCR420P for f in frames)
     for got, want in zip(frames, decoded):
         assert np.array_equal(got.data, want.to_ndarray(format="rgb24"))
 
@@ -289,6 +294,6 @@ def test_bt601_tagged_videos_keep_planes_and_convert_like_pyav(tmp_path, colorsp
     # unspecified, which swscale reads as BT.601 limited range too)
     assert int(decoded[0].colorspace) in (2, colorspace) and int(decoded[0].color_range) in (0, 1)
     frames = [p.value for p in decode(path)["VIDEO"]]
-    assert len(frames) == 3 and all(f.i420 is not None for f in frames)
+    assert len(frames) == 3 and all(f.format == ImageFormat.YCBCR420P for f in frames)
     for got, want in zip(frames, decoded):
-        assert np.array_equal(got.data, want.to_ndarray(format="rgb24"))
+        assert np.array_equal(rgb(got), want.to_ndarray(format="rgb24"))

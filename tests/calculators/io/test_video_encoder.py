@@ -324,7 +324,7 @@ def test_colours_survive_the_rgb_to_yuv_conversion(tmp_path):
 
 @pytest.mark.parametrize("height, width", [(96, 128), (90, 126), (2, 2)])
 def test_rgb_to_i420_agrees_with_swscale(height, width):
-    from mediagraph.calculators.io.video_encoder import rgb_to_i420
+    from mediagraph.colour import rgb_to_i420
 
     rgb = np.ascontiguousarray(samples.photo("astronaut")[:height, :width])
     ours = rgb_to_i420(rgb).astype(int)

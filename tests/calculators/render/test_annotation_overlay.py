@@ -15,10 +15,9 @@ from mediagraph.formats import (
     ImageFrame,
     RenderAnnotation,
     RenderData,
-    i420_to_rgb,
-    rgb_to_yuv,
     split_i420,
 )
+from mediagraph.colour import convert, i420_to_rgb, rgb_to_yuv
 from mediagraph.testing import CalculatorRunner, timestamps
 from tests.calculators.preprocess._helpers import error_text
 
@@ -243,8 +242,9 @@ def test_an_i420_frame_is_drawn_on_its_planes_where_rgb_would_be(shape):
     image, original = i420_frame()
     runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"])
     out = runner.run({"IMAGE": [(image, 0)], "": [(RenderData((shape,)), 0)]})["IMAGE"][0].value
-    assert out.i420 is not None and np.array_equal(image.i420, original)  # input untouched
-    y, u, v = split_i420(out.i420)
+    assert out.format == ImageFormat.YCBCR420P
+    assert np.array_equal(image.data, original)  # input untouched
+    y, u, v = split_i420(out.data)
     drawn_rgb = (overlay([shape]) != GRAY).any(axis=2)
     # Luma takes exactly the pixels RGB drawing would, in the colour's Y.
     assert np.array_equal(y != y[99, 0], drawn_rgb)
@@ -259,7 +259,8 @@ def test_an_i420_frame_is_drawn_on_its_planes_where_rgb_would_be(shape):
         assert (u[chroma] == color[1]).all() and (v[chroma] == color[2]).all()
     # Asked for RGB, the result converts its planes (BT.601): the shape in its colour.
     if shape.kind == "filled_rectangle":
-        assert np.abs(out.data[2:18, 2:18].astype(int) - (0, 255, 0)).max() <= 3
+        rgb = convert(out, ImageFormat.SRGB).data
+        assert np.abs(rgb[2:18, 2:18].astype(int) - (0, 255, 0)).max() <= 3
 
 
 @pytest.mark.parametrize("as_annotation", [False, True])
@@ -275,8 +276,8 @@ def test_an_i420_frame_takes_masks_on_its_planes_like_rgb(as_annotation):
     options = {"mask_alpha": 0.75}
     runner = CalculatorRunner("AnnotationOverlayCalculator", outputs=["IMAGE"], options=options)
     out = runner.run({"IMAGE": [(image, 0)], **inputs})["IMAGE"][0].value
-    assert out.i420 is not None and np.array_equal(image.i420, original)
-    for got_plane, was in zip(split_i420(out.i420), split_i420(original)):
+    assert out.format == ImageFormat.YCBCR420P and np.array_equal(image.data, original)
+    for got_plane, was in zip(split_i420(out.data), split_i420(original)):
         rows, cols = was.shape
         lower_left = (slice(rows // 2, rows), slice(0, cols * 3 // 4))  # where mask is 0
         assert np.array_equal(got_plane[lower_left], was[lower_left])
@@ -285,8 +286,8 @@ def test_an_i420_frame_takes_masks_on_its_planes_like_rgb(as_annotation):
                             ).run({"IMAGE": [(rgb_frame, 0)], **inputs})["IMAGE"][0].value.data
     # Compared where it ends up, in the yuv420p the encoder writes: the RGB overlay
     # subsampled (2x2 chroma averages) against the planes blended directly.
-    from mediagraph.calculators.io.video_encoder import rgb_to_i420
+    from mediagraph.colour import rgb_to_i420
 
     expected = rgb_to_i420(np.ascontiguousarray(want))
-    for got_plane, want_plane in zip(split_i420(out.i420), split_i420(expected)):
+    for got_plane, want_plane in zip(split_i420(out.data), split_i420(expected)):
         assert np.abs(got_plane.astype(int) - want_plane).max() <= 3

@@ -1,4 +1,5 @@
-"""Checks shared by the image calculators: what a port received, named in the error."""
+"""Checks shared by the image calculators (preprocess, render, postprocess): what a port
+received, named in the error."""
 
 from __future__ import annotations
 
@@ -52,9 +53,5 @@ def positive_size(width: Any, height: Any, what: str) -> tuple[int, int]:
     return w, h
 
 
-def i420_rgb(planes: np.ndarray) -> np.ndarray:
-    """I420 planes as HxWx3 RGB with OpenCV (BT.601 limited range): the converter the
-    calculators that draw on planes give `ImageFrame.from_i420`, for whoever wants RGB."""
-    import cv2
-
-    return cv2.cvtColor(planes, cv2.COLOR_YUV2RGB_I420)
+ANY_FORMAT = tuple(ImageFormat)
+"""`formats=` for an image input that only passes frames on or reads their size."""
