@@ -58,17 +58,21 @@ def _name_of(graph_file: str) -> str:
     return next(name for name, (file, _, _) in GRAPHS.items() if file == base)
 
 
-def stage_tree(tree: Path, target: Path) -> Path:
-    """`tree` copied as the wheel lays it out; returns the folder to put on PYTHONPATH."""
+def stage_tree(tree: Path, target: Path) -> str:
+    """`tree` copied as the wheel lays it out; returns the PYTHONPATH that runs it. The
+    tree's own root follows and its graphs sit beside the package too, so a checkout from
+    before the installed layout (a top-level `calculators` package, graphs found at
+    `../graphs`) runs as well."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     package = target / "mediagraph"
     shutil.copytree(tree / "mediagraph", package, ignore=ignore)
     shutil.copytree(tree / "calculators", package / "calculators", ignore=ignore)
     shutil.copytree(tree / "graphs", package / "graphs", ignore=ignore)
-    return target
+    shutil.copytree(tree / "graphs", target / "graphs", ignore=ignore)  # where old ones look
+    return os.pathsep.join([str(target), str(tree.resolve())])
 
 
-def run_once(tree: Path, pythonpath: Path | None, name: str, src: Path,
+def run_once(tree: Path, pythonpath: str | None, name: str, src: Path,
              dst: Path) -> tuple[float, float]:
     """Frames/s and CPU ms per frame of graph `name` of `tree`, in a fresh interpreter."""
     env = dict(os.environ)
