@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import IO
 
 from mediagraph.calculators.audio.speech_segments import SpeechSegment
+from mediagraph.staged_file import StagedFile
 from mediagraph import Calculator, CalculatorContext, Input, Options, SideInput
 
 FORMATS = {".srt": "srt", ".jsonl": "jsonl", ".json": "json"}
@@ -73,7 +74,9 @@ class SegmentsSinkCalculator(Calculator):
         self.format = fmt
         self.count = 0
         self.collected: list[dict[str, float]] = []
-        self.file: IO[str] | None = self.path.open("w", encoding="utf-8")
+        # Written beside the target and renamed over it when the sink closes (StagedFile).
+        self.staged = StagedFile(self.path)
+        self.file: IO[str] | None = self.staged.path.open("w", encoding="utf-8")
 
     def process(self, cc: CalculatorContext) -> None:
         segment: SpeechSegment = cc.get(self.segments)
@@ -96,8 +99,12 @@ class SegmentsSinkCalculator(Calculator):
             if self.format == "json":
                 json.dump(self.collected, file, indent=1)
                 file.write("\n")
-        finally:
+        except BaseException:
             file.close()
+            self.staged.discard()
+            raise
+        file.close()
+        self.staged.commit()
 
 
 def read_segments(path: str | os.PathLike[str]) -> list[tuple[float, float]]:

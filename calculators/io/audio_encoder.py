@@ -12,6 +12,7 @@ from mediagraph.calculators.io._devices import channel_layout
 from mediagraph import Calculator, CalculatorContext, Input, Options, SideInput
 from mediagraph.formats import AudioFrame
 from mediagraph.optional import require
+from mediagraph.staged_file import StagedFile
 
 # suffix -> encoders to try, in order; the container format follows from the suffix
 _ENCODERS: dict[str, tuple[str, ...]] = {
@@ -64,14 +65,12 @@ class AudioEncoderCalculator(Calculator):
         if self.codec is None:
             raise ValueError(f"cannot write '{path}': this FFmpeg build has no "
                              f"{' or '.join(_ENCODERS[suffix])} encoder for {suffix} files")
-        folder = os.path.dirname(os.path.abspath(path))
-        if not os.path.isdir(folder):
-            raise FileNotFoundError(f"cannot write '{path}': folder '{folder}' does not exist")
-        if not os.access(folder, os.W_OK):
-            raise PermissionError(f"cannot write '{path}': folder '{folder}' is not writable")
+        # Written beside the target and renamed over it once finalized (StagedFile).
+        self.staged = StagedFile(path)
         try:
-            self.container = av.open(path, "w")
+            self.container = av.open(os.fspath(self.staged.path), "w")
         except (av.FFmpegError, OSError) as exc:
+            self.staged.discard()
             raise OSError(f"cannot write '{path}': {exc}") from exc
         self.stream: Any = None
         self.in_rate = 0.0
@@ -130,8 +129,12 @@ class AudioEncoderCalculator(Calculator):
             for packet in self.stream.encode(None):
                 self.container.mux(packet)
             self.container.start_encoding()  # writes the header when no packet did
-        finally:
+        except BaseException:
             self.container.close()
+            self.staged.discard()
+            raise
+        self.container.close()
+        self.staged.commit()
 
 
 def _find_encoder(av: Any, names: tuple[str, ...]) -> str | None:

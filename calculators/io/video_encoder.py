@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,6 +14,7 @@ from mediagraph import (Calculator, CalculatorContext, Input, Options,
 from mediagraph import colour
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
 from mediagraph.optional import require
+from mediagraph.staged_file import StagedFile
 
 logger = logging.getLogger(__name__)
 
@@ -116,11 +116,13 @@ class VideoEncoderCalculator(Calculator):
     def open(self, cc: CalculatorContext) -> None:
         self._av = require("av", purpose="VideoEncoderCalculator")
         self._path = path = os.fspath(cc.side(self.output_file_path))
-        _check_writable(path)
+        # Written beside the target and renamed over it when finalized: an existing file
+        # is never truncated first, and a crash leaves no half file under its name.
+        self._staged = StagedFile(path)
         try:
-            self._container = self._av.open(path, "w")
+            self._container = self._av.open(os.fspath(self._staged.path), "w")
         except (self._av.error.FFmpegError, ValueError) as exc:
-            _remove_empty(path)
+            self._staged.discard()
             raise ValueError(f"cannot write video '{path}': {exc}") from exc
         self._vstream: Any = None
         self._astream: Any = None
@@ -165,10 +167,15 @@ class VideoEncoderCalculator(Calculator):
                 self._mux(self._vstream.encode(None))
             if self._astream is not None and self._next_apts:
                 self._mux(self._astream.encode(None))
-        finally:
+        except BaseException:
             container.close()
-            if not self.frames_written and not self._next_apts:
-                _remove_empty(self._path)
+            self._staged.discard()
+            raise
+        container.close()
+        if self.frames_written or self._next_apts:
+            self._staged.commit()  # finalized: the run succeeded, stopped or was cancelled
+        else:
+            self._staged.discard()  # nothing was written: no empty file appears
 
     # -- encoding ---------------------------------------------------------------------
 
@@ -359,27 +366,3 @@ def _scaled(micros: int, time_base: Fraction) -> int:
     return int((value + Fraction(1, 2)) // 1)
 
 
-def _check_writable(path: str) -> None:
-    """Fail now, naming the path, if the output file cannot be created."""
-    folder = Path(path).parent
-    if not folder.exists():
-        raise FileNotFoundError(f"output folder does not exist: '{folder}' (for '{path}')")
-    if not folder.is_dir():
-        raise NotADirectoryError(f"output folder is not a folder: '{folder}' (for '{path}')")
-    if Path(path).is_dir():
-        raise IsADirectoryError(f"output path is a folder: '{path}'")
-    try:
-        with open(path, "ab"):
-            pass
-    except OSError as exc:
-        raise PermissionError(f"cannot write video '{path}': {exc.strerror}") from exc
-    if not os.access(path, os.W_OK):
-        raise PermissionError(f"cannot write video '{path}': not writable")
-
-
-def _remove_empty(path: str) -> None:
-    try:
-        if os.path.getsize(path) == 0:
-            os.remove(path)
-    except OSError:
-        pass

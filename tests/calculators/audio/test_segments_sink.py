@@ -116,3 +116,13 @@ def test_a_hard_failure_still_leaves_a_valid_file(tmp_path, suffix, monkeypatch)
     # a failing node's queued packets may be dropped, but what arrived is finalized
     written = failing_run(tmp_path / f"out{suffix}", False, monkeypatch)
     assert written in ([], [(0, 0.5)], [(0, 0.5), (1, 1.5)])
+
+
+def test_an_existing_segments_file_is_replaced_only_when_the_sink_closes(tmp_path):
+    from mediagraph.testing import CalculatorRunner
+
+    out = tmp_path / "segments.srt"
+    out.write_text("earlier cues\n")
+    runner = CalculatorRunner("SegmentsSinkCalculator")
+    runner.run({"SEGMENTS": []}, {"OUTPUT_FILE_PATH": str(out)})
+    assert out.read_text() == "" and [p.name for p in tmp_path.iterdir()] == ["segments.srt"]

@@ -172,7 +172,7 @@ def _unwritable(tmp_path):
 @pytest.mark.parametrize("make, expected", [
     (lambda tmp: tmp / "no" / "such" / "folder" / "out.wav", "does not exist"),
     (lambda tmp: (tmp / "file.txt").write_text("x") and tmp / "file.txt" / "out.wav",
-     "does not exist"),
+     "is not a folder"),
     pytest.param(_unwritable, "not writable", marks=pytest.mark.skipif(
         hasattr(os, "geteuid") and os.geteuid() == 0, reason="root can write anywhere")),
     (lambda tmp: tmp / "out.ogg-not-audio", "unknown audio suffix"),

@@ -11,9 +11,9 @@ import pytest
 
 import mediagraph.calculators  # noqa: F401
 from mediagraph import (Calculator, CalculatorError, Graph, GraphCancelled, GraphConfigError, Input,
-                        Output)
+                        Output, SideInput)
 from mediagraph.testing import samples
-from mediagraph.formats import AudioFrame, ImageFrame
+from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner, timestamps
 
 pytestmark = pytest.mark.timeout(120)
@@ -464,3 +464,37 @@ def test_x264_gets_at_least_six_frame_threads_unless_told(tmp_path):
     assert _x264_threads(_encode(tmp_path, {"threads": 2}, frames=8, size=(640, 480))) == 2
     sliced = _encode(tmp_path, {"thread_type": "slice"}, frames=8, size=(640, 480))
     assert _x264_threading(sliced) == b"sliced_threads=1"
+
+
+def test_an_existing_output_survives_a_run_that_writes_nothing(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"an earlier result")
+    with pytest.raises(CalculatorError, match="not found"):
+        transcode_graph(audio=False).run(
+            side_packets={"in": str(tmp_path / "missing.mp4"), "out": str(out)}, timeout=30)
+    assert out.read_bytes() == b"an earlier result"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]  # no temporary left
+
+
+class OutputPeekCalculator(Calculator):
+    """Reads the file at PATH whenever a frame passes: what a user sees mid-run."""
+    image = Input(ImageFrame, tag="IMAGE", formats=tuple(ImageFormat))
+    path = SideInput(str, tag="PATH")
+    out_image = Output(ImageFrame, tag="IMAGE")
+    seen: list[bytes] = []
+
+    def process(self, cc):
+        self.seen.append(open(cc.side(self.path), "rb").read())
+        cc.send(self.out_image, cc.get(self.image))
+
+
+def test_the_output_appears_whole_under_its_name_only_when_finalized(clip, tmp_path):
+    out = tmp_path / "out.mp4"
+    out.write_bytes(b"old")
+    OutputPeekCalculator.seen = []
+    graph = transcode_graph(audio=False, middle=(
+        'node { calculator: "OutputPeekCalculator" input_stream: "IMAGE:decoded" '
+        'input_side_packet: "PATH:out" output_stream: "IMAGE:peeked" }'), to_encoder="peeked")
+    graph.run(side_packets={"in": str(clip), "out": str(out)}, timeout=60)
+    assert set(OutputPeekCalculator.seen) == {b"old"} and len(OutputPeekCalculator.seen) == FRAMES
+    assert probe(out)[0] and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
