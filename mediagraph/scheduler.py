@@ -1260,9 +1260,14 @@ class Run:
 
 
 def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:
-    """The timestamp errors name for a call: process's input timestamp; UNSTARTED for open
-    and a source's process (they have none), DONE for close."""
+    """The timestamp errors name for a call: process's input timestamp; for a source's
+    process (it has none), its last packet's once it has sent one (damage found mid-file
+    names a time in the file), else UNSTARTED, as for open; DONE for close."""
     if kind == _PROCESS and not node.is_source:
         return ts if ts.__class__ is Timestamp else Timestamp(ts)
+    if kind == _PROCESS:
+        sent = [o.last_timestamp for o in node.outputs if o.last_timestamp is not None]
+        if sent:
+            return Timestamp(max(sent))
     return Timestamp.DONE if kind == _CLOSE else Timestamp.UNSTARTED
 

@@ -22,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 _MAX_AHEAD = 32  # decoded frames held back to interleave video and audio by timestamp
 _THREAD_TYPES = ("AUTO", "FRAME", "SLICE", "NONE")
-_ON_ERROR = ("FAIL", "WARN")
+_ON_ERROR = ("FAIL", "WARN", "SKIP")
+_MAX_DEMUX_RETRIES = 64  # damaged packets in a row the demuxer may fail on before it is EOF
 
 
 class VideoDecoderCalculatorOptions(Options):
@@ -33,7 +34,8 @@ class VideoDecoderCalculatorOptions(Options):
     thread_type: str = option(3, default="AUTO", doc="decoder threads: AUTO, FRAME, SLICE, NONE")
     on_error: str = option(4, default="FAIL",
                            doc="damaged input: FAIL raises after the last good frame, "
-                               "WARN logs and ends the streams normally")
+                               "WARN logs and ends the streams normally, SKIP leaves out "
+                               "each damaged packet and goes on")
 
     def check(self) -> None:
         if self.on_error.upper() not in _ON_ERROR:
@@ -56,8 +58,11 @@ class VideoDecoderCalculator(Calculator):
     takes both never waits on the file's interleaving.
 
     A damaged or truncated file keeps every frame decoded before the damage; then
-    `on_error: "FAIL"` raises an error naming the file and the last good timestamp, and
-    `"WARN"` logs it and ends the streams normally; so does a file from which not one
+    `on_error: "FAIL"` (the default) raises an error naming the file and the last good
+    timestamp, and `"WARN"` logs it and ends the streams normally; `"SKIP"` leaves out each
+    packet FFmpeg cannot demux or decode and goes on with the next, so the frames after
+    the damage are kept too: it warns once per run and the profile counts the packets
+    skipped ("damaged packets skipped"). Each of these applies as well to a file from which not one
     frame could be read, and one that ends well before the duration its container (or a
     Matroska track's DURATION tag) declares. A missing, empty or unreadable file,
     or one without a video stream, fails in `open()` with its path in the message.
@@ -73,7 +78,8 @@ class VideoDecoderCalculator(Calculator):
              VIDEO_PRESTREAM (VideoHeader at PRE_STREAM, optional);
              AUDIO (AudioFrame, float32 samples x channels, optional)
     Side inputs: INPUT_FILE_PATH (str: a path or a URL FFmpeg can open)
-    Options: start_time_s, end_time_s, thread_type ("AUTO"), on_error ("FAIL" | "WARN")
+    Options: start_time_s, end_time_s, thread_type ("AUTO"),
+             on_error ("FAIL" | "WARN" | "SKIP")
 
     Example config:
         node { calculator: "VideoDecoderCalculator"
@@ -128,12 +134,15 @@ class VideoDecoderCalculator(Calculator):
         if self._start > 0:
             container.seek(int(self._start), backward=True, any_frame=False)
         streams = [vstream] + ([astream] if astream is not None else [])
+        self._streams = streams
         self._packets = container.demux(*streams)
         self._pending: dict[str, deque[tuple[int, Any]]] = {"video": deque(), "audio": deque()}
         self._last = {"video": int(Timestamp.UNSET), "audio": int(Timestamp.UNSET)}
         self._done = {"video": False, "audio": astream is None}
         self._eof = False
         self._damage: BaseException | None = None
+        self._skipped = 0
+        self._failed_in_a_row = 0
         self._video_count = 0
         self._last_duration: int | None = None
         self._first_call = True
@@ -191,18 +200,54 @@ class VideoDecoderCalculator(Calculator):
     def _pull(self) -> None:
         """Demux and decode one packet into the pending queues."""
         av = self._av
+        damaged = (av.error.FFmpegError, EOFError)
         try:
             packet = next(self._packets)
-            frames = packet.decode()
         except StopIteration:
             self._eof = True
             return
-        except (av.error.FFmpegError, EOFError) as exc:
-            self._damage = exc
-            self._eof = True
-            frames = self._flush_after_error()
+        except damaged as exc:
+            if self._skip(exc):
+                # The demuxer's generator ended with the error; a new one reads on from
+                # where the container stands, past the damaged packet.
+                self._packets = self._container.demux(*self._streams)
+                return
+            self._broken(exc)
+            return
+        try:
+            frames = packet.decode()
+        except damaged as exc:
+            if not self._skip(exc):
+                self._broken(exc)
+            return
+        self._failed_in_a_row = 0
         for frame in frames:
             if isinstance(frame, av.VideoFrame):
+                self._add_video(frame)
+            else:
+                self._add_audio(frame)
+
+    def _skip(self, exc: BaseException) -> bool:
+        """With on_error SKIP, count a damaged packet and say whether to go on."""
+        if self.options.on_error.upper() != "SKIP":
+            return False
+        self._failed_in_a_row += 1
+        if self._failed_in_a_row > _MAX_DEMUX_RETRIES:
+            return False  # no progress past the damage: the file ends here
+        self._skipped += 1
+        self.profile_info = {"damaged packets skipped": self._skipped}
+        if self._skipped == 1:
+            logger.warning("video '%s' is damaged after %d frame(s): skipping the packets "
+                           "FFmpeg cannot read (%s); the profile counts them",
+                           self._path, self._video_count, exc)
+        return True
+
+    def _broken(self, exc: BaseException) -> None:
+        """The input broke here: keep what the decoders still hold, then end."""
+        self._damage = exc
+        self._eof = True
+        for frame in self._flush_after_error():
+            if isinstance(frame, self._av.VideoFrame):
                 self._add_video(frame)
             else:
                 self._add_audio(frame)
@@ -281,7 +326,7 @@ class VideoDecoderCalculator(Calculator):
         where = ("before the first frame" if last == int(Timestamp.UNSET)
                  else f"after {self._video_count} frame(s); last good timestamp {last} µs")
         message = f"video '{self._path}' is damaged or truncated {where}: {reason}"
-        if self.options.on_error.upper() == "WARN":
+        if self.options.on_error.upper() in ("WARN", "SKIP"):
             logger.warning("%s", message)
             return
         error = ValueError(message)

@@ -297,3 +297,59 @@ def test_bt601_tagged_videos_keep_planes_and_convert_like_pyav(tmp_path, colorsp
     assert len(frames) == 3 and all(f.format == ImageFormat.YCBCR420P for f in frames)
     for got, want in zip(frames, decoded):
         assert np.array_equal(rgb(got), want.to_ndarray(format="rgb24"))
+
+
+@pytest.fixture(scope="module")
+def damaged(tmp_path_factory):
+    """60 frames with 20 KB overwritten a third of the way in, and how many frames FFmpeg
+    itself gets out of it when it leaves out the packets it cannot read."""
+    path = samples.make_video(tmp_path_factory.mktemp("damaged") / "d.mp4", frames=60,
+                              width=640, height=480, audio=False,
+                              frame_fn=lambda i, w, h, fps: np.random.default_rng(i).integers(
+                                  0, 255, (h, w, 3), dtype=np.uint8))
+    data = bytearray(path.read_bytes())
+    start = len(data) // 3
+    data[start:start + 20_000] = bytes(np.random.default_rng(7).integers(0, 255, 20_000,
+                                                                          dtype=np.uint8))
+    path.write_bytes(bytes(data))
+    readable = 0
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                packets = container.demux(stream)
+                continue
+            try:
+                readable += len(packet.decode())
+            except av.error.FFmpegError:
+                continue
+        try:
+            readable += len(stream.codec_context.decode(None))
+        except av.error.FFmpegError:
+            pass
+    return path, readable
+
+
+def test_skip_keeps_every_frame_ffmpeg_can_read_past_the_damage(damaged, caplog):
+    path, readable = damaged
+    runner = CalculatorRunner("VideoDecoderCalculator", options={"on_error": "SKIP"})
+    with caplog.at_level(logging.WARNING):
+        out = runner.run({}, {"INPUT_FILE_PATH": str(path)}, timeout=60)
+    assert len(out["VIDEO"]) == readable and readable > 30
+    warnings = [r for r in caplog.records if "skipping the packets" in r.getMessage()]
+    assert len(warnings) == 1  # once per run, however many packets
+    skipped = runner.graph.profile().nodes[-1].info["damaged packets skipped"]
+    assert skipped > 0
+
+
+def test_fail_is_still_the_default_and_stops_at_the_damage(damaged):
+    path, readable = damaged
+    runner = CalculatorRunner("VideoDecoderCalculator")
+    with pytest.raises(CalculatorError, match="damaged or truncated") as info:
+        runner.run({}, {"INPUT_FILE_PATH": str(path)}, timeout=60)
+    assert "UNSTARTED" not in str(info.value)  # names where in the file it broke
