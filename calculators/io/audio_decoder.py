@@ -11,6 +11,7 @@ import numpy as np
 from mediagraph.calculators.io._devices import channel_layout
 from mediagraph import Calculator, CalculatorContext, Options, Output, SideInput, Stop, Timestamp
 from mediagraph.formats import AudioFrame, AudioHeader
+from mediagraph.calculators.io._demuxers import open_options, refused_message
 from mediagraph.optional import require
 
 
@@ -27,6 +28,7 @@ class AudioDecoderCalculatorOptions(Options):
     sample_rate: int = 0      # 0: the file's rate
     channels: int = 0         # 0: the file's channels; 1: mono (downmix); 2: stereo
     frame_size: int = 1024    # samples per output frame; 0: frames as the codec decodes them
+    demuxers: str = ""        # FFmpeg demuxers allowed; "": single-file media (_demuxers.py)
 
     def check(self) -> None:
         if self.sample_rate < 0 or self.channels < 0 or self.frame_size < 0:
@@ -80,9 +82,11 @@ class AudioDecoderCalculator(Calculator):
         self._error_types = (av.FFmpegError, EOFError)
         try:
             # Tags are often Latin-1 (or damaged); a strict decode would refuse the whole file.
-            self.container = av.open(path, metadata_errors="replace")
+            self.container = av.open(path, metadata_errors="replace",
+                                     options=open_options(path, self.options.demuxers))
         except av.FFmpegError as exc:
-            raise ValueError(f"cannot read audio file '{path}': {exc}") from exc
+            refused = refused_message(path, exc)
+            raise ValueError(refused or f"cannot read audio file '{path}': {exc}") from exc
         try:
             self._setup(cc)
         except BaseException:

@@ -16,6 +16,7 @@ from mediagraph import (Calculator, CalculatorContext, Options, Output,
                         SideInput, Stop, Timestamp, option)
 from mediagraph import colour
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame, VideoHeader
+from mediagraph.calculators.io._demuxers import is_url, open_options, refused_message
 from mediagraph.optional import require
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ class VideoDecoderCalculatorOptions(Options):
                            doc="damaged input: FAIL raises after the last good frame, "
                                "WARN logs and ends the streams normally, SKIP leaves out "
                                "each damaged packet and goes on")
+    demuxers: str = option(5, default="",
+                           doc="FFmpeg demuxers this may open; '': single-file media, never "
+                               "playlists (calculators/io/_demuxers.py)")
 
     def check(self) -> None:
         if self.on_error.upper() not in _ON_ERROR:
@@ -102,10 +106,12 @@ class VideoDecoderCalculator(Calculator):
         _check_local_file(path)
         try:
             # Tags are often Latin-1 (or damaged); a strict decode would refuse the whole file.
-            self._container = av.open(path, "r", metadata_errors="replace")
+            self._container = av.open(path, "r", metadata_errors="replace",
+                                      options=open_options(path, self.options.demuxers))
         except av.error.FFmpegError as exc:
-            raise ValueError(f"cannot open video '{path}': not a media file FFmpeg can read "
-                             f"({exc.strerror or exc})") from exc
+            refused = refused_message(path, exc)
+            raise ValueError(refused or f"cannot open video '{path}': not a media file "
+                             f"FFmpeg can read ({exc.strerror or exc})") from exc
         try:
             self._setup(cc)
         except BaseException:
@@ -374,12 +380,8 @@ def _is_plain_i420(frame: Any) -> bool:
 
 
 
-def _is_url(path: str) -> bool:
-    return "://" in path
-
-
 def _check_local_file(path: str) -> None:
-    if _is_url(path):
+    if is_url(path):
         return
     p = Path(path)
     if not p.exists():

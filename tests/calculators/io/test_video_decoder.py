@@ -353,3 +353,25 @@ def test_fail_is_still_the_default_and_stops_at_the_damage(damaged):
     with pytest.raises(CalculatorError, match="damaged or truncated") as info:
         runner.run({}, {"INPUT_FILE_PATH": str(path)}, timeout=60)
     assert "UNSTARTED" not in str(info.value)  # names where in the file it broke
+
+
+@pytest.mark.parametrize("name, text", [
+    ("list.m3u8", "#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:2.0,\n{clip}\n#EXT-X-ENDLIST\n"),
+    ("list.ffconcat", "ffconcat version 1.0\nfile '{clip}'\n"),
+])
+def test_a_playlist_cannot_make_the_decoder_open_other_files(clip, tmp_path, name, text):
+    playlist = tmp_path / name
+    playlist.write_text(text.format(clip=clip))
+    for calculator, port in (("VideoDecoderCalculator", "INPUT_FILE_PATH"),
+                             ("AudioDecoderCalculator", "INPUT_FILE_PATH")):
+        with pytest.raises(CalculatorError, match="not a single media file") as info:
+            CalculatorRunner(calculator).run({}, {port: str(playlist)}, timeout=30)
+        assert str(playlist) in str(info.value)
+
+
+def test_a_graph_may_allow_a_playlist_by_naming_its_demuxer(clip, tmp_path):
+    playlist = tmp_path / "list.m3u8"
+    playlist.write_text(f"#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:2.0,\n{clip}\n"
+                        "#EXT-X-ENDLIST\n")
+    out = decode(playlist, options={"demuxers": "hls,mov"})
+    assert len(out["VIDEO"]) == len(decode(clip)["VIDEO"])
