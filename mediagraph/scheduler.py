@@ -605,7 +605,9 @@ class Run:
             self._close_outputs(node, touched)
             self._mark_closed(node)
         else:
-            if result is not None and (result is Stop or isinstance(result, Stop)):
+            if result is not None and not (result is Stop or isinstance(result, Stop)):
+                _warn_ignored_return(node, result)
+            elif result is not None:
                 cause = result.__cause__ if isinstance(result, Stop) else None
                 if cause is not None:  # `raise Stop from exc`: drain, then fail with exc
                     error = self._calculator_error(node, _PROCESS, ts, cause)
@@ -1257,6 +1259,20 @@ class Run:
         assert self.trace is not None
         self.trace.slice(node.name, _METHOD[kind], start, end,
                          ts if kind == _PROCESS else -1, consumed, sent)
+
+
+_warned_returns: set[type] = set()
+
+
+def _warn_ignored_return(node: _Node, result: Any) -> None:
+    """A process() that returned a value (not Stop) meant to send it: say so, once per class."""
+    cls = node.spec.calculator
+    if cls in _warned_returns:
+        return
+    _warned_returns.add(cls)
+    log.warning("%s.process returned %s, which is ignored: send values with cc.send(port, "
+                "value) (node '%s'; only Stop means something as a return value)",
+                cls.__name__, type(result).__name__, node.name)
 
 
 def _call_timestamp(node: _Node, kind: int, ts: int) -> Timestamp:

@@ -204,3 +204,26 @@ def test_a_lifecycle_method_that_would_never_run_is_refused_at_definition(body):
               f"    {body}\n")
     with pytest.raises(TypeError, match="its body would never run"):
         exec(source, {"mg": mg})
+
+
+class ReturnsInsteadOfSending(mg.Calculator):
+    """A common slip: returning the result instead of sending it."""
+    value = mg.Input(int)
+    out = mg.Output(int, tag="VALUE")
+
+    def process(self, cc):
+        return cc.get(self.value) * 2
+
+
+def test_a_value_returned_from_process_is_named_in_a_warning_once(caplog):
+    import logging
+
+    graph = mg.Graph('input_stream: "a" node { calculator: "ReturnsInsteadOfSending" '
+                     'input_stream: "VALUE:a" output_stream: "VALUE:b" }')
+    with caplog.at_level(logging.WARNING, logger="mediagraph.scheduler"):
+        out = graph.run({"a": [(1, 0), (2, 1), (3, 2)]}, timeout=10)
+        graph.run({"a": [(1, 0)]}, timeout=10)
+    assert out["b"] == []
+    warnings = [r.getMessage() for r in caplog.records if "is ignored" in r.getMessage()]
+    assert len(warnings) == 1 and "ReturnsInsteadOfSending.process returned int" in warnings[0]
+    assert "cc.send" in warnings[0]
