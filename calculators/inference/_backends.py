@@ -12,12 +12,15 @@ backend serialises its own `run` with a lock where its runtime is not thread-saf
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
 import platform
+import sys
+import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +108,39 @@ def _signature_aliases(interp: Any) -> dict[str, str]:
     return {key: detail["name"] for key, detail in details.items()}
 
 
+_stderr_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _native_info_to_log() -> Iterator[None]:
+    """Route LiteRT's native "INFO: Created TensorFlow Lite XNNPACK delegate" line to the
+    `mediagraph.inference` logger instead of the terminal (`mediagraph run -q` means
+    quiet), while everything else written to stderr meanwhile still reaches it.
+
+    LiteRT prints from C++ to file descriptor 2 and offers Python no log level, so fd 2
+    points at a temporary file while the interpreter is built (a lock keeps two builds
+    from nesting), then the lines go on: INFO ones to the logger, the rest to stderr.
+    """
+    with _stderr_lock:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        try:
+            with tempfile.TemporaryFile() as captured:
+                os.dup2(captured.fileno(), 2)
+                try:
+                    yield
+                finally:
+                    os.dup2(saved, 2)
+                    captured.seek(0)
+                    for line in captured.read().decode("utf-8", "replace").splitlines(True):
+                        if line.startswith("INFO: "):
+                            log.info("LiteRT: %s", line[6:].strip())
+                        else:
+                            os.write(2, line.encode("utf-8", "replace"))
+        finally:
+            os.close(saved)
+
+
 class LiteRtCpu(Backend):
     """`.tflite` on the CPU with LiteRT (XNNPACK); batch-1 fast path, buffers allocated once."""
 
@@ -116,8 +152,9 @@ class LiteRtCpu(Backend):
         # (GetXnnpackDefaultNumThreads), and LiteRT's own when it is given none.
         threads = num_threads if num_threads > 0 else 1
         try:
-            self._interp = interpreter_class(model_path=str(path), num_threads=threads)
-            self._interp.allocate_tensors()
+            with _native_info_to_log():
+                self._interp = interpreter_class(model_path=str(path), num_threads=threads)
+                self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
             raise ModelLoadError(f"cannot load model {path}: not a valid TFLite model "
                                  f"(LiteRT: {str(exc).strip() or type(exc).__name__})") from None

@@ -400,3 +400,22 @@ def test_qnn_htp_fp16_is_close_to_litert(onnx_model: Path, image_tensor: np.ndar
     assert calc.profile_info["device"].endswith("fp16)")
     for got, want in zip(outputs, reference):
         assert np.abs(got - want).max() < 5e-3 * np.abs(want).max() + 5e-2  # fp16 math
+
+
+def test_litert_info_line_goes_to_the_log_not_the_terminal(model_dir: Path) -> None:
+    import subprocess
+
+    # LiteRT prints it once per process: a fresh one shows where it goes.
+    code = (
+        "import logging, os, sys\n"
+        "logging.basicConfig(stream=sys.stdout, level=logging.INFO, format='%(message)s')\n"
+        "from mediagraph.calculators.inference import _backends as B\n"
+        f"B.LiteRtCpu(__import__('pathlib').Path({str(model_dir / MODEL)!r}), 1)\n"
+        "with B._native_info_to_log():\n"
+        "    os.write(2, b'a native line that is not INFO\\n')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "XNNPACK delegate" not in out.stderr
+    assert "a native line that is not INFO" in out.stderr
+    assert "LiteRT: Created TensorFlow Lite XNNPACK delegate" in out.stdout
