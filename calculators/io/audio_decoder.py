@@ -12,6 +12,7 @@ from mediagraph.calculators.io._devices import channel_layout
 from mediagraph import Calculator, CalculatorContext, Options, Output, SideInput, Stop, Timestamp
 from mediagraph.formats import AudioFrame, AudioHeader
 from mediagraph.calculators.io._demuxers import open_options, refused_message
+from mediagraph.calculators.io._skipping import DamageSkipper
 from mediagraph.optional import require
 
 
@@ -29,10 +30,13 @@ class AudioDecoderCalculatorOptions(Options):
     channels: int = 0         # 0: the file's channels; 1: mono (downmix); 2: stereo
     frame_size: int = 1024    # samples per output frame; 0: frames as the codec decodes them
     demuxers: str = ""        # FFmpeg demuxers allowed; "": single-file media (_demuxers.py)
+    on_error: str = "FAIL"    # damaged input: FAIL after the last good frame, or SKIP past it
 
     def check(self) -> None:
         if self.sample_rate < 0 or self.channels < 0 or self.frame_size < 0:
             raise ValueError("sample_rate, channels and frame_size must not be negative")
+        if self.on_error.upper() not in ("FAIL", "SKIP"):
+            raise ValueError(f"on_error must be FAIL or SKIP, not {self.on_error!r}")
 
 
 class AudioDecoderCalculator(Calculator):
@@ -46,7 +50,10 @@ class AudioDecoderCalculator(Calculator):
     layout or rate changes mid-file; the output's never does.
 
     A damaged or truncated file keeps every frame decoded before the damage, then fails
-    with an error naming the file and the last good timestamp. A file that declares
+    with an error naming the file and the last good timestamp (`on_error: "FAIL"`, the
+    default); `"SKIP"` leaves out each packet FFmpeg cannot read, warns once, counts the
+    skips in the profile, and fills the time they held with silence, so every later
+    frame keeps its time in the file. A file that declares
     frames or a duration but decodes to nothing fails too (an empty one just ends). A
     missing, empty or unreadable file, one without an audio stream, or one whose sample
     rate is above 1 MHz (`MAX_SAMPLE_RATE`), fails in `open()` with its path in the message.
@@ -123,6 +130,9 @@ class AudioDecoderCalculator(Calculator):
         self.held_samples = 0
         self.ended = False
         self.damage: BaseException | None = None
+        self.skipper = DamageSkipper(f"audio file '{path}'")
+        self.gap = False  # a damaged packet was left out since the last good frame
+        self.origin_s: float | None = None  # the first decoded frame's time
         self.samples = 0
         self.sent = 0
         self.last_timestamp: int | None = None
@@ -171,14 +181,39 @@ class AudioDecoderCalculator(Calculator):
             self._end()
             return
         except self._error_types as exc:
+            if self.options.on_error.upper() == "SKIP" and self.skipper.skip(
+                    exc, f"after {self.samples + self.held_samples} samples"):
+                # The decoding generator ended with the error; a new one reads on.
+                self.decoded = self.container.decode(self.stream)
+                self.profile_info = self.skipper.profile_info
+                self.gap = True
+                return
             self.damage = exc
             self._end()
             return
+        self.skipper.good()
         try:
+            self._fill_gap(frame)
             self._convert(frame)
         except (*self._error_types, ValueError) as exc:
             self.damage = exc
             self._end()
+
+    def _fill_gap(self, frame: Any) -> None:
+        """After skipped packets, silence for the time they held, so every later frame's
+        timestamp (which counts samples) stays where the file puts it."""
+        if frame.pts is None or frame.time_base is None:
+            return
+        at = float(frame.pts * frame.time_base)
+        if self.origin_s is None:
+            self.origin_s = at
+        if not self.gap:
+            return
+        self.gap = False
+        missing = round((at - self.origin_s) * self.rate) - (self.samples + self.held_samples)
+        if missing > 0:
+            self.held.append(np.zeros((missing, self.channels), np.float32))
+            self.held_samples += missing
 
     def _end(self) -> None:
         """At the end of the input, or at damage: flush the decoder and the resampler."""

@@ -17,6 +17,7 @@ from mediagraph import (Calculator, CalculatorContext, Options, Output,
 from mediagraph import colour
 from mediagraph.formats import AudioFrame, ImageFormat, ImageFrame, VideoHeader
 from mediagraph.calculators.io._demuxers import is_url, open_options, refused_message
+from mediagraph.calculators.io._skipping import DamageSkipper
 from mediagraph.optional import require
 
 logger = logging.getLogger(__name__)
@@ -24,7 +25,6 @@ logger = logging.getLogger(__name__)
 _MAX_AHEAD = 32  # decoded frames held back to interleave video and audio by timestamp
 _THREAD_TYPES = ("AUTO", "FRAME", "SLICE", "NONE")
 _ON_ERROR = ("FAIL", "WARN", "SKIP")
-_MAX_DEMUX_RETRIES = 64  # damaged packets in a row the demuxer may fail on before it is EOF
 
 
 class VideoDecoderCalculatorOptions(Options):
@@ -147,8 +147,7 @@ class VideoDecoderCalculator(Calculator):
         self._done = {"video": False, "audio": astream is None}
         self._eof = False
         self._damage: BaseException | None = None
-        self._skipped = 0
-        self._failed_in_a_row = 0
+        self._skipper = DamageSkipper(f"video '{self._path}'")
         self._video_count = 0
         self._last_duration: int | None = None
         self._first_call = True
@@ -226,7 +225,7 @@ class VideoDecoderCalculator(Calculator):
             if not self._skip(exc):
                 self._broken(exc)
             return
-        self._failed_in_a_row = 0
+        self._skipper.good()
         for frame in frames:
             if isinstance(frame, av.VideoFrame):
                 self._add_video(frame)
@@ -237,15 +236,9 @@ class VideoDecoderCalculator(Calculator):
         """With on_error SKIP, count a damaged packet and say whether to go on."""
         if self.options.on_error.upper() != "SKIP":
             return False
-        self._failed_in_a_row += 1
-        if self._failed_in_a_row > _MAX_DEMUX_RETRIES:
-            return False  # no progress past the damage: the file ends here
-        self._skipped += 1
-        self.profile_info = {"damaged packets skipped": self._skipped}
-        if self._skipped == 1:
-            logger.warning("video '%s' is damaged after %d frame(s): skipping the packets "
-                           "FFmpeg cannot read (%s); the profile counts them",
-                           self._path, self._video_count, exc)
+        if not self._skipper.skip(exc, f"after {self._video_count} frame(s)"):
+            return False
+        self.profile_info = self._skipper.profile_info
         return True
 
     def _broken(self, exc: BaseException) -> None:

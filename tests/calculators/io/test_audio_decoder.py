@@ -344,3 +344,58 @@ def test_a_sample_rate_too_high_for_microsecond_timestamps_fails_in_open(tmp_pat
     frames, error = _decode_collecting(path)
     assert frames == [] and isinstance(error, CalculatorError) and error.method == "open"
     assert str(path) in str(error) and "1610634786 Hz" in str(error)
+
+
+def _damaged_mp3(tmp_path):
+    """A 4 s mp3 with 3 KB overwritten a third of the way in."""
+    path = tmp_path / "damaged.mp3"
+    write_audio(path, tone(seconds=4.0), codec="libmp3lame")
+    data = bytearray(path.read_bytes())
+    start = len(data) // 3
+    data[start:start + 3000] = bytes(np.random.default_rng(3).integers(0, 255, 3000,
+                                                                        dtype=np.uint8))
+    path.write_bytes(bytes(data))
+    return path
+
+
+def _file_span(path) -> float:
+    """Seconds from the first decoded frame to the end of the last, by their pts, with
+    FFmpeg itself reading past the packets it cannot decode."""
+    import av
+
+    first = end = None
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        frames = container.decode(stream)
+        while True:
+            try:
+                frame = next(frames)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                frames = container.decode(stream)
+                continue
+            at = float(frame.pts * frame.time_base)
+            first = at if first is None else first
+            end = at + frame.samples / frame.sample_rate
+    return end - first
+
+
+def test_skip_goes_past_damaged_packets_and_keeps_later_frames_in_time(tmp_path, caplog):
+    import logging
+
+    path = _damaged_mp3(tmp_path)
+    with pytest.raises(CalculatorError, match="damaged or truncated"):
+        decode(path)  # FAIL stays the default
+    runner = CalculatorRunner("AudioDecoderCalculator", options={"on_error": "SKIP"})
+    with caplog.at_level(logging.WARNING):
+        out = runner.run(side_packets={"INPUT_FILE_PATH": str(path)}, timeout=30)
+    total = len(joined(out["AUDIO"]))
+    assert abs(total / RATE - _file_span(path)) < 0.01  # the skipped time is there, as silence
+    last = out["AUDIO"][-1]
+    assert abs(int(last.timestamp) / 1e6 + len(last.value.to_ndarray()) / RATE - total / RATE) \
+        < 1e-3
+    assert sum("skipping the packets" in r.getMessage() for r in caplog.records) == 1
+    skipped = [n.info for n in runner.graph.profile().nodes
+               if "damaged packets skipped" in n.info]
+    assert skipped and skipped[0]["damaged packets skipped"] > 0
