@@ -738,3 +738,26 @@ def test_a_blocked_observer_is_stopped_by_the_watchdog_and_the_graph_runs_again(
     graph._observers.clear()
     graph.start_run()  # not "already running"
     graph.wait_until_done(timeout=10)
+
+
+@pytest.mark.timeout(30)
+def test_a_start_run_that_fails_part_way_leaves_no_thread_and_the_graph_runs_again(monkeypatch):
+    import threading
+
+    graph = mg.Graph("num_threads: 8 " + COUNT % 3)
+    real_start = threading.Thread.start
+    started = []
+
+    def start_until_the_fourth(thread):
+        started.append(thread)
+        if len(started) == 4:
+            raise RuntimeError("can't start new thread")
+        real_start(thread)
+
+    monkeypatch.setattr(threading.Thread, "start", start_until_the_fourth)
+    with pytest.raises(RuntimeError, match="can't start new thread"):
+        graph.start_run()
+    monkeypatch.setattr(threading.Thread, "start", real_start)
+    assert graph._run.join_threads(5.0) and graph._run.alive_threads() == []
+    graph.start_run()
+    graph.wait_until_done(timeout=10)
