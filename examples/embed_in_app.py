@@ -2,12 +2,16 @@
 
 The graph runs on its own threads; `add_packet` blocks while its queues are full (so a
 fast producer is throttled, never dropped), and the poller hands results back in
-timestamp order with a timeout, so your loop never hangs.
+timestamp order with a timeout, so your loop never hangs. The poller is bounded like
+every queue (the graph's max_queue_size): read it while you feed, here on a second thread,
+or the graph waits for you.
 
     python examples/embed_in_app.py
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -32,21 +36,29 @@ def make_frame(i: int) -> ImageFrame:
     return ImageFrame.from_ndarray(pixels)
 
 
+def show_results(edges: mg.OutputStreamPoller) -> None:
+    """Your consumer: each result as it comes, until the stream ends."""
+    while (packet := edges.next(timeout=5.0)) is not None:
+        edge_pixels = int((packet.value.to_ndarray() > 0).any(axis=2).sum())
+        print(f"t={packet.timestamp.seconds:.3f}s edge pixels={edge_pixels}")
+
+
 def main() -> None:
     graph = mg.Graph(CONFIG)
     edges = graph.poll("edges")
     graph.start_run()
+    reader = threading.Thread(target=show_results, args=(edges,))
+    reader.start()
     try:
         for i in range(10):
             graph.add_packet("frames", make_frame(i), timestamp=i * 33_333, timeout=5.0)
         graph.close_all_inputs()
-        while (packet := edges.next(timeout=5.0)) is not None:
-            edge_pixels = int((packet.value.to_ndarray() > 0).any(axis=2).sum())
-            print(f"t={packet.timestamp.seconds:.3f}s edge pixels={edge_pixels}")
         graph.wait_until_done(timeout=5.0)
-    except KeyboardInterrupt:
+    except BaseException:
         graph.cancel()
         raise
+    finally:
+        reader.join(timeout=10.0)
 
 
 if __name__ == "__main__":
