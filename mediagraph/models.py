@@ -51,6 +51,13 @@ MEDIAPIPE_MODELS: dict[str, str] = {
         ("hand_landmark", "hand_landmark_lite.tflite"),
         ("pose_detection", "pose_detection.tflite"),
         ("face_landmark", "face_landmark.tflite"),
+        # The solutions of issue [3/6]: pose, face mesh with attention, iris, holistic.
+        ("pose_landmark", "pose_landmark_full.tflite"),
+        ("face_landmark", "face_landmark_with_attention.tflite"),
+        ("iris_landmark", "iris_landmark.tflite"),
+        ("holistic_landmark", "hand_recrop.tflite"),
+        ("palm_detection", "palm_detection_full.tflite"),
+        ("hand_landmark", "hand_landmark_full.tflite"),
     ]
 }
 # MediaPipe's own graph configs, as its wheel ships them (binary): run unchanged in tests.
@@ -61,6 +68,9 @@ MEDIAPIPE_GRAPHS: dict[str, str] = {
         ("face_detection", "face_detection_full_range_cpu.binarypb"),
         ("selfie_segmentation", "selfie_segmentation_cpu.binarypb"),
         ("hand_landmark", "hand_landmark_tracking_cpu.binarypb"),
+        ("face_landmark", "face_landmark_front_cpu.binarypb"),
+        ("pose_landmark", "pose_landmark_cpu.binarypb"),
+        ("holistic_landmark", "holistic_landmark_cpu.binarypb"),
     ]
 }
 SILERO_VERSION = "6.2.3"
@@ -108,6 +118,16 @@ PINNED_SHA256: dict[str, str] = {
         "048edd3645c9bf7397d19a9f6e3a42957d6e414c9bea6598030a2e9b624156e6",
     "pose_detection.tflite": "9ba9dd3d42efaaba86b4ff0122b06f29c4122e756b329d89dca1e297fd8f866c",
     "face_landmark.tflite": "1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
+    "pose_landmark_full.tflite":
+        "e9a5c5cb17f736fafd4c2ec1da3b3d331d6edbe8a0d32395855aeb2cdfd64b9f",
+    "face_landmark_with_attention.tflite":
+        "e06a804e0144f9929eda782122916b35d60c697c3c9344013ca2bbe76a6ce2b4",
+    "iris_landmark.tflite": "d1744d2a09c25f501d39eba4faff47e53ecca8852c5ce19bce8eeac39357521f",
+    "hand_recrop.tflite": "67d996ce96f9d36fe17d2693022c6da93168026ab2f028f9e2365398d8ac7d5d",
+    "palm_detection_full.tflite":
+        "1b14e9422c6ad006cde6581a46c8b90dd573c07ab7f3934b5589e7cea3f89a54",
+    "hand_landmark_full.tflite":
+        "11c272b891e1a99ab034208e23937a8008388cf11ed2a9d776ed3d01d0ba00e3",
     "mediapipe_graphs/face_detection_short_range_cpu.binarypb":
         "84e65794d4e1d1c6d56896f4dfaab97bc769033205475c1bb9967a22f0da469c",
     "mediapipe_graphs/face_detection_full_range_cpu.binarypb":
@@ -116,6 +136,12 @@ PINNED_SHA256: dict[str, str] = {
         "df9f291eadc2ad77a4a0fabd83d4f2c0c2b4d8626c8f44fb0d14efc2fc81f46d",
     "mediapipe_graphs/hand_landmark_tracking_cpu.binarypb":
         "942ad4e6b3ecd1903fd2743ad2255a341854de975ef9c90418a4c7b64f0b4425",
+    "mediapipe_graphs/face_landmark_front_cpu.binarypb":
+        "fa3c092da27d031d54ddd61a29b0e3dd521d53f55fa8898cb0f2b64d79cd6573",
+    "mediapipe_graphs/pose_landmark_cpu.binarypb":
+        "90ddc717625a3c1aedfdca124212a36ce595cdbbe46513fd93adca5202d8ff21",
+    "mediapipe_graphs/holistic_landmark_cpu.binarypb":
+        "c1da3ea92cd0dfaeb35a1b3863a3a34202c6f4beffe410eff4a337569c808fbd",
     "silero_vad.onnx": "1a153a22f4509e292a94e67d6f9b85e8deb25b4988682b7e174c65279d8788e3",
 }
 

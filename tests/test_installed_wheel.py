@@ -155,8 +155,13 @@ def test_a_bundled_graph_runs_by_name_from_an_empty_folder(installed):
     assert _run([str(python), "-c", probe], cwd=folder).stdout.strip() == "20"
 
 
+RUNNING_MEDIAPIPE_GRAPHS = ("face_detection_short_range_cpu", "face_detection_full_range_cpu",
+                            "selfie_segmentation_cpu", "hand_landmark_tracking_cpu")
+
+
 def test_mediapipes_own_binarypb_graphs_validate(installed):
-    shipped = sorted(models.cache_dir().glob("mediapipe_graphs/*.binarypb"))
+    shipped = [models.mediapipe_graph(f"{name}.binarypb") for name in RUNNING_MEDIAPIPE_GRAPHS]
+    shipped = [path for path in shipped if path.is_file()]
     if not shipped:
         pytest.skip("MediaPipe's graphs not fetched (mediagraph models fetch)")
     out = _run([str(installed["venv"] / "bin" / "mediagraph"), "validate", *map(str, shipped)],

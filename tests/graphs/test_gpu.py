@@ -56,7 +56,15 @@ def _session_pair(onnx: Path, lossy: bool) -> tuple[B.Backend, B.Backend]:
     return B.OrtGpu(onnx, 1, lossy), B.OrtCpu(onnx, 1)
 
 
-@pytest.mark.parametrize("name", sorted(models.MEDIAPIPE_MODELS))
+# MediaPipe's own custom operators (Landmarks2TransformMatrix, TransformTensorBilinear,
+# TransformLandmarks) have no ONNX conversion yet: issue [3/6] brings them.
+NOT_CONVERTED_YET = {"face_landmark_with_attention.tflite"}
+CONVERTIBLE = [pytest.param(name, marks=pytest.mark.xfail(
+    reason="MediaPipe custom ops not converted to ONNX yet", strict=True))
+    if name in NOT_CONVERTED_YET else name for name in sorted(models.MEDIAPIPE_MODELS)]
+
+
+@pytest.mark.parametrize("name", CONVERTIBLE)
 def test_every_fetched_model_runs_on_cuda_and_agrees_with_the_cpu(model_copies, name):
     onnx = models.convert(model_copies / name)
     gpu, cpu = _session_pair(onnx, lossy=False)
@@ -70,7 +78,7 @@ def test_every_fetched_model_runs_on_cuda_and_agrees_with_the_cpu(model_copies, 
         assert np.abs(got - want).max() <= 1e-4 + 1e-5 * np.abs(want).max()
 
 
-@pytest.mark.parametrize("name", sorted(models.MEDIAPIPE_MODELS))
+@pytest.mark.parametrize("name", CONVERTIBLE)
 def test_cuda_graph_replay_gives_the_plain_runs_results(model_copies, name, capsys):
     """Three different inputs in a row: a replay that kept stale inputs would repeat itself."""
     onnx = models.convert(model_copies / name)

@@ -415,3 +415,12 @@ def test_converted_models_run_wholly_on_the_htp() -> None:
     for name, outputs in result["errors"].items():
         for error, scale in outputs:
             assert error <= 1e-3 + 1e-5 * scale, (name, error)
+
+
+def test_every_file_fetch_brings_is_pinned() -> None:
+    fetched = set(models.MEDIAPIPE_MODELS) | set(models.MEDIAPIPE_GRAPHS) | set(
+        models.SILERO_MODELS)
+    assert fetched == set(models.PINNED_SHA256)
+    assert {"pose_landmark_full.tflite", "face_landmark_with_attention.tflite",
+            "iris_landmark.tflite", "hand_recrop.tflite", "palm_detection_full.tflite",
+            "hand_landmark_full.tflite"} <= fetched
