@@ -226,11 +226,7 @@ class VideoDecoderCalculator(Calculator):
                 self._broken(exc)
             return
         self._skipper.good()
-        for frame in frames:
-            if isinstance(frame, av.VideoFrame):
-                self._add_video(frame)
-            else:
-                self._add_audio(frame)
+        self._add(frames)
 
     def _skip(self, exc: BaseException) -> bool:
         """With on_error SKIP, count a damaged packet and say whether to go on."""
@@ -245,7 +241,10 @@ class VideoDecoderCalculator(Calculator):
         """The input broke here: keep what the decoders still hold, then end."""
         self._damage = exc
         self._eof = True
-        for frame in self._flush_after_error():
+        self._add(self._flush_after_error())
+
+    def _add(self, frames: list[Any]) -> None:
+        for frame in frames:
             if isinstance(frame, self._av.VideoFrame):
                 self._add_video(frame)
             else:

@@ -134,6 +134,20 @@ def truncate(path: str | os.PathLike[str], fraction: float) -> Path:
     return target
 
 
+def overwrite(path: str | os.PathLike[str], fraction: float, size: int, seed: int = 0) -> Path:
+    """Damage `path` in place: `size` random bytes written `fraction` of the way in."""
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"fraction must be within [0, 1], got {fraction}")
+    path = Path(path)
+    data = bytearray(path.read_bytes())
+    start = int(len(data) * fraction)
+    end = min(len(data), start + size)
+    data[start:end] = np.random.default_rng(seed).integers(0, 256, end - start,
+                                                           dtype=np.uint8).tobytes()
+    path.write_bytes(bytes(data))
+    return path
+
+
 def _write_png(av, frame, path: Path) -> None:  # type: ignore[no-untyped-def]
     with av.open(str(path), "w", format="image2") as container:
         stream = container.add_stream("png", rate=1)

@@ -350,12 +350,7 @@ def _damaged_mp3(tmp_path):
     """A 4 s mp3 with 3 KB overwritten a third of the way in."""
     path = tmp_path / "damaged.mp3"
     write_audio(path, tone(seconds=4.0), codec="libmp3lame")
-    data = bytearray(path.read_bytes())
-    start = len(data) // 3
-    data[start:start + 3000] = bytes(np.random.default_rng(3).integers(0, 255, 3000,
-                                                                        dtype=np.uint8))
-    path.write_bytes(bytes(data))
-    return path
+    return samples.overwrite(path, 1 / 3, 3000, seed=3)
 
 
 def _file_span(path) -> float:

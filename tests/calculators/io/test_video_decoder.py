@@ -307,11 +307,7 @@ def damaged(tmp_path_factory):
                               width=640, height=480, audio=False,
                               frame_fn=lambda i, w, h, fps: np.random.default_rng(i).integers(
                                   0, 255, (h, w, 3), dtype=np.uint8))
-    data = bytearray(path.read_bytes())
-    start = len(data) // 3
-    data[start:start + 20_000] = bytes(np.random.default_rng(7).integers(0, 255, 20_000,
-                                                                          dtype=np.uint8))
-    path.write_bytes(bytes(data))
+    samples.overwrite(path, 1 / 3, 20_000, seed=7)
     readable = 0
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
