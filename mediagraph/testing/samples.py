@@ -22,7 +22,7 @@ import tempfile
 import zipfile
 from fractions import Fraction
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
@@ -146,6 +146,33 @@ def overwrite(path: str | os.PathLike[str], fraction: float, size: int, seed: in
                                                            dtype=np.uint8).tobytes()
     path.write_bytes(bytes(data))
     return path
+
+
+def readable_frames(path: str | os.PathLike[str], kind: str = "video") -> list[Any]:
+    """Every frame FFmpeg itself gets out of `path`'s first `kind` stream when it leaves out
+    the packets it cannot demux or decode: the reference for a decoder's on_error SKIP."""
+    av = require("av", purpose="mediagraph.testing.samples.readable_frames")
+    frames: list[Any] = []
+    with av.open(str(path)) as container:
+        stream = getattr(container.streams, kind)[0]
+        packets = container.demux(stream)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                break
+            except av.error.FFmpegError:
+                packets = container.demux(stream)  # read on past the damage
+                continue
+            try:
+                frames.extend(packet.decode())
+            except av.error.FFmpegError:
+                continue
+        try:
+            frames.extend(stream.codec_context.decode(None))
+        except av.error.FFmpegError:
+            pass
+    return frames
 
 
 def _write_png(av, frame, path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -354,26 +354,11 @@ def _damaged_mp3(tmp_path):
 
 
 def _file_span(path) -> float:
-    """Seconds from the first decoded frame to the end of the last, by their pts, with
-    FFmpeg itself reading past the packets it cannot decode."""
-    import av
-
-    first = end = None
-    with av.open(str(path)) as container:
-        stream = container.streams.audio[0]
-        frames = container.decode(stream)
-        while True:
-            try:
-                frame = next(frames)
-            except StopIteration:
-                break
-            except av.error.FFmpegError:
-                frames = container.decode(stream)
-                continue
-            at = float(frame.pts * frame.time_base)
-            first = at if first is None else first
-            end = at + frame.samples / frame.sample_rate
-    return end - first
+    """Seconds from the first frame FFmpeg reads past the damage to the end of the last."""
+    frames = samples.readable_frames(path, "audio")
+    first, last = frames[0], frames[-1]
+    return float(last.pts * last.time_base) + last.samples / last.sample_rate - float(
+        first.pts * first.time_base)
 
 
 def test_skip_goes_past_damaged_packets_and_keeps_later_frames_in_time(tmp_path, caplog):
