@@ -73,6 +73,13 @@ MEDIAPIPE_GRAPHS: dict[str, str] = {
         ("holistic_landmark", "holistic_landmark_cpu.binarypb"),
     ]
 }
+# Models MediaPipe's graphs name that its 0.10.14 wheel does not ship (MediaPipe's
+# Python solutions download them at run time; mediagraph never downloads from a model
+# hub): asking for one says which setting needs it and what works instead.
+NOT_IN_WHEEL: dict[str, str] = {
+    "pose_landmark_lite.tflite": "model_complexity 0 of the pose and holistic graphs",
+    "pose_landmark_heavy.tflite": "model_complexity 2 of the pose and holistic graphs",
+}
 SILERO_VERSION = "6.2.3"
 SILERO_MODELS: dict[str, str] = {"silero_vad.onnx": "silero_vad/data/silero_vad.onnx"}
 
@@ -187,6 +194,12 @@ def resolve(model_path: str | os.PathLike[str]) -> Path:
     cached = cache_dir() / path.name
     if cached.is_file():
         return _verified(cached)
+    if path.name in NOT_IN_WHEEL:
+        raise FileNotFoundError(
+            f"model '{model_path}' ({NOT_IN_WHEEL[path.name]}) is not in the "
+            f"mediapipe=={MEDIAPIPE_VERSION} wheel, so `mediagraph models fetch` cannot bring "
+            "it; use model_complexity 1 (pose_landmark_full.tflite), or put the file in "
+            f"the model cache {cache_dir()} yourself")
     raise FileNotFoundError(
         f"model '{model_path}' not found as a file or in the model cache {cache_dir()}; "
         "run `mediagraph models fetch` (or set $MEDIAGRAPH_MODELS)")

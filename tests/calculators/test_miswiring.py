@@ -104,6 +104,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "TfLiteModelCalculator": ('input_side_packet: "MODEL_RESOURCE:r"', "",
                               "required output side packet MODEL"),
     # io
+    "LocalFileContentsCalculator": (
+        'input_side_packet: "FILE_PATH:0:a" input_side_packet: "FILE_PATH:1:b" '
+        'output_side_packet: "CONTENTS:0:x"', "", "2 FILE_PATH side inputs but 1 CONTENTS"),
     "CameraSourceCalculator": ('output_stream: "VIDEO:v"', "fps: -1",
                                "max_frames, width, height and fps must not be negative"),
     "DisplayCalculator": ("", "", "connect exactly one of VIDEO or IMAGE"),

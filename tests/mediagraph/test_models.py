@@ -83,6 +83,17 @@ def test_missing_model_message_names_cache_and_command(cache: Path) -> None:
     assert "mediagraph models fetch" in str(info.value)
 
 
+@pytest.mark.parametrize("name, setting", [("pose_landmark_lite.tflite", "model_complexity 0"),
+                                           ("pose_landmark_heavy.tflite", "model_complexity 2")])
+def test_a_model_the_wheel_lacks_says_so_and_what_works(cache: Path, name: str,
+                                                       setting: str) -> None:
+    with pytest.raises(FileNotFoundError) as raised:
+        models.resolve(f"mediapipe/modules/pose_landmark/{name}")
+    message = str(raised.value)
+    assert setting in message and "not in the mediapipe==0.10.14 wheel" in message
+    assert "model_complexity 1" in message
+
+
 def test_fetch_extracts_every_model_from_the_wheels(cache: Path, fake_pip: list[str]) -> None:
     paths = models.fetch()
     expected = set(models.MEDIAPIPE_MODELS) | set(models.SILERO_MODELS) | {
