@@ -192,6 +192,7 @@ PHOTOS = {
     # Pinned: the hand's place (HAND_CROP, HAND_BOX) is measured on this file, and
     # ultralytics has replaced one of its sample images before (bus.jpg).
     "zidane": ("ultralytics==8.4.190", "ultralytics/assets/zidane.jpg"),
+    "bus": ("ultralytics==8.4.190", "ultralytics/assets/bus.jpg"),
 }
 # The pointing hand in `photo("zidane")` (1280x720): the crop that `hand_frame_fn`
 # moves around, as (top, left, bottom, right) pixels of the photo, and the hand's box
@@ -206,6 +207,8 @@ def photo(name: str = "astronaut") -> np.ndarray:
     `astronaut` (512x512): a portrait, face fully visible (scikit-image's
     `data.astronaut()`). `zidane` (1280x720): two men, one pointing, the hand with its fingers
     in full view (ultralytics' `assets/zidane.jpg`); `HAND_CROP` is the part around it.
+    `bus` (810x1080): people standing in front of a bus, whole bodies in view
+    (ultralytics' `assets/bus.jpg`).
 
     The file ships inside a package's wheel on PyPI; it is taken out with `pip download
     --no-deps` once, cached next to the models, and the package is never installed.
