@@ -140,6 +140,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarkProjectionCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_LANDMARKS:o"', "",
                                      "connect exactly one of NORM_RECT and PROJECTION_MATRIX"),
+    "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                     'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
+                                     "NORM_LANDMARKS needs IMAGE_SIZE"),
     "LandmarksToDetectionCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
                                        "required output stream DETECTION"),
     "NonMaxSuppressionCalculator": ('input_stream: "d" output_stream: "o"',
