@@ -219,6 +219,57 @@ def test_hexagon_dsp_agrees_with_cpu(pose_models, person):
     assert (a & b).sum() / (a | b).sum() > 0.98
 
 
+_CLI_GRAPH = """
+    input_side_packet: "input_video_path"
+    output_stream: "pose_landmarks"
+    node { calculator: "VideoDecoderCalculator"
+           input_side_packet: "INPUT_FILE_PATH:input_video_path"
+           output_stream: "VIDEO:frames" }
+    node { calculator: "PoseLandmarkCpu" input_stream: "IMAGE:frames"
+           input_side_packet: "MODEL_COMPLEXITY:model_complexity"
+           input_side_packet: "SMOOTH_LANDMARKS:smooth_landmarks"
+           input_side_packet: "USE_PREV_LANDMARKS:use_prev_landmarks"
+           output_stream: "LANDMARKS:pose_landmarks" }
+"""
+
+
+def _walking_clip(person: np.ndarray, path: Path, frames: int) -> Path:
+    import av
+
+    images, _ = walking(person, frames)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=30)
+        stream.width, stream.height, stream.pix_fmt = 640, 480, "yuv420p"
+        for image in images:
+            container.mux(stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")))
+        container.mux(stream.encode())
+    return path
+
+
+@pytest.mark.parametrize("delegate", ["cpu", pytest.param("dsp", marks=pytest.mark.dsp)])
+def test_the_cli_runs_pose_over_a_video_with_a_delegate(pose_models, person, tmp_path, capsys,
+                                                        delegate):
+    """`mediagraph run ... --delegate dsp`: every InferenceCalculator of the pose graph
+    (detector and landmark model, converted to ONNX) on the emulated Hexagon HTP."""
+    if delegate == "dsp":
+        pytest.importorskip("onnxruntime_qnn", reason="onnxruntime-qnn is not installed")
+    pytest.importorskip("tflite2onnx")
+    from mediagraph.cli import main
+
+    clip = _walking_clip(person, tmp_path / "walk.mp4", 8)
+    config = tmp_path / "pose_video.pbtxt"
+    config.write_text(_CLI_GRAPH)
+    code = main(["run", str(config), "-i", str(clip), "--delegate", delegate, "-q",
+                 "--print-outputs", "--side", "model_complexity=1",
+                 "--side", "smooth_landmarks=true", "--side", "use_prev_landmarks=true"])
+    printed = capsys.readouterr().out
+    assert code == 0, printed[-2000:]
+    import re
+
+    assert len(re.findall(r"^pose_landmarks @ \d+", printed, re.M)) == 8, \
+        re.findall(r"^\S+ @ \d+", printed, re.M)
+
+
 def test_onnx_models_agree_with_litert(pose_models, person):
     pytest.importorskip("tflite2onnx")
     for name in ("pose_detection.tflite", "pose_landmark_full.tflite"):
