@@ -39,6 +39,12 @@ def test_the_identity_keeps_the_image_and_unspecified_borders_replicate():
     mask = np.random.default_rng(0).random((30, 40, 1), dtype=np.float32)
     identity = np.eye(4, dtype=np.float32).reshape(16)
     np.testing.assert_allclose(warp(mask, identity, (40, 30)), mask[..., 0], atol=1e-6)
+    np.testing.assert_allclose(warp(mask, identity, (40, 30), interpolation="INTER_CUBIC"),
+                               mask[..., 0], atol=1e-5)
+    # twice the size: bicubic and bilinear differ between the samples
+    double = np.diag(np.array([1, 1, 1, 1], np.float32)).reshape(16)
+    assert not np.allclose(warp(mask, double, (80, 60), interpolation="INTER_CUBIC"),
+                           warp(mask, double, (80, 60)))
     # shifted half an image right: replicated edge values fill the left half
     shift = np.eye(4, dtype=np.float32)
     shift[0, 3] = -0.5
