@@ -14,6 +14,7 @@ MediaPipe's own graph and the two must agree.
 
 from __future__ import annotations
 
+import collections
 import json
 import os
 import subprocess
@@ -316,10 +317,52 @@ _MEDIAPIPE_RUN = textwrap.dedent("""
 """)
 
 
-def test_agrees_with_mediapipes_own_graph(pose_models, person, tmp_path):
+def _mediapipe_python() -> str:
     python = os.environ.get("MEDIAGRAPH_MEDIAPIPE_PYTHON")
     if not python:
         pytest.skip("set MEDIAGRAPH_MEDIAPIPE_PYTHON to a python with mediapipe==0.10.14")
+    return python
+
+
+_MEDIAPIPE_EXPAND = textwrap.dedent("""
+    import sys
+    from mediapipe.python._framework_bindings import validated_graph_config
+    config = validated_graph_config.ValidatedGraphConfig()
+    config.initialize(binary_graph_path=sys.argv[1])
+    print(config.text_config)
+""")
+
+
+def _node_shapes(config) -> collections.Counter:
+    """Each node's calculator, port counts and options (Switch* options aside: mediagraph
+    adds `channels`), as a multiset."""
+    from google.protobuf import text_format
+
+    shapes: collections.Counter = collections.Counter()
+    for node in config.node:
+        calculator = node.calculator.replace("InferenceCalculatorCpu", "InferenceCalculator")
+        options = "" if calculator.startswith("Switch") else text_format.MessageToString(
+            node.options, as_one_line=True)
+        shapes[(calculator, len(node.input_stream), len(node.output_stream),
+                len(node.input_side_packet), len(node.output_side_packet), options)] += 1
+    return shapes
+
+
+def test_expands_to_the_nodes_mediapipe_expands_it_to(pose_models):
+    """Our pose subgraphs, expanded, are MediaPipe 0.10.14's compiled-in ones: the same 71
+    nodes with the same options (MediaPipe's own ValidatedGraphConfig expands its side)."""
+    from mediagraph.config.loader import parse_text
+
+    done = subprocess.run([_mediapipe_python(), "-c", _MEDIAPIPE_EXPAND, str(CONFIG)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    theirs = _node_shapes(parse_text(done.stdout))
+    ours = _node_shapes(mg.Graph(CONFIG).spec.config)
+    assert ours == theirs, (ours - theirs, theirs - ours)
+
+
+def test_agrees_with_mediapipes_own_graph(pose_models, person, tmp_path):
+    python = _mediapipe_python()
     image = tmp_path / "person.npy"
     np.save(image, person)
     done = subprocess.run([python, "-c", _MEDIAPIPE_RUN, str(CONFIG), str(image),
