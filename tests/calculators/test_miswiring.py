@@ -28,6 +28,10 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                                  "max_vec_size must be at least 1, got 0"),
     "CollectionHasMinSizeCalculator": ('input_stream: "ITERABLE:v" output_stream: "o"',
                                        "min_size: -1", "min_size must not be negative"),
+    "ConcatenateListsCalculator": ('input_stream: "a" input_stream: "b"', "",
+                                   "required output stream :0 ('out') is not connected"),
+    "ConcatenateVectorCalculator": ('output_stream: "o"', "only_emit_if_all_present: true",
+                                    "connect at least one untagged input"),
     "ConstantSidePacketCalculator": (
         'output_side_packet: "PACKET:0:a" output_side_packet: "PACKET:1:b"',
         "packet { int_value: 1 }", "2 PACKET side outputs but 1 packets in the options"),
