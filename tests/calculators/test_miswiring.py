@@ -155,6 +155,10 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                                     "is 2"),
     "RectTransformationCalculator": ('output_stream: "r"', "",
                                      "connect exactly one of NORM_RECT and NORM_RECTS"),
+    "RoiTrackingCalculator": ('input_stream: "PREV_LANDMARKS:l" input_stream: '
+                              '"PREV_LANDMARKS_RECT:r" input_stream: "RECROP_RECT:c" '
+                              'output_stream: "TRACKING_RECT:t"', "",
+                              "required input stream IMAGE_SIZE"),
     "SegmentationSmoothingCalculator": ('input_stream: "MASK:m" output_stream: "MASK_SMOOTHED:s"',
                                         "combine_with_previous_ratio: 2",
                                         "combine_with_previous_ratio must be in [0, 1]"),
