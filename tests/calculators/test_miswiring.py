@@ -141,6 +141,8 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarkLetterboxRemovalCalculator": ('input_stream: "LANDMARKS:l" '
                                            'input_stream: "LETTERBOX_PADDING:p"', "",
                                            "1 LANDMARKS inputs but 0 outputs"),
+    "LandmarkVisibilityCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
+                                     "required output stream VISIBILITY"),
     "LandmarkProjectionCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_LANDMARKS:o"', "",
                                      "connect exactly one of NORM_RECT and PROJECTION_MATRIX"),
