@@ -14,8 +14,8 @@ class LocalFileContentsCalculatorOptions(
         Options, proto_name="mediapipe.LocalFileContentsCalculatorOptions", extension=346849340):
     """MediaPipe's `local_file_contents_calculator.proto`."""
 
-    read_as_binary: bool = option(1, default=True,
-                                  doc="false: read as UTF-8 text (a str) instead of bytes")
+    text_mode: bool = option(1, default=False,
+                             doc="true: read as UTF-8 text (a str) instead of bytes")
 
 
 class FileContents(bytes):
@@ -45,8 +45,8 @@ class LocalFileContentsCalculator(Calculator):
     Inputs:  none
     Outputs: none
     Side inputs: FILE_PATH (str or path), one or more
-    Side outputs: CONTENTS (FileContents, a bytes; str when read_as_binary is false), one per FILE_PATH
-    Options: LocalFileContentsCalculatorOptions: read_as_binary
+    Side outputs: CONTENTS (FileContents, a bytes; str with text_mode), one per FILE_PATH
+    Options: LocalFileContentsCalculatorOptions: text_mode
 
     Example config:
         node {
@@ -76,7 +76,7 @@ class LocalFileContentsCalculator(Calculator):
             if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
                 raise TypeError(f"FILE_PATH:{index} needs a file path, got {value!r}")
             path = models.resolve(value)
-            if not self.options.read_as_binary:
+            if self.options.text_mode:
                 cc.set_side(self.contents[index], path.read_text(encoding="utf-8"))
             else:
                 cc.set_side(self.contents[index], FileContents(path.read_bytes(), path))
