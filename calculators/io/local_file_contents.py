@@ -12,7 +12,9 @@ from mediagraph import (Calculator, CalculatorContext, NodeConfig, Options, Side
 
 class LocalFileContentsCalculatorOptions(
         Options, proto_name="mediapipe.LocalFileContentsCalculatorOptions", extension=346849340):
-    """MediaPipe's `local_file_contents_calculator.proto`."""
+    """MediaPipe 0.10.14's `local_file_contents_calculator.proto` (field 1 is `text_mode`
+    there, as the wheel's pose and face model loaders set it; later sources call it
+    `read_as_binary` with the opposite sense)."""
 
     text_mode: bool = option(1, default=False,
                              doc="true: read as UTF-8 text (a str) instead of bytes")
