@@ -32,7 +32,7 @@ def test_text_mode_and_indexed_pairs(tmp_path):
                input_side_packet: "FILE_PATH:0:pa" input_side_packet: "FILE_PATH:1:pb"
                output_side_packet: "CONTENTS:0:a" output_side_packet: "CONTENTS:1:b"
                options {{ [mediapipe.LocalFileContentsCalculatorOptions.ext] {{
-                 read_as_binary: false }} }} }}
+                 text_mode: true }} }} }}
     """)
     graph.run({}, {"pa": str(tmp_path / "a.txt"), "pb": str(tmp_path / "b.txt")}, timeout=10)
     assert graph.get_output_side_packet("a") == "left\n"
@@ -93,3 +93,17 @@ def test_mediapipe_loader_chain_reaches_the_cached_model():
     """)
     graph.run({}, {}, timeout=20)
     assert graph.get_output_side_packet("model") == os.fspath(expected)
+
+
+def test_mediapipes_loader_option_text_mode_false_reads_bytes(tmp_path):
+    """MediaPipe's model loaders set `text_mode: false` (field 1, proto default false)."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"\xff\xfe binary")
+    graph = Graph("""
+        output_side_packet: "blob"
+        node { calculator: "LocalFileContentsCalculator" input_side_packet: "FILE_PATH:p"
+               output_side_packet: "CONTENTS:blob"
+               options { [mediapipe.LocalFileContentsCalculatorOptions.ext] { text_mode: false } } }
+    """)
+    graph.run({}, {"p": str(path)}, timeout=10)
+    assert graph.get_output_side_packet("blob") == b"\xff\xfe binary"
