@@ -144,6 +144,12 @@ def test_without_segmentation_no_mask_comes(pose_models, person):
     assert len(out["pose_landmarks"]) == 1 and out["segmentation_mask"] == []
 
 
+def test_without_side_packets_mediapipes_defaults_apply(pose_models, person):
+    # model_complexity 1, no segmentation, smoothing and previous landmarks on
+    out = mg.Graph(CONFIG).run({"image": [(ImageFrame(person), 0)]}, timeout=120)
+    assert len(out["pose_landmarks"]) == 1 and out["segmentation_mask"] == []
+
+
 def test_an_image_without_a_person_gives_nothing(pose_models):
     out = run_still(CONFIG, np.full((240, 320, 3), 128, np.uint8))
     assert all(out[name] == [] for name in OUTPUTS)
