@@ -167,6 +167,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                                      "NORM_LANDMARKS needs IMAGE_SIZE"),
     "LandmarksToDetectionCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
                                        "required output stream DETECTION"),
+    "UpdateFaceLandmarksCalculator": (
+        'input_stream: "FACE_LANDMARKS:f" output_stream: "UPDATED_FACE_LANDMARKS:u"', "",
+        "required input stream NEW_EYE_LANDMARKS"),
     "NonMaxSuppressionCalculator": ('input_stream: "d" output_stream: "o"',
                                     "num_detection_streams: 2",
                                     "1 detection streams connected but num_detection_streams "
