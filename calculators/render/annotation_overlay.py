@@ -62,7 +62,7 @@ class AnnotationOverlayCalculator(Calculator):
     The input frame is copied once and everything is drawn on the copy, in input order
     (MASK first, then each RENDER_DATA stream's annotations). Coordinates are normalized
     to the frame unless an annotation says `normalized=False` (pixels); thickness is in
-    pixels. Points are filled circles of radius `thickness`. Text starts at (left,
+    pixels. A rectangle with a `rotation` is turned about its centre (in pixels). Points are filled circles of radius `thickness`. Text starts at (left,
     baseline) in FONT_HERSHEY_SIMPLEX, `font_height` high (a fraction of the frame height
     when normalized). A mask (HxW floats in [0, 1], resized to the frame) tints the frame
     towards its color by `mask * mask_alpha`; pixels where the mask is 0 are unchanged.
@@ -220,6 +220,9 @@ class _Painter:
         elif kind == "point":
             p0 = self.xy(coords[0], coords[1], a.normalized)
         filled = cv2.FILLED if kind.startswith("filled_") else 0
+        if kind in ("rectangle", "filled_rectangle") and a.rotation:
+            self.rotated_rectangle(a, rgb, yuv, thickness, bool(filled))
+            return
         for canvas, shift, channel in self.layers:
             color = rgb if channel is None else (yuv[channel],)
             width = filled or max(1, thickness >> shift)
@@ -233,6 +236,24 @@ class _Painter:
                 cv2.line(canvas, p0, p1, color, width, cv2.LINE_8, shift)
             else:
                 self.text(a, canvas, color, width, shift)
+
+    def rotated_rectangle(self, a: RenderAnnotation, rgb: tuple[int, ...], yuv: tuple[int, ...],
+                          thickness: int, filled: bool) -> None:
+        """A rectangle turned by `a.rotation` radians about its centre, in pixels (MediaPipe
+        draws a cv::RotatedRect of the pixel box the same way)."""
+        cv2 = self.cv2
+        left, top, right, bottom = a.coords
+        sx, sy = (self.width, self.height) if a.normalized else (1, 1)
+        box = (((left + right) / 2 * sx, (top + bottom) / 2 * sy),
+               ((right - left) * sx, (bottom - top) * sy), float(np.degrees(a.rotation)))
+        corners = np.rint(cv2.boxPoints(box)).astype(np.int32)
+        for canvas, shift, channel in self.layers:
+            color = rgb if channel is None else (yuv[channel],)
+            if filled:
+                cv2.fillPoly(canvas, [corners], color, cv2.LINE_8, shift)
+            else:
+                cv2.polylines(canvas, [corners], True, color, max(1, thickness >> shift),
+                              cv2.LINE_8, shift)
 
     def text(self, a: RenderAnnotation, canvas: np.ndarray, color: tuple[int, ...],
              thickness: int, shift: int) -> None:
