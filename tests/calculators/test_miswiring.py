@@ -201,6 +201,13 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarksToRenderDataCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                         'output_stream: "RENDER_DATA:r"',
                                         "landmark_connections: [0, 1, 2]", "odd count"),
+    "RecolorCalculator": ('input_stream: "IMAGE:i" input_stream: "MASK:m" '
+                          'output_stream: "IMAGE:o"', "", "color is required"),
+    "RectToRenderDataCalculator": ('output_stream: "RENDER_DATA:r"', "",
+                                   "connect exactly one of NORM_RECT or NORM_RECTS"),
+    "RectToRenderScaleCalculator": ('input_stream: "NORM_RECT:r" input_stream: "IMAGE_SIZE:s" '
+                                    'output_stream: "RENDER_SCALE:o"', "multiplier: 0",
+                                    "multiplier must be positive"),
 }
 
 _ALIAS_ATTRIBUTES = {"__doc__", "__module__", "ports", "registered_name"}
