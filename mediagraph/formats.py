@@ -404,6 +404,40 @@ class NormalizedLandmarkList:
 
 
 @dataclass(frozen=True)
+class Landmark:
+    """A landmark in real-world units (MediaPipe's `Landmark`): metres for pose world
+    landmarks, origin between the hips."""
+
+    x: float
+    y: float
+    z: float = 0.0
+    visibility: float | None = None
+    presence: float | None = None
+
+
+@dataclass(frozen=True)
+class LandmarkList:
+    """MediaPipe's `LandmarkList`: world landmarks, not normalized to the image."""
+
+    landmark: tuple[Landmark, ...] = ()
+
+    @classmethod
+    def from_array(cls, points: np.ndarray) -> LandmarkList:
+        """From an Nx2 or Nx3 array of coordinates."""
+        points = np.asarray(points, dtype=np.float32)
+        if points.ndim != 2 or points.shape[1] not in (2, 3):
+            raise ValueError(f"landmarks need an Nx2 or Nx3 array, got shape {points.shape}")
+        return cls(tuple(Landmark(*map(float, row)) for row in points))
+
+    def to_array(self) -> np.ndarray:
+        """An Nx3 float32 array of (x, y, z)."""
+        return np.array([(p.x, p.y, p.z) for p in self.landmark], dtype=np.float32).reshape(-1, 3)
+
+    def __len__(self) -> int:
+        return len(self.landmark)
+
+
+@dataclass(frozen=True)
 class NormalizedRect:
     """A rotated rectangle in [0, 1] image coordinates; rotation in radians, clockwise."""
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from mediagraph.calculators.core._typed_names import typed_names
 from mediagraph import Calculator, CalculatorContext, Input, NodeConfig, Options, Outputs, option
-from mediagraph.formats import NormalizedLandmarkList
+from mediagraph.formats import LandmarkList, NormalizedLandmarkList
 
 
 class Range(Options, proto_name="mediapipe.Range"):
@@ -43,7 +43,7 @@ class SplitVectorCalculator(Calculator):
 
     With `element_only` each range must hold one element, sent bare; with
     `combine_outputs` the ranges are concatenated onto a single output. A
-    NormalizedLandmarkList input gives NormalizedLandmarkList outputs. A range reaching
+    NormalizedLandmarkList (LandmarkList) input gives outputs of its type. A range reaching
     past the input's end is an error.
 
     Inputs:  untagged: a list (or NormalizedLandmarkList)
@@ -80,7 +80,8 @@ class SplitVectorCalculator(Calculator):
         if value is None:
             return
         opts: SplitVectorCalculatorOptions = self.options
-        landmarks = isinstance(value, NormalizedLandmarkList)
+        landmarks = type(value) if isinstance(value, (NormalizedLandmarkList, LandmarkList)) \
+            else None
         items = value.landmark if landmarks else list(value)
         for r in opts.ranges:
             if r.end > len(items):
@@ -93,10 +94,10 @@ class SplitVectorCalculator(Calculator):
             cc.send(self.outputs[index], _wrap(part, landmarks, opts.element_only))
 
 
-def _wrap(part: Any, landmarks: bool, element_only: bool) -> Any:
+def _wrap(part: Any, landmarks: type | None, element_only: bool) -> Any:
     if element_only:
         return part[0]
-    return NormalizedLandmarkList(tuple(part)) if landmarks else list(part)
+    return landmarks(tuple(part)) if landmarks else list(part)
 
 
 # MediaPipe's registered instances (split_vector_calculator.cc, split_landmarks_calculator).

@@ -12,10 +12,12 @@ from mediagraph import (Calculator, CalculatorContext, NodeConfig, Options, Side
 
 class LocalFileContentsCalculatorOptions(
         Options, proto_name="mediapipe.LocalFileContentsCalculatorOptions", extension=346849340):
-    """MediaPipe's `local_file_contents_calculator.proto`."""
+    """MediaPipe 0.10.14's `local_file_contents_calculator.proto` (field 1 is `text_mode`
+    there, as the wheel's pose and face model loaders set it; later sources call it
+    `read_as_binary` with the opposite sense)."""
 
-    read_as_binary: bool = option(1, default=True,
-                                  doc="false: read as UTF-8 text (a str) instead of bytes")
+    text_mode: bool = option(1, default=False,
+                             doc="true: read as UTF-8 text (a str) instead of bytes")
 
 
 class FileContents(bytes):
@@ -45,8 +47,8 @@ class LocalFileContentsCalculator(Calculator):
     Inputs:  none
     Outputs: none
     Side inputs: FILE_PATH (str or path), one or more
-    Side outputs: CONTENTS (FileContents, a bytes; str when read_as_binary is false), one per FILE_PATH
-    Options: LocalFileContentsCalculatorOptions: read_as_binary
+    Side outputs: CONTENTS (FileContents, a bytes; str with text_mode), one per FILE_PATH
+    Options: LocalFileContentsCalculatorOptions: text_mode
 
     Example config:
         node {
@@ -76,7 +78,7 @@ class LocalFileContentsCalculator(Calculator):
             if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
                 raise TypeError(f"FILE_PATH:{index} needs a file path, got {value!r}")
             path = models.resolve(value)
-            if not self.options.read_as_binary:
+            if self.options.text_mode:
                 cc.set_side(self.contents[index], path.read_text(encoding="utf-8"))
             else:
                 cc.set_side(self.contents[index], FileContents(path.read_bytes(), path))

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.formats import NormalizedLandmark, NormalizedLandmarkList
+from mediagraph.formats import Landmark, LandmarkList, NormalizedLandmark, NormalizedLandmarkList
 
 
 def normalize_radians(angle: float) -> float:
@@ -24,7 +24,8 @@ def image_size(value: Any, node_needs: str) -> tuple[int, int]:
     return int(width), int(height)
 
 
-def landmark_arrays(landmarks: NormalizedLandmarkList) -> tuple[np.ndarray, list, list]:
+def landmark_arrays(landmarks: NormalizedLandmarkList | LandmarkList
+                    ) -> tuple[np.ndarray, list, list]:
     """(Nx3 float64 x/y/z, visibilities, presences) of a landmark list."""
     points = landmarks.landmark
     xyz = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float64).reshape(-1, 3)
@@ -32,11 +33,14 @@ def landmark_arrays(landmarks: NormalizedLandmarkList) -> tuple[np.ndarray, list
 
 
 def landmark_list(xyz: np.ndarray, visibility: Iterable[float | None] | None = None,
-                  presence: Iterable[float | None] | None = None) -> NormalizedLandmarkList:
-    """A landmark list from Nx3 coordinates and optional per-landmark visibility/presence."""
+                  presence: Iterable[float | None] | None = None, *, world: bool = False
+                  ) -> NormalizedLandmarkList | LandmarkList:
+    """A landmark list from Nx3 coordinates and optional per-landmark visibility/presence:
+    a NormalizedLandmarkList, or with `world` a LandmarkList (metres)."""
     n = len(xyz)
     vis = list(visibility) if visibility is not None else [None] * n
     pres = list(presence) if presence is not None else [None] * n
     rows = xyz.tolist()
-    return NormalizedLandmarkList(tuple(
-        NormalizedLandmark(x, y, z, v, p) for (x, y, z), v, p in zip(rows, vis, pres)))
+    point, kind = (Landmark, LandmarkList) if world else (NormalizedLandmark,
+                                                           NormalizedLandmarkList)
+    return kind(tuple(point(x, y, z, v, p) for (x, y, z), v, p in zip(rows, vis, pres)))

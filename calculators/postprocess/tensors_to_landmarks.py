@@ -17,7 +17,7 @@ from mediagraph import (
     SideInput,
     option,
 )
-from mediagraph.formats import NormalizedLandmarkList
+from mediagraph.formats import LandmarkList, NormalizedLandmarkList
 
 
 class Activation(enum.IntEnum):
@@ -63,8 +63,8 @@ class TensorsToLandmarksCalculator(Calculator):
 
     Inputs:  TENSORS (list of numpy arrays; the first is read);
              FLIP_HORIZONTALLY, FLIP_VERTICALLY (bool, optional)
-    Outputs: LANDMARKS and/or NORM_LANDMARKS (NormalizedLandmarkList; LANDMARKS values
-             are not normalized: mediagraph has one landmark list type)
+    Outputs: LANDMARKS (LandmarkList, the raw values) and/or NORM_LANDMARKS
+             (NormalizedLandmarkList)
     Side inputs: FLIP_HORIZONTALLY, FLIP_VERTICALLY (bool, optional)
     Options: TensorsToLandmarksCalculatorOptions (ext 335742640): num_landmarks,
              input_image_width, input_image_height, flip_vertically, flip_horizontally,
@@ -88,7 +88,7 @@ class TensorsToLandmarksCalculator(Calculator):
     flip_v_stream = Input(bool, tag="FLIP_VERTICALLY", optional=True)
     flip_h_side = SideInput(bool, tag="FLIP_HORIZONTALLY", optional=True)
     flip_v_side = SideInput(bool, tag="FLIP_VERTICALLY", optional=True)
-    landmarks = Output(NormalizedLandmarkList, tag="LANDMARKS", optional=True)
+    landmarks = Output(LandmarkList, tag="LANDMARKS", optional=True)
     norm_landmarks = Output(NormalizedLandmarkList, tag="NORM_LANDMARKS", optional=True)
 
     @classmethod
@@ -131,7 +131,7 @@ class TensorsToLandmarksCalculator(Calculator):
         presence = _activate(values[:, 4], opts.presence_activation).tolist() \
             if dims > 4 else None
         if cc.connected(self.landmarks):
-            cc.send(self.landmarks, landmark_list(xyz, visibility, presence))
+            cc.send(self.landmarks, landmark_list(xyz, visibility, presence, world=True))
         if cc.connected(self.norm_landmarks):
             scale = np.array([opts.input_image_width, opts.input_image_height,
                               opts.input_image_width * opts.normalize_z], np.float64)

@@ -6,7 +6,7 @@ import numpy as np
 
 from mediagraph.calculators.postprocess._geometry import landmark_arrays, landmark_list
 from mediagraph import Calculator, CalculatorContext, Input, Output
-from mediagraph.formats import NormalizedLandmarkList, NormalizedRect
+from mediagraph.formats import LandmarkList, NormalizedRect
 
 
 class WorldLandmarkProjectionCalculator(Calculator):
@@ -15,7 +15,7 @@ class WorldLandmarkProjectionCalculator(Calculator):
     A model sees the hand upright in its rotated crop; this turns its x/y back into the
     image's orientation. z is unchanged. Without NORM_RECT the landmarks pass unchanged.
 
-    Inputs:  LANDMARKS (NormalizedLandmarkList holding world coordinates);
+    Inputs:  LANDMARKS (LandmarkList, world coordinates);
              NORM_RECT (NormalizedRect, optional)
     Outputs: LANDMARKS
     Options: none
@@ -29,9 +29,9 @@ class WorldLandmarkProjectionCalculator(Calculator):
         }
     """
 
-    landmarks = Input(NormalizedLandmarkList, tag="LANDMARKS")
+    landmarks = Input(LandmarkList, tag="LANDMARKS")
     norm_rect = Input(NormalizedRect, tag="NORM_RECT", optional=True)
-    out = Output(NormalizedLandmarkList, tag="LANDMARKS")
+    out = Output(LandmarkList, tag="LANDMARKS")
 
     def process(self, cc: CalculatorContext) -> None:
         landmarks = cc.get(self.landmarks)
@@ -46,4 +46,4 @@ class WorldLandmarkProjectionCalculator(Calculator):
         x, y = xyz[:, 0].copy(), xyz[:, 1].copy()
         xyz[:, 0] = c * x - s * y
         xyz[:, 1] = s * x + c * y
-        cc.send(self.out, landmark_list(xyz, visibility, presence))
+        cc.send(self.out, landmark_list(xyz, visibility, presence, world=True))

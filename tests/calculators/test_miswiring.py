@@ -140,6 +140,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarkProjectionCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_LANDMARKS:o"', "",
                                      "connect exactly one of NORM_RECT and PROJECTION_MATRIX"),
+    "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                     'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
+                                     "NORM_LANDMARKS needs IMAGE_SIZE"),
     "LandmarksToDetectionCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
                                        "required output stream DETECTION"),
     "NonMaxSuppressionCalculator": ('input_stream: "d" output_stream: "o"',
@@ -170,6 +173,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "ThresholdingCalculator": ('input_stream: "FLOAT:f" input_stream: "THRESHOLD:t" '
                                'output_stream: "FLAG:o"', "threshold: 0.5",
                                "set the threshold once"),
+    "VisibilitySmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                      'output_stream: "FILTERED_LANDMARKS:f"', "no_filter {}",
+                                      "NORM_LANDMARKS gives the output NORM_FILTERED_LANDMARKS"),
     "WorldLandmarkProjectionCalculator": ('input_stream: "LANDMARKS:l"', "",
                                           "required output stream LANDMARKS"),
     # preprocess

@@ -32,7 +32,7 @@ def test_text_mode_and_indexed_pairs(tmp_path):
                input_side_packet: "FILE_PATH:0:pa" input_side_packet: "FILE_PATH:1:pb"
                output_side_packet: "CONTENTS:0:a" output_side_packet: "CONTENTS:1:b"
                options {{ [mediapipe.LocalFileContentsCalculatorOptions.ext] {{
-                 read_as_binary: false }} }} }}
+                 text_mode: true }} }} }}
     """)
     graph.run({}, {"pa": str(tmp_path / "a.txt"), "pb": str(tmp_path / "b.txt")}, timeout=10)
     assert graph.get_output_side_packet("a") == "left\n"
