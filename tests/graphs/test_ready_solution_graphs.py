@@ -43,7 +43,7 @@ READY = {
     "holistic_tracking_webcam.pbtxt": "HolisticLandmarkCpu",
 }
 RENDERERS = ["pose_renderer_cpu.pbtxt", "face_renderer_cpu.pbtxt",
-             "holistic_tracking_to_render_data.pbtxt"]
+             "holistic_renderer_cpu.pbtxt"]
 
 # MediaPipe's POSE_CONNECTIONS (mediapipe/python/solutions/pose_connections.py).
 POSE_CONNECTIONS = {
