@@ -13,7 +13,11 @@
 - CUSTOM `Convolution2DTransposeBias` (MediaPipe's transpose_conv_bias.cc): TFLite's
   TRANSPOSE_CONV plus a bias, as ONNX ConvTranspose. Its custom options are a raw
   TfLiteTransposeConvParams (no FlexBuffer): int32 padding (1 SAME, 2 VALID), stride_width,
-  stride_height. Other CUSTOM operators still fail, naming the custom code.
+  stride_height.
+- CUSTOM `Landmarks2TransformMatrix`, `TransformTensorBilinear`, `TransformLandmarks`
+  (face_landmark_with_attention.tflite): ONNX subgraphs of standard operators
+  (`mediagraph._tflite2onnx_transform_ops`). Other CUSTOM operators still fail, naming
+  the custom code.
 - PRELU whose slope comes from an fp16 constant through DEQUANTIZE: tflite2onnx gives the
   slope the batch dimension it lacks but not the fp16 constant behind it, whose layout
   change then fails (an IndexError); the constant gets the same dimension here.
@@ -31,6 +35,8 @@ from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import numpy as np
+
+from mediagraph import _tflite2onnx_transform_ops as _transform_ops
 
 _LOCK = threading.RLock()
 
@@ -119,6 +125,7 @@ def _converters() -> dict[int, Any]:
     from tflite2onnx.op.activation import Activation
     from tflite2onnx.op.common import Operator
     from tflite2onnx.op.padding import Padding
+    from tflite2onnx.op.reshape import Reshape
 
     class Densify(Operator):
         """Turns its output into a constant; `patched()` drops the operator after parsing."""
@@ -286,6 +293,8 @@ def _converters() -> dict[int, Any]:
         name = code.decode() if code else "?"
         if name == TransposeConvBias.CUSTOM_CODE:
             return TransposeConvBias(TFactory, index)
+        if name in _transform_ops.CUSTOM_CODES:  # placeholders, expanded by patched()
+            return _transform_ops.placeholder(Operator, Layout)(TFactory, index)
         # models.convert reads the operator's name from this message, as from tflite2onnx's own
         raise NotImplementedError(f"Unsupported TFLite OP: {tflite.BuiltinOperator.CUSTOM} "
                                   f"CUSTOM ({name})!")
@@ -323,6 +332,7 @@ def _converters() -> dict[int, Any]:
     converters: dict[int, Any] = {opc: cls for cls in (Densify, DepthToSpace, HardSwish, PRelu, Pad)
                                   for opc in cls.TypeMapping}
     converters[tflite.BuiltinOperator.CUSTOM] = custom
+    converters[tflite.BuiltinOperator.RESHAPE] = _transform_ops.shared_input_reshape(Reshape)
     return converters
 
 
@@ -330,6 +340,7 @@ def _converters() -> dict[int, Any]:
 def patched() -> Iterator[None]:
     """Register the converters above (replacing tflite2onnx's PRELU) for one conversion."""
     from tflite2onnx.graph import Graph
+    from tflite2onnx.model import Model
     from tflite2onnx.op.common import OpFactory
 
     with _LOCK:
@@ -345,11 +356,24 @@ def patched() -> Iterator[None]:
             self.ops = [op for op in self.ops if not isinstance(op, densify_type)]
             self._collectOpAndTensor()
 
+        from tflite2onnx.op import binary
+
+        original_convert = Model.convert
+        original_reshape = binary.Reshape
+
+        def convert(self: Any, explicit_layouts: Any) -> None:
+            original_convert(self, explicit_layouts)
+            _transform_ops.expand(self.onnx)  # MediaPipe's transform ops, before the check
+
         OpFactory.registry.update(converters)
         Graph.parse = parse
+        Model.convert = convert
+        binary.Reshape = converters[tflite.BuiltinOperator.RESHAPE]  # its broadcast Reshapes
         try:
             yield
         finally:
+            binary.Reshape = original_reshape
+            Model.convert = original_convert
             Graph.parse = original_parse
             for opc, converter in saved.items():
                 if converter is None:

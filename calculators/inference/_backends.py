@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import platform
+import re
 import sys
 import tempfile
 import threading
@@ -40,6 +41,14 @@ class BackendUnavailable(RuntimeError):
 
 class ModelLoadError(ValueError):
     """The model file is missing, corrupt, or not a model this backend reads."""
+
+
+class UnresolvedCustomOp(ModelLoadError):
+    """A .tflite model with a custom operator LiteRT lacks (MediaPipe's own, say)."""
+
+    def __init__(self, message: str, op: str) -> None:
+        super().__init__(message)
+        self.op = op
 
 
 @dataclass(frozen=True)
@@ -156,8 +165,14 @@ class LiteRtCpu(Backend):
                 self._interp = interpreter_class(model_path=str(path), num_threads=threads)
                 self._interp.allocate_tensors()
         except (ValueError, RuntimeError) as exc:
+            text = str(exc).strip() or type(exc).__name__
+            custom = re.search(r"unresolved custom op: (\w+)", text)
+            if custom:
+                raise UnresolvedCustomOp(f"cannot load model {path} with LiteRT: it has the "
+                                         f"custom operator {custom.group(1)}, which LiteRT "
+                                         "lacks", custom.group(1)) from None
             raise ModelLoadError(f"cannot load model {path}: not a valid TFLite model "
-                                 f"(LiteRT: {str(exc).strip() or type(exc).__name__})") from None
+                                 f"(LiteRT: {text})") from None
         self.device = f"cpu (XNNPACK, {threads} thread{'s' if threads > 1 else ''})"
         details = self._interp.get_input_details()
         self._in_index = [d["index"] for d in details]
@@ -186,6 +201,22 @@ class LiteRtCpu(Backend):
             interp.invoke()
             # LiteRT reuses its output buffers on the next invoke: copy out.
             return [interp.get_tensor(index).copy() for index in self._out_index]
+
+
+def cpu(path: Path, threads: int, onnx_twin: Callable[[Path], Path]) -> Backend:
+    """The CPU backend for `path`: ONNX Runtime for .onnx, LiteRT for .tflite, and for a
+    .tflite model with custom operators LiteRT lacks (face_landmark_with_attention's
+    MediaPipe transforms), its converted ONNX twin (`onnx_twin(path)`, converted once and
+    kept beside it) on ONNX Runtime, said in a log line."""
+    if path.suffix == ".onnx":
+        return cached(("onnxruntime-cpu", file_key(path), threads), lambda: OrtCpu(path, threads))
+    try:
+        return cached(("litert", file_key(path), threads), lambda: LiteRtCpu(path, threads))
+    except UnresolvedCustomOp as exc:
+        twin = onnx_twin(path)
+        log.info("LiteRT cannot run %s (custom operator %s); running its ONNX twin %s on "
+                 "onnxruntime's CPU provider", path.name, exc.op, twin.name)
+        return cached(("onnxruntime-cpu", file_key(twin), threads), lambda: OrtCpu(twin, threads))
 
 
 def _ort() -> Any:

@@ -38,6 +38,7 @@ class InferenceCalculator(Calculator):
 
     The device comes from `delegate` (MediaPipe's field, plus mediagraph's `dsp`):
       tflite {} / xnnpack {}  CPU: LiteRT (XNNPACK) for .tflite, ONNX Runtime for .onnx
+                              and for a .tflite with custom ops LiteRT lacks (its twin)
       gpu {}                  ONNX Runtime CUDA (TensorRT when present); a .tflite model
                               is converted once to an .onnx twin next to it
       dsp {} / hexagon {}     ONNX Runtime QNN, HTP backend, the whole model on HTP
@@ -142,11 +143,7 @@ class InferenceCalculator(Calculator):
             raise B.BackendUnavailable("the NNAPI delegate is Android-only and not available on "
                                        "this platform; use xnnpack {}, gpu {} or dsp {}")
         if kind == _CPU:
-            if path.suffix == ".onnx":
-                return B.cached(("onnxruntime-cpu", B.file_key(path), threads),
-                                lambda: B.OrtCpu(path, threads))
-            return B.cached(("litert", B.file_key(path), threads),
-                            lambda: B.LiteRtCpu(path, threads))
+            return B.cpu(path, threads, _onnx_twin)
         onnx = _onnx_twin(path)
         if kind == _GPU:
             lossy = bool(settings.get("allow_precision_loss", True))

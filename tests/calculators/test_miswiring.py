@@ -131,6 +131,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "DetectionsToRectsCalculator": ('input_stream: "DETECTION:d" input_stream: "DETECTIONS:ds" '
                                     'output_stream: "NORM_RECT:r"', "",
                                     "connect exactly one of DETECTION and DETECTIONS"),
+    "HandDetectionsFromPoseToRectsCalculator": ('input_stream: "DETECTION:d" '
+                                                'output_stream: "NORM_RECT:r"', "",
+                                                "required input stream IMAGE_SIZE"),
     "HandLandmarksToRectCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                       'output_stream: "NORM_RECT:r"', "",
                                       "required input stream IMAGE_SIZE"),

@@ -16,6 +16,7 @@ graph.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,8 @@ MEDIAPIPE_CONFIG = models.mediapipe_graph("hand_landmark_tracking_cpu.binarypb")
 
 @pytest.fixture(scope="module")
 def hand_models() -> None:
-    for name in ("palm_detection_lite.tflite", "hand_landmark_lite.tflite"):
+    for name in ("palm_detection_lite.tflite", "hand_landmark_lite.tflite",
+                 "palm_detection_full.tflite", "hand_landmark_full.tflite"):
         try:
             models.resolve(name)
         except FileNotFoundError as exc:
@@ -221,15 +223,16 @@ def test_palm_detection_runs_once_and_the_back_edge_carries_the_roi(tracked, han
 
 
 def landmarks_on_rois(frames, rois, model: str) -> tuple[dict[str, list[mg.Packet]], set]:
-    """HandLandmarkCpu (its config, `model` swapped in) on frame i with ROI i; its outputs
-    and the inference backends that ran."""
+    """HandLandmarkCpu (its config, `model` given as the MODEL its loader would make) on
+    frame i with ROI i; its outputs and the inference backends that ran."""
     text = (GRAPHS / "hand_landmark_cpu.pbtxt").read_text().replace(
         'type: "HandLandmarkCpu"', "")
-    text = text.replace("mediapipe/modules/hand_landmark/hand_landmark_lite.tflite", model)
+    loader = re.search(r'node \{\s*calculator: "HandLandmarkModelLoader".*?\}\n', text, re.S)
+    text = text.replace(loader.group(0), "")
     graph = mg.Graph(text)
     out = graph.run({"image": [(f, i) for i, f in enumerate(frames)],
                      "hand_rect": [(r, i) for i, r in enumerate(rois)]},
-                    side_packets={"model_complexity": 0}, timeout=120)
+                    side_packets={"model": str(models.resolve(model))}, timeout=120)
     backends = {row.info.get("backend") for row in graph.profile().nodes
                 if row.calculator == "InferenceCalculator"}
     return out, backends
@@ -389,3 +392,20 @@ def test_mediapipes_own_tracking_config_runs_unchanged(hand_models):
     out = graph.run({"image": images}, side_packets={"num_hands": 2, "model_complexity": 0,
                                                      "use_prev_landmarks": True}, timeout=60)
     assert out["multi_hand_landmarks"] == [] and out["multi_handedness"] == []
+
+
+@pytest.mark.parametrize("loader, model", [("HandLandmarkModelLoader", "hand_landmark"),
+                                           ("PalmDetectionModelLoader", "palm_detection")])
+@pytest.mark.parametrize("complexity, variant", [(0, "lite"), (1, "full"), (None, "full")])
+def test_model_complexity_picks_the_lite_or_full_model_as_mediapipe(hand_models, loader, model,
+                                                                    complexity, variant):
+    """MediaPipe's loaders: 0 the lite model, 1 the full one, and full when not connected."""
+    wired = complexity is not None
+    graph = mg.Graph(('input_side_packet: "complexity" ' if wired else "")
+                     + 'output_side_packet: "model" '
+                     + f'node {{ calculator: "{loader}" output_side_packet: "MODEL:model" '
+                     + ('input_side_packet: "MODEL_COMPLEXITY:complexity" ' if wired else "")
+                     + "}")
+    graph.run({}, {"complexity": complexity} if wired else {}, timeout=30)
+    assert Path(graph.get_output_side_packet("model")) == models.resolve(
+        f"{model}_{variant}.tflite")

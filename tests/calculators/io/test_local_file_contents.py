@@ -93,3 +93,17 @@ def test_mediapipe_loader_chain_reaches_the_cached_model():
     """)
     graph.run({}, {}, timeout=20)
     assert graph.get_output_side_packet("model") == os.fspath(expected)
+
+
+def test_mediapipes_loader_option_text_mode_false_reads_bytes(tmp_path):
+    """MediaPipe's model loaders set `text_mode: false` (field 1, proto default false)."""
+    path = tmp_path / "m.tflite"
+    path.write_bytes(b"\xff\xfe binary")
+    graph = Graph("""
+        output_side_packet: "blob"
+        node { calculator: "LocalFileContentsCalculator" input_side_packet: "FILE_PATH:p"
+               output_side_packet: "CONTENTS:blob"
+               options { [mediapipe.LocalFileContentsCalculatorOptions.ext] { text_mode: false } } }
+    """)
+    graph.run({}, {"p": str(path)}, timeout=10)
+    assert graph.get_output_side_packet("blob") == b"\xff\xfe binary"
