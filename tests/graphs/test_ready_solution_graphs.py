@@ -66,11 +66,21 @@ def _existing(names):
     return [n for n in names if (GRAPHS / n).exists()]
 
 
+def ready_graph(name: str) -> mg.Graph:
+    """The ready graph, or a skip while a calculator its solution subgraph uses is still
+    unwritten (on another branch): the skip says which."""
+    need(READY[name])
+    try:
+        return mg.Graph(GRAPHS / name)
+    except mg.GraphConfigError as error:
+        if "unknown calculator or subgraph" in str(error):
+            pytest.skip(f"{READY[name]} does not validate yet: {str(error).splitlines()[0]}")
+        raise
+
+
 @pytest.mark.parametrize("name", _existing(READY), ids=str)
 def test_ready_graph_validates(name):
-    need(READY[name])
-    graph = mg.Graph(GRAPHS / name)
-    assert graph.spec.nodes
+    assert ready_graph(name).spec.nodes
 
 
 @pytest.mark.parametrize("name", _existing(READY) + _existing(RENDERERS), ids=str)
@@ -167,6 +177,44 @@ def test_face_renderer_draws_tesselation_and_contours():
     assert (out == [0, 255, 0]).all(axis=2).sum() > 50        # green contours
 
 
+def test_holistic_renderer_draws_body_hands_and_face():
+    need("HolisticRendererCpu")
+    graph = mg.Graph("""
+      input_stream: "image" input_stream: "pose" input_stream: "roi" input_stream: "left"
+      input_stream: "right" input_stream: "face" input_stream: "mask"
+      output_stream: "out"
+      node { calculator: "HolisticRendererCpu" input_stream: "IMAGE:image"
+             input_stream: "POSE_LANDMARKS:pose" input_stream: "POSE_ROI:roi"
+             input_stream: "LEFT_HAND_LANDMARKS:left" input_stream: "RIGHT_HAND_LANDMARKS:right"
+             input_stream: "FACE_LANDMARKS:face" input_stream: "SEGMENTATION_MASK:mask"
+             output_stream: "IMAGE:out" }""")
+    rng = np.random.default_rng(3)
+
+    def points(xy):
+        return NormalizedLandmarkList(tuple(NormalizedLandmark(float(x), float(y), 0.0, 1.0)
+                                            for x, y in xy))
+
+    def scatter(n, x0, y0, size=0.15):
+        return points((x0, y0) + size * rng.random((n, 2)))
+    image = ImageFrame(np.full((H, W, 3), 128, np.uint8))
+    # the body on a grid 16 px apart, hands in the top corners, the face bottom left
+    pose = points([(0.3 + 0.08 * (i % 6), 0.3 + 0.08 * (i // 6)) for i in range(33)])
+    left, right = scatter(21, 0.05, 0.05), scatter(21, 0.8, 0.05)
+    face = scatter(468, 0.05, 0.8)
+    out = graph.run({"image": [(image, 0)], "pose": [(pose, 0)],
+                     "roi": [(NormalizedRect(0.5, 0.5, 0.5, 0.5), 0)], "left": [(left, 0)],
+                     "right": [(right, 0)], "face": [(face, 0)], "mask": []},
+                    timeout=60)["out"][0].value.data
+
+    def at(landmark):
+        return out[int(round(landmark.y * H)), int(round(landmark.x * W))].tolist()
+    assert at(pose.landmark[11]) == [255, 138, 0]    # left shoulder: orange centre
+    assert at(pose.landmark[12]) == [0, 217, 231]    # right shoulder: cyan centre
+    assert at(left.landmark[8]) == [255, 138, 0]     # left hand joints orange
+    assert at(right.landmark[8]) == [0, 217, 231]    # right hand joints cyan
+    assert at(face.landmark[61]) == [0, 217, 231]    # face points cyan
+
+
 # -- the ready graphs on real video ----------------------------------------------------
 
 
@@ -186,7 +234,7 @@ def _person_frame_fn():
 
 
 def _run_ready(name: str, clip: Path, out_path: Path, landmarks_stream: str):
-    graph = mg.Graph(GRAPHS / name)
+    graph = ready_graph(name)
     found: list[mg.Packet] = []
     inputs: list[mg.Packet] = []
     outputs: list[mg.Packet] = []
