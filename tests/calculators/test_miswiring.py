@@ -28,6 +28,10 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                                  "max_vec_size must be at least 1, got 0"),
     "CollectionHasMinSizeCalculator": ('input_stream: "ITERABLE:v" output_stream: "o"',
                                        "min_size: -1", "min_size must not be negative"),
+    "ConcatenateListsCalculator": ('input_stream: "a" input_stream: "b"', "",
+                                   "required output stream :0 ('out') is not connected"),
+    "ConcatenateVectorCalculator": ('output_stream: "o"', "only_emit_if_all_present: true",
+                                    "connect at least one untagged input"),
     "ConstantSidePacketCalculator": (
         'output_side_packet: "PACKET:0:a" output_side_packet: "PACKET:1:b"',
         "packet { int_value: 1 }", "2 PACKET side outputs but 1 packets in the options"),
@@ -140,6 +144,8 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarkLetterboxRemovalCalculator": ('input_stream: "LANDMARKS:l" '
                                            'input_stream: "LETTERBOX_PADDING:p"', "",
                                            "1 LANDMARKS inputs but 0 outputs"),
+    "LandmarkVisibilityCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
+                                     "required output stream VISIBILITY"),
     "LandmarkProjectionCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_LANDMARKS:o"', "",
                                      "connect exactly one of NORM_RECT and PROJECTION_MATRIX"),
@@ -154,6 +160,10 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                                     "is 2"),
     "RectTransformationCalculator": ('output_stream: "r"', "",
                                      "connect exactly one of NORM_RECT and NORM_RECTS"),
+    "RoiTrackingCalculator": ('input_stream: "PREV_LANDMARKS:l" input_stream: '
+                              '"PREV_LANDMARKS_RECT:r" input_stream: "RECROP_RECT:c" '
+                              'output_stream: "TRACKING_RECT:t"', "",
+                              "required input stream IMAGE_SIZE"),
     "SegmentationSmoothingCalculator": ('input_stream: "MASK:m" output_stream: "MASK_SMOOTHED:s"',
                                         "combine_with_previous_ratio: 2",
                                         "combine_with_previous_ratio must be in [0, 1]"),
