@@ -157,6 +157,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
         'output_stream: "REFINED_LANDMARKS:r"',
         "refinement { indexes_mapping: [0, 1] z_refinement { copy {} } }",
         "there are 1 refinements for 2 LANDMARKS streams"),
+    "SetLandmarkVisibilityCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                        'output_stream: "NORM_LANDMARKS:o"', "",
+                                        "required input stream VISIBILITY"),
     "LandmarksToDetectionCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
                                        "required output stream DETECTION"),
     "NonMaxSuppressionCalculator": ('input_stream: "d" output_stream: "o"',

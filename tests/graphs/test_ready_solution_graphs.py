@@ -213,6 +213,11 @@ def test_holistic_renderer_draws_body_hands_and_face():
     assert at(left.landmark[8]) == [255, 138, 0]     # left hand joints orange
     assert at(right.landmark[8]) == [0, 217, 231]    # right hand joints cyan
     assert at(face.landmark[61]) == [0, 217, 231]    # face points cyan
+    # the skeleton's left forearm ends at the tracked left hand's wrist (HandWristForPose)
+    elbow, wrist = pose.landmark[13], left.landmark[0]
+    mx, my = (elbow.x + wrist.x) / 2 * W, (elbow.y + wrist.y) / 2 * H
+    window = out[int(my) - 1:int(my) + 2, int(mx) - 1:int(mx) + 2]
+    assert (window == [255, 255, 255]).all(axis=2).any()
 
 
 # -- the ready graphs on real video ----------------------------------------------------
