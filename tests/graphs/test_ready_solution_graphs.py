@@ -42,7 +42,8 @@ READY = {
     "holistic_tracking.pbtxt": "HolisticLandmarkCpu",
     "holistic_tracking_webcam.pbtxt": "HolisticLandmarkCpu",
 }
-RENDERERS = ["pose_renderer_cpu.pbtxt", "face_renderer_cpu.pbtxt",
+RENDERERS = ["pose_renderer_cpu.pbtxt", "pose_landmarks_to_render_data.pbtxt",
+             "face_renderer_cpu.pbtxt", "holistic_tracking_to_render_data.pbtxt",
              "holistic_renderer_cpu.pbtxt"]
 
 # MediaPipe's POSE_CONNECTIONS (mediapipe/python/solutions/pose_connections.py).
@@ -98,7 +99,7 @@ def _pairs_in_block(text: str, name: str) -> set[tuple[int, int]]:
 
 
 def test_pose_skeleton_is_mediapipes_35_connections():
-    text = (GRAPHS / "pose_renderer_cpu.pbtxt").read_text()
+    text = (GRAPHS / "pose_landmarks_to_render_data.pbtxt").read_text()
     assert _pairs_in_block(text, "POSE") == POSE_CONNECTIONS
     assert len(render_connections.POSE) == 35
 
