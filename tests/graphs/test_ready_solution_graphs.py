@@ -156,7 +156,8 @@ def test_pose_renderer_draws_skeleton_joints_roi_and_tint():
     assert np.array_equal(out[1].value.data, image.data)      # no pose: frame unchanged
 
 
-def test_face_renderer_draws_tesselation_and_contours():
+@pytest.mark.parametrize("count", [468, 478], ids=["mesh", "refined mesh with irises"])
+def test_face_renderer_draws_tesselation_and_contours(count):
     need("FaceRendererCpu")
     graph = mg.Graph("""
       input_stream: "image" input_stream: "faces" input_stream: "rects"
@@ -166,7 +167,7 @@ def test_face_renderer_draws_tesselation_and_contours():
              input_stream: "LANDMARKS:faces" input_stream: "NORM_RECTS:rects"
              input_stream: "DETECTIONS:detections" output_stream: "IMAGE:out" }""")
     rng = np.random.default_rng(2)
-    points = 0.3 + 0.4 * rng.random((468, 2))
+    points = 0.3 + 0.4 * rng.random((count, 2))
     face = NormalizedLandmarkList(tuple(NormalizedLandmark(float(x), float(y))
                                         for x, y in points))
     image = ImageFrame(np.zeros((H, W, 3), np.uint8))
