@@ -487,6 +487,8 @@ class RenderAnnotation:
 
     rectangle/oval: (left, top, right, bottom); point: (x, y); line: (x0, y0, x1, y1);
     text: (left, baseline) with `text`; mask: `mask` is an HxW float array in [0, 1].
+    A rectangle's `rotation` (radians, clockwise in the image, about its centre in pixels)
+    is MediaPipe's `Rectangle.rotation`.
     """
 
     kind: str
@@ -497,6 +499,7 @@ class RenderAnnotation:
     text: str = ""
     font_height: float = 0.03
     mask: Any = None
+    rotation: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class AnnotationOverlayCalculator(Calculator):
     The input frame is copied once and everything is drawn on the copy, in input order
     (MASK first, then each RENDER_DATA stream's annotations). Coordinates are normalized
     to the frame unless an annotation says `normalized=False` (pixels); thickness is in
-    pixels. Points are filled circles of radius `thickness`. Text starts at (left,
+    pixels. A rectangle with a `rotation` is turned about its centre (in pixels). Points are filled circles of radius `thickness`. Text starts at (left,
     baseline) in FONT_HERSHEY_SIMPLEX, `font_height` high (a fraction of the frame height
     when normalized). A mask (HxW floats in [0, 1], resized to the frame) tints the frame
     towards its color by `mask * mask_alpha`; pixels where the mask is 0 are unchanged.
@@ -142,6 +142,50 @@ class AnnotationOverlayCalculator(Calculator):
         cc.send(self.out, ImageFrame(canvas, fmt))
 
 
+def _stamp_disks(canvas: np.ndarray, centers: np.ndarray, radius: int, shift: int,
+                 color: tuple[int, ...]) -> None:
+    """Filled cv2.circle(center, radius, LINE_8, shift) at every center, by stamping: the
+    rasterised disk depends only on the radius, the shift and the center's fractional
+    bits, and moves with the center's whole pixels. OpenCV clips a disk that crosses the
+    image's edge its own way, so those (few) are drawn by cv2.circle itself."""
+    import cv2
+
+    height, width = canvas.shape[:2]
+    margin = radius + (2 << shift)
+    inner = ((centers >= margin).all(axis=1)
+             & (centers[:, 0] < (width << shift) - margin)
+             & (centers[:, 1] < (height << shift) - margin))
+    for x, y in centers[~inner]:
+        cv2.circle(canvas, (int(x), int(y)), radius, color, cv2.FILLED, cv2.LINE_8, shift)
+    centers = centers[inner]
+    mask = (1 << shift) - 1
+    whole = centers >> shift
+    frac = centers & mask
+    for fx in range(mask + 1):
+        for fy in range(mask + 1):
+            chosen = (frac[:, 0] == fx) & (frac[:, 1] == fy)
+            if not chosen.any():
+                continue
+            dy, dx = _disk_offsets(radius, shift, fx, fy)
+            ys = (whole[chosen, 1][:, np.newaxis] + dy).ravel()
+            xs = (whole[chosen, 0][:, np.newaxis] + dx).ravel()
+            canvas[ys, xs] = color
+
+
+@functools.lru_cache(maxsize=256)
+def _disk_offsets(radius: int, shift: int, fx: int, fy: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pixels, relative to the center's whole pixel, of a filled LINE_8 circle whose
+    center has fractional bits (fx, fy) of `shift`."""
+    import cv2
+
+    base = (radius >> shift) + 2
+    scratch = np.zeros((2 * base + 1, 2 * base + 1), np.uint8)
+    cv2.circle(scratch, ((base << shift) + fx, (base << shift) + fy), radius, (1,), cv2.FILLED,
+               cv2.LINE_8, shift)
+    dy, dx = np.nonzero(scratch)
+    return dy - base, dx - base
+
+
 @functools.lru_cache(maxsize=64)
 def _yuv(rgb: tuple[int, ...]) -> tuple[int, int, int]:
     return rgb_to_yuv(rgb)  # type: ignore[arg-type]
@@ -154,8 +198,31 @@ def _draw_all(painter: _Painter, parts: list[Any]) -> None:
         if not isinstance(part, RenderData):
             raise TypeError(f"render data input {index} needs RenderData, got "
                             f"{type(part).__name__}")
+        # Runs of lines, or of points, drawn with one pen go to the painter together.
+        batch: list[RenderAnnotation] = []
         for annotation in part.render_annotation:
-            painter.draw(annotation)
+            if _batchable(annotation) and (not batch or _same_pen(batch[0], annotation)):
+                batch.append(annotation)
+                continue
+            painter.batch(batch)
+            batch = []
+            if _batchable(annotation):
+                batch.append(annotation)
+            else:
+                painter.draw(annotation)
+        painter.batch(batch)
+
+
+_BATCHED = {"line": 4, "point": 2}
+
+
+def _batchable(a: RenderAnnotation) -> bool:
+    return _BATCHED.get(a.kind) == len(a.coords)
+
+
+def _same_pen(a: RenderAnnotation, b: RenderAnnotation) -> bool:
+    return (a.kind == b.kind and a.color == b.color and a.thickness == b.thickness
+            and a.normalized == b.normalized)
 
 
 class _Painter:
@@ -220,6 +287,9 @@ class _Painter:
         elif kind == "point":
             p0 = self.xy(coords[0], coords[1], a.normalized)
         filled = cv2.FILLED if kind.startswith("filled_") else 0
+        if kind in ("rectangle", "filled_rectangle") and a.rotation:
+            self.rotated_rectangle(a, rgb, yuv, thickness, bool(filled))
+            return
         for canvas, shift, channel in self.layers:
             color = rgb if channel is None else (yuv[channel],)
             width = filled or max(1, thickness >> shift)
@@ -233,6 +303,48 @@ class _Painter:
                 cv2.line(canvas, p0, p1, color, width, cv2.LINE_8, shift)
             else:
                 self.text(a, canvas, color, width, shift)
+
+    def batch(self, batch: list[RenderAnnotation]) -> None:
+        """A run of lines or of points of one kind, colour and thickness, drawn together:
+        the same pixels as drawing each (a face mesh is 2556 lines and 468 points)."""
+        if len(batch) < 2:
+            for annotation in batch:
+                self.draw(annotation)
+            return
+        first = batch[0]
+        coords = np.array([a.coords for a in batch], np.float64)
+        if first.normalized:
+            coords *= (self.width, self.height) * (coords.shape[1] // 2)
+        coords = np.rint(coords).astype(np.int32)
+        rgb = self.color(first.color)
+        yuv = _yuv(rgb[:3]) if self.planar else rgb
+        thickness = max(1, round(first.thickness))
+        for canvas, shift, channel in self.layers:
+            color = rgb if channel is None else (yuv[channel],)
+            if first.kind == "line":
+                # one cv2.polylines of 2-point polylines draws what a cv2.line each does
+                self.cv2.polylines(canvas, list(coords.reshape(-1, 2, 2)), False, color,
+                                   max(1, thickness >> shift), self.cv2.LINE_8, shift)
+            else:
+                _stamp_disks(canvas, coords, thickness, shift, color)
+
+    def rotated_rectangle(self, a: RenderAnnotation, rgb: tuple[int, ...], yuv: tuple[int, ...],
+                          thickness: int, filled: bool) -> None:
+        """A rectangle turned by `a.rotation` radians about its centre, in pixels (MediaPipe
+        draws a cv::RotatedRect of the pixel box the same way)."""
+        cv2 = self.cv2
+        left, top, right, bottom = a.coords
+        sx, sy = (self.width, self.height) if a.normalized else (1, 1)
+        box = (((left + right) / 2 * sx, (top + bottom) / 2 * sy),
+               ((right - left) * sx, (bottom - top) * sy), float(np.degrees(a.rotation)))
+        corners = np.rint(cv2.boxPoints(box)).astype(np.int32)
+        for canvas, shift, channel in self.layers:
+            color = rgb if channel is None else (yuv[channel],)
+            if filled:
+                cv2.fillPoly(canvas, [corners], color, cv2.LINE_8, shift)
+            else:
+                cv2.polylines(canvas, [corners], True, color, max(1, thickness >> shift),
+                              cv2.LINE_8, shift)
 
     def text(self, a: RenderAnnotation, canvas: np.ndarray, color: tuple[int, ...],
              thickness: int, shift: int) -> None:

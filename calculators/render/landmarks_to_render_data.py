@@ -33,6 +33,9 @@ class LandmarksToRenderDataCalculatorOptions(
     max_depth_line_color: ColorOption = option(13, default=ColorOption())
 
     def check(self) -> None:
+        if any(i < 0 for i in self.landmark_connections):
+            raise ValueError("landmark_connections must not be negative, got "
+                             f"{min(self.landmark_connections)}")
         if len(self.landmark_connections) % 2:
             raise ValueError("landmark_connections needs pairs of indexes, got an odd count "
                              f"({len(self.landmark_connections)})")
@@ -43,7 +46,8 @@ class LandmarksToRenderDataCalculator(Calculator):
 
     Each landmark becomes a point in `landmark_color`; each pair in
     `landmark_connections` a line in `connection_color`, both `thickness` pixels wide
-    (times RENDER_SCALE when given). With `utilize_visibility`/`utilize_presence`, a
+    (times RENDER_SCALE when given); a pair naming a landmark the list does not have is
+    skipped, as MediaPipe does (a face table with irises draws an unrefined face too). With `utilize_visibility`/`utilize_presence`, a
     landmark whose visibility/presence is below the threshold is skipped with its
     connections (a landmark without the value counts as visible/present).
 
@@ -110,9 +114,8 @@ class LandmarksToRenderDataCalculator(Calculator):
         annotations: list[RenderAnnotation] = []
         connection_color = opts.connection_color.to_color()
         for a, b in self._pairs:
-            if not (0 <= a < len(points) and 0 <= b < len(points)):
-                raise IndexError(f"landmark_connections pair ({a}, {b}) is out of range for "
-                                 f"{len(points)} landmarks")
+            if a >= len(points) or b >= len(points):
+                continue  # MediaPipe's: a 468-landmark face under a 478-landmark table
             if not (shown[a] and shown[b]):
                 continue
             color = connection_color

@@ -157,6 +157,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarkProjectionCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_LANDMARKS:o"', "",
                                      "connect exactly one of NORM_RECT and PROJECTION_MATRIX"),
+    "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                     'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
+                                     "NORM_LANDMARKS needs IMAGE_SIZE"),
     "LandmarksRefinementCalculator": (
         'input_stream: "LANDMARKS:0:a" input_stream: "LANDMARKS:1:b" '
         'output_stream: "REFINED_LANDMARKS:r"',
@@ -165,6 +168,9 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
                                      "NORM_LANDMARKS needs IMAGE_SIZE"),
+    "SetLandmarkVisibilityCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                        'output_stream: "NORM_LANDMARKS:o"', "",
+                                        "required input stream VISIBILITY"),
     "LandmarksToDetectionCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
                                        "required output stream DETECTION"),
     "UpdateFaceLandmarksCalculator": (
@@ -247,6 +253,13 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarksToRenderDataCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                         'output_stream: "RENDER_DATA:r"',
                                         "landmark_connections: [0, 1, 2]", "odd count"),
+    "RecolorCalculator": ('input_stream: "IMAGE:i" input_stream: "MASK:m" '
+                          'output_stream: "IMAGE:o"', "", "color is required"),
+    "RectToRenderDataCalculator": ('output_stream: "RENDER_DATA:r"', "",
+                                   "connect exactly one of NORM_RECT or NORM_RECTS"),
+    "RectToRenderScaleCalculator": ('input_stream: "NORM_RECT:r" input_stream: "IMAGE_SIZE:s" '
+                                    'output_stream: "RENDER_SCALE:o"', "multiplier: 0",
+                                    "multiplier must be positive"),
 }
 
 _ALIAS_ATTRIBUTES = {"__doc__", "__module__", "ports", "registered_name"}

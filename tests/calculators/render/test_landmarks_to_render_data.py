@@ -81,6 +81,7 @@ def test_depth_makes_nearer_points_larger_and_shades_lines():
     ({"NORM_LANDMARKS": [(landmarks((0, 0)), 0)]}, {"landmark_connections": [0, 1, 2]},
      "odd count"),
     ({"NORM_LANDMARKS": [], "LANDMARKS": []}, {}, "exactly one of LANDMARKS or NORM_LANDMARKS"),
+    ({"NORM_LANDMARKS": []}, {"landmark_connections": [0, -1]}, "must not be negative"),
 ])
 def test_bad_config_raises_at_validation_naming_the_node(inputs, options, message):
     runner = CalculatorRunner("LandmarksToRenderDataCalculator", options=options)
@@ -89,9 +90,12 @@ def test_bad_config_raises_at_validation_naming_the_node(inputs, options, messag
     assert message in str(info.value)
 
 
+def test_a_pair_beyond_the_landmarks_is_skipped_as_mediapipe_does():
+    data = render(landmarks((0.1, 0.1), (0.2, 0.2)), landmark_connections=[0, 1, 1, 4], **FLAT)
+    assert [a.coords for a in data.render_annotation if a.kind == "line"] == [(0.1, 0.1, 0.2, 0.2)]
+
+
 @pytest.mark.parametrize("inputs, options, message", [
-    ({"NORM_LANDMARKS": [(landmarks((0, 0)), 0)]}, {"landmark_connections": [0, 4]},
-     "pair (0, 4) is out of range for 1 landmarks"),
     ({"NORM_LANDMARKS": [(np.zeros((2, 3)), 0)]}, {},
      "input NORM_LANDMARKS needs a NormalizedLandmarkList, got ndarray"),
 ])
