@@ -401,3 +401,77 @@ def test_hands_from_mediapipes_own_pose_agree_with_its_hands(mediapipe_still, pe
         expected = theirs[f"{side}_hand_landmarks"]
         assert expected is not None and out[side]
         assert mean_error_percent(points(out[side]), expected) < 0.2, side
+
+
+VIDEO_FRAMES, VIDEO_MOTION = 24, 60
+
+
+@pytest.fixture(scope="module")
+def mediapipe_video(holistic_models, tmp_path_factory):
+    """MediaPipe's holistic graph in video mode over the moving person, with its hand and
+    face ROIs (tools/mediapipe_holistic_internals.py), and the frames it saw."""
+    python = os.environ.get(ENV_VAR)
+    if not python:
+        pytest.skip(f"set {ENV_VAR} to a python with mediapipe==0.10.14 to compare")
+    import cv2
+
+    folder = tmp_path_factory.mktemp("holistic_video")
+    draw = samples.person_frame_fn()
+    frames, paths = [], []
+    for i in range(VIDEO_FRAMES):
+        image = draw(i, VIDEO_MOTION, 640, 480)
+        paths.append(folder / f"{i:03d}.png")
+        cv2.imwrite(str(paths[-1]), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        frames.append((ImageFrame(image), (i + 1) * 33_333))  # as MediaPipe's solutions
+    command = [python, str(ROOT / "tools" / "mediapipe_holistic_internals.py"),
+               str(holistic_models), *map(str, paths)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    if done.returncode:
+        pytest.fail(f"MediaPipe's holistic graph failed:\n{done.stderr[-2000:]}")
+    return frames, json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def mediapipe_landmarks(rows, count=None) -> NormalizedLandmarkList:
+    return NormalizedLandmarkList(tuple(NormalizedLandmark(*row) for row in rows[:count]))
+
+
+def test_hands_and_face_track_as_mediapipe_on_its_own_pose(mediapipe_video):
+    """HandLandmarksLeftAndRightCpu and FaceLandmarksFromPoseCpu alone, fed MediaPipe's
+    pose landmarks frame by frame: on every frame they keep the previous ROI exactly when
+    MediaPipe does, and their landmarks are MediaPipe's."""
+    frames, theirs = mediapipe_video
+    stamps = [ts for _, ts in frames]
+    pose = [(mediapipe_landmarks(theirs["pose_landmarks"][str(ts)]), ts) for ts in stamps]
+    hands = mg.Graph(HANDS_FROM_POSE).run({"image": frames, "pose": pose}, timeout=600)
+    face = mg.Graph("""
+        input_stream: "image" input_stream: "pose"
+        output_stream: "face" output_stream: "recrop" output_stream: "roi"
+        node { calculator: "FaceLandmarksFromPoseCpu" input_stream: "IMAGE:image"
+               input_stream: "FACE_LANDMARKS_FROM_POSE:pose"
+               output_stream: "FACE_LANDMARKS:face"
+               output_stream: "FACE_ROI_FROM_DETECTION:recrop"
+               output_stream: "FACE_TRACKING_ROI:roi" }
+    """).run({"image": frames, "pose": [
+        (mediapipe_landmarks(theirs["pose_landmarks"][str(ts)], 11), ts) for ts in stamps]},
+        timeout=600)
+    cases = [("left_hand", hands["left"], hands["left_recrop"], hands["left_roi"]),
+             ("right_hand", hands["right"], hands["right_recrop"], hands["right_roi"]),
+             ("face", face["face"], face["recrop"], face["roi"])]
+    kept = 0
+    for name, found, recrop, roi in cases:
+        found = {int(p.timestamp): p.value.to_array() for p in found}
+        recrop = {int(p.timestamp): p.value for p in recrop}
+        roi = {int(p.timestamp): p.value for p in roi}
+        key = "face_landmarks" if name == "face" else f"{name}_landmarks"
+        their_recrop = ("face_roi_from_detection" if name == "face"
+                        else f"{name}_roi_from_recrop")
+        their_roi = "face_tracking_roi" if name == "face" else f"{name}_tracking_roi"
+        assert sorted(found) == sorted(int(ts) for ts in theirs[key]) == stamps, name
+        errors = []
+        for ts in stamps:
+            theirs_kept = theirs[their_roi][str(ts)] != theirs[their_recrop][str(ts)]
+            assert (roi[ts] != recrop[ts]) == theirs_kept, (name, ts)
+            kept += theirs_kept
+            errors.append(mean_error_percent(found[ts], theirs[key][str(ts)]))
+        assert max(errors) < 0.2 and float(np.mean(errors)) < 0.05, (name, errors)
+    assert kept  # the clip does exercise tracking
