@@ -362,6 +362,24 @@ def mediapipe_still(holistic_models, person, tmp_path_factory):
     return answers
 
 
+def test_mediapipe_expands_the_graph_to_the_same_node_count(holistic_models):
+    """MediaPipe's own ValidatedGraphConfig of the binarypb has MEDIAPIPE_NODE_COUNT nodes."""
+    python = os.environ.get(ENV_VAR)
+    if not python:
+        pytest.skip(f"set {ENV_VAR} to a python with mediapipe==0.10.14 to compare")
+    script = ("import sys\n"
+              "from mediapipe.python._framework_bindings import validated_graph_config as v\n"
+              "g = v.ValidatedGraphConfig()\n"
+              "g.initialize(binary_graph_path=sys.argv[1])\n"
+              "from mediapipe.framework import calculator_pb2\n"
+              "c = calculator_pb2.CalculatorGraphConfig()\n"
+              "c.ParseFromString(g.binary_config)\n"
+              "print(len(c.node))\n")
+    done = subprocess.run([python, "-c", script, str(holistic_models)], capture_output=True,
+                          text=True, timeout=300, check=True)
+    assert int(done.stdout.split()[-1]) == MEDIAPIPE_NODE_COUNT
+
+
 def mean_error_percent(ours: np.ndarray, theirs, width=640, height=480) -> float:
     """Mean landmark distance in % of the image's larger side."""
     theirs = np.array([row[:2] for row in theirs], np.float64)
