@@ -29,9 +29,10 @@ class SegmentationSmoothingCalculator(Calculator):
 
     Per pixel, with p the current value and q the previous one:
         out = p + (q - p) * u(p) * combine_with_previous_ratio
-    where u(p) = H(p)^2 and H is the binary entropy of p in bits: 1 at p = 0.5 (fully
-    unsure: the previous value wins at ratio 1), 0 at p = 0 or 1 (sure: kept). MediaPipe
-    evaluates the same curve with a polynomial fit; the two differ by under 0.0014 in u.
+    where u(p) is about H(p)^2, H the binary entropy of p in bits: 1 at p = 0.5 (fully
+    unsure: the previous value wins at ratio 1), 0 at p = 0 or 1 (sure: kept). u is
+    MediaPipe's own polynomial fit of that curve in (p - 0.5)^2, in float32, so the
+    smoothed masks of a video match MediaPipe's.
     Without a MASK_PREVIOUS packet (the first frame) the current mask passes through.
 
     Inputs:  MASK (VEC32F1 ImageFrame or HxW float array), MASK_PREVIOUS (the same, the
@@ -78,11 +79,17 @@ class SegmentationSmoothingCalculator(Calculator):
         cc.send(self.smoothed, ImageFrame(smooth(current, previous, ratio), ImageFormat.VEC32F1))
 
 
-def smooth(current: np.ndarray, previous: np.ndarray, ratio: float) -> np.ndarray:
-    """current + (previous - current) * entropy(current)^2 * ratio, as a new float32 array."""
-    p = np.clip(current.astype(np.float32), 1e-7, 1.0 - 1e-7)
-    q = 1.0 - p
-    entropy = -(p * np.log2(p) + q * np.log2(q))
-    weight = entropy * entropy * np.float32(ratio)
-    return (current + (previous - current) * weight).astype(np.float32, copy=False)
+# segmentation_smoothing_calculator.cc's fit of the uncertainty in x = (p - 0.5)^2
+_C1, _C2, _C3, _C4, _C5 = (np.float32(c) for c in (5.68842, -0.748699, -57.8051, 291.309,
+                                                     -624.717))
 
+
+def smooth(current: np.ndarray, previous: np.ndarray, ratio: float) -> np.ndarray:
+    """current + (previous - current) * u(current) * ratio, as a new float32 array."""
+    p = current.astype(np.float32, copy=False)
+    t = p - np.float32(0.5)
+    x = t * t
+    certainty = x * (_C1 + x * (_C2 + x * (_C3 + x * (_C4 + x * _C5))))
+    uncertainty = np.float32(1.0) - np.minimum(np.float32(1.0), certainty)
+    return (p + (previous.astype(np.float32, copy=False) - p)
+            * (uncertainty * np.float32(ratio))).astype(np.float32, copy=False)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Options, Output,
                         one_of, option)
 from mediagraph.formats import LandmarkList, NormalizedLandmarkList
@@ -65,14 +63,11 @@ class VisibilityCopyCalculator(Calculator):
         if len(source) != len(target):
             raise ValueError(f"FROM has {len(source)} landmarks, TO has {len(target)}")
         opts: VisibilityCopyCalculatorOptions = self.options
-        changes = [{} for _ in target.landmark]
-        for change, point in zip(changes, source.landmark):
-            if opts.copy_visibility:
-                change["visibility"] = point.visibility
-            if opts.copy_presence:
-                change["presence"] = point.presence
-        out = type(target)(tuple(dataclasses.replace(point, **change)
-                                 for point, change in zip(target.landmark, changes)))
+        point = type(target.landmark[0]) if len(target) else None
+        out = type(target)(tuple(
+            point(p.x, p.y, p.z, q.visibility if opts.copy_visibility else p.visibility,
+                  q.presence if opts.copy_presence else p.presence)
+            for p, q in zip(target.landmark, source.landmark)))
         cc.send(self.norm_out if isinstance(out, NormalizedLandmarkList) else self.world_out, out)
 
 

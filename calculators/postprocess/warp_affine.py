@@ -20,6 +20,14 @@ class BorderMode(enum.IntEnum):
     BORDER_REPLICATE = 2
 
 
+class Interpolation(enum.IntEnum):
+    """`WarpAffineCalculatorOptions.Interpolation`; UNSPECIFIED is bilinear, as in MediaPipe."""
+
+    INTER_UNSPECIFIED = 0
+    INTER_LINEAR = 1
+    INTER_CUBIC = 2
+
+
 class WarpAffineCalculatorOptions(
         Options, proto_name="mediapipe.WarpAffineCalculatorOptions", extension=373693895):
     """MediaPipe's `warp_affine_calculator.proto`."""
@@ -27,6 +35,7 @@ class WarpAffineCalculatorOptions(
     border_mode: BorderMode = option(1, default=BorderMode.BORDER_UNSPECIFIED)
     gpu_origin: GpuOrigin = option(2, default=GpuOrigin.DEFAULT,
                                    doc="accepted and ignored (CPU images start at the top)")
+    interpolation: Interpolation = option(3, default=Interpolation.INTER_UNSPECIFIED)
 
 
 class WarpAffineCalculator(Calculator):
@@ -35,15 +44,16 @@ class WarpAffineCalculator(Calculator):
 
     MATRIX is row-major 4x4 in relative coordinates; its 2-D affine part is used, as
     MediaPipe's OpenCV runner does: scaled to pixels (output pixel / size -> matrix ->
-    * input size, no half-pixel shift) and passed to `cv2.warpAffine` with bilinear
-    sampling and WARP_INVERSE_MAP. pose_landmark_by_roi_cpu uses it with the inverse of
+    * input size, no half-pixel shift) and passed to `cv2.warpAffine` with
+    WARP_INVERSE_MAP, bilinear (or bicubic with INTER_CUBIC). pose_landmark_by_roi_cpu uses it with the inverse of
     ImageToTensor's MATRIX to put the ROI's segmentation mask back over the whole frame.
 
     Inputs:  IMAGE (ImageFrame, any interleaved format: VEC32F1 masks, SRGB, ...);
              MATRIX (array of 16 floats, row-major); OUTPUT_SIZE ((width, height))
     Outputs: IMAGE (ImageFrame of the input's format, OUTPUT_SIZE)
     Options: WarpAffineCalculatorOptions (ext 373693895): border_mode (ZERO, REPLICATE;
-             unspecified replicates), gpu_origin (ignored)
+             unspecified replicates), gpu_origin (ignored), interpolation (LINEAR, CUBIC;
+             unspecified is linear)
 
     Example config (MediaPipe's pose_landmarks_and_segmentation_inverse_projection.pbtxt):
         node {
@@ -73,14 +83,16 @@ class WarpAffineCalculator(Calculator):
         if not isinstance(size, (tuple, list)) or len(size) != 2:
             raise ValueError(f"input OUTPUT_SIZE needs (width, height), got {size!r}")
         width, height = positive_size(size[0], size[1], "input OUTPUT_SIZE")
+        opts: WarpAffineCalculatorOptions = self.options
         warped = warp_affine(image.data, matrix, width, height,
-                             self.options.border_mode == BorderMode.BORDER_ZERO)
+                             opts.border_mode == BorderMode.BORDER_ZERO,
+                             opts.interpolation == Interpolation.INTER_CUBIC)
         out = ImageFrame(warped, image.format)
         cc.send(self.out, out)
 
 
 def warp_affine(pixels: np.ndarray, matrix: object, width: int, height: int,
-                zero_border: bool) -> np.ndarray:
+                zero_border: bool, cubic: bool = False) -> np.ndarray:
     """`pixels` resampled to height x width through relative 4x4 `matrix` (output -> input)."""
     import cv2
 
@@ -93,7 +105,8 @@ def warp_affine(pixels: np.ndarray, matrix: object, width: int, height: int,
                        [absolute[1, 0], absolute[1, 1], absolute[1, 3]]], np.float32)
     border = cv2.BORDER_CONSTANT if zero_border else cv2.BORDER_REPLICATE
     warped = cv2.warpAffine(pixels, affine, (width, height),
-                            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                            flags=(cv2.INTER_CUBIC if cubic else cv2.INTER_LINEAR)
+                            | cv2.WARP_INVERSE_MAP,
                             borderMode=border, borderValue=0)
     if warped.ndim == 2 and pixels.ndim == 3:
         warped = warped[:, :, np.newaxis]

@@ -48,6 +48,8 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                         "MergeCalculator needs at least one untagged input"),
     "PacketClonerCalculator": ('input_stream: "a" input_stream: "TICK:t"', "",
                                "1 data inputs but 0 outputs"),
+    "PacketPresenceCalculator": ('input_stream: "PACKET:p"', "",
+                                 "required output stream PRESENCE"),
     "PassThroughCalculator": ('input_stream: "a" input_stream: "b" output_stream: "c"', "",
                               "2 inputs but 1 outputs"),
     "PreviousLoopbackCalculator": ('input_stream: "MAIN:m" output_stream: "PREV_LOOP:p"', "",
@@ -126,6 +128,10 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "AssociationNormRectCalculator": ('input_stream: "a" output_stream: "o"',
                                       "min_similarity_threshold: 2",
                                       "min_similarity_threshold must be in [0, 1]"),
+    "AlignmentPointsRectsCalculator": ('input_stream: "DETECTION:d" input_stream: "IMAGE_SIZE:s" '
+                                       'output_stream: "NORM_RECT:r"',
+                                       "rotation_vector_start_keypoint_index: 0",
+                                       "rotation_vector_end_keypoint_index are required"),
     "DetectionLetterboxRemovalCalculator": ('input_stream: "DETECTIONS:d" '
                                             'output_stream: "DETECTIONS:o"', "",
                                             "required input stream LETTERBOX_PADDING"),
@@ -141,6 +147,8 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "HandLandmarksToRectCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                       'output_stream: "NORM_RECT:r"', "",
                                       "required input stream IMAGE_SIZE"),
+    "InverseMatrixCalculator": ('input_stream: "MATRIX:m"', "",
+                                "required output stream MATRIX"),
     "LandmarkLetterboxRemovalCalculator": ('input_stream: "LANDMARKS:l" '
                                            'input_stream: "LETTERBOX_PADDING:p"', "",
                                            "1 LANDMARKS inputs but 0 outputs"),
@@ -158,6 +166,10 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
                                     "num_detection_streams: 2",
                                     "1 detection streams connected but num_detection_streams "
                                     "is 2"),
+    "RefineLandmarksFromHeatmapCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                             'input_stream: "TENSORS:t" '
+                                             'output_stream: "NORM_LANDMARKS:o"',
+                                             "kernel_size: 0", "kernel_size must be >= 1"),
     "RectTransformationCalculator": ('output_stream: "r"', "",
                                      "connect exactly one of NORM_RECT and NORM_RECTS"),
     "RoiTrackingCalculator": ('input_stream: "PREV_LANDMARKS:l" input_stream: '
@@ -186,9 +198,16 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "ThresholdingCalculator": ('input_stream: "FLOAT:f" input_stream: "THRESHOLD:t" '
                                'output_stream: "FLAG:o"', "threshold: 0.5",
                                "set the threshold once"),
+    "VisibilityCopyCalculator": ('input_stream: "NORM_LANDMARKS_FROM:a" '
+                                 'input_stream: "LANDMARKS_TO:b" '
+                                 'output_stream: "NORM_LANDMARKS_TO:o"', "",
+                                 "the output takes the TO input's tag"),
     "VisibilitySmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                       'output_stream: "FILTERED_LANDMARKS:f"', "no_filter {}",
                                       "NORM_LANDMARKS gives the output NORM_FILTERED_LANDMARKS"),
+    "WarpAffineCalculator": ('input_stream: "IMAGE:i" input_stream: "MATRIX:m" '
+                             'output_stream: "IMAGE:o"', "",
+                             "required input stream OUTPUT_SIZE"),
     "WorldLandmarkProjectionCalculator": ('input_stream: "LANDMARKS:l"', "",
                                           "required output stream LANDMARKS"),
     # preprocess

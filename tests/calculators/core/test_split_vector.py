@@ -47,3 +47,13 @@ def test_landmark_list_ranges_combined_like_hand_landmarks_to_roi():
 def test_range_past_the_end_raises():
     with pytest.raises(MediaGraphError, match="past the end"):
         split("SplitVectorCalculator", [1], {"ranges": [Range(begin=0, end=2)]}, [""])
+
+
+def test_world_landmark_lists_stay_world_landmark_lists():
+    from mediagraph.formats import LandmarkList
+
+    world = LandmarkList.from_array(np.arange(39 * 3, dtype=np.float32).reshape(39, 3))
+    (part,) = split("SplitLandmarkListCalculator", world,
+                    {"ranges": [Range(begin=0, end=33)]}, [""])
+    assert isinstance(part, LandmarkList) and len(part) == 33
+    np.testing.assert_array_equal(part.to_array(), world.to_array()[:33])

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401
+from mediagraph.formats import LandmarkList
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(60)
@@ -34,6 +35,7 @@ def test_hand_landmarks_are_normalized_by_the_input_size_and_z_by_normalize_z():
 def test_raw_landmarks_keep_model_units():
     raw = np.arange(63, dtype=np.float32) / 100
     (world,) = decode(raw, {"num_landmarks": 21}, outputs=("LANDMARKS",))
+    assert isinstance(world, LandmarkList)   # MediaPipe's LandmarkList: not normalized
     np.testing.assert_allclose(world.to_array().reshape(-1), raw, rtol=1e-6)
 
 
