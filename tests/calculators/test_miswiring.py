@@ -160,8 +160,16 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
                                      "NORM_LANDMARKS needs IMAGE_SIZE"),
+    "LandmarksRefinementCalculator": (
+        'input_stream: "LANDMARKS:0:a" input_stream: "LANDMARKS:1:b" '
+        'output_stream: "REFINED_LANDMARKS:r"',
+        "refinement { indexes_mapping: [0, 1] z_refinement { copy {} } }",
+        "there are 1 refinements for 2 LANDMARKS streams"),
     "LandmarksToDetectionCalculator": ('input_stream: "NORM_LANDMARKS:l"', "",
                                        "required output stream DETECTION"),
+    "UpdateFaceLandmarksCalculator": (
+        'input_stream: "FACE_LANDMARKS:f" output_stream: "UPDATED_FACE_LANDMARKS:u"', "",
+        "required input stream NEW_EYE_LANDMARKS"),
     "NonMaxSuppressionCalculator": ('input_stream: "d" output_stream: "o"',
                                     "num_detection_streams: 2",
                                     "1 detection streams connected but num_detection_streams "

@@ -56,9 +56,10 @@ def _session_pair(onnx: Path, lossy: bool) -> tuple[B.Backend, B.Backend]:
     return B.OrtGpu(onnx, 1, lossy), B.OrtCpu(onnx, 1)
 
 
-# MediaPipe's own custom operators (Landmarks2TransformMatrix, TransformTensorBilinear,
-# TransformLandmarks) have no ONNX conversion yet: issue [3/6] brings them.
-NOT_CONVERTED_YET = {"face_landmark_with_attention.tflite"}
+# Every fetched model converts: face_landmark_with_attention's MediaPipe custom operators
+# (Landmarks2TransformMatrix, TransformTensorBilinear, TransformLandmarks) become ONNX
+# subgraphs (mediagraph._tflite2onnx_transform_ops).
+NOT_CONVERTED_YET: set[str] = set()
 CONVERTIBLE = [pytest.param(name, marks=pytest.mark.xfail(
     reason="MediaPipe custom ops not converted to ONNX yet", strict=True))
     if name in NOT_CONVERTED_YET else name for name in sorted(models.MEDIAPIPE_MODELS)]
