@@ -7,7 +7,8 @@ Run with the Python of a venv that has `mediapipe==0.10.14` installed, never med
 The request is JSON: {"calculator": "LandmarksSmoothingCalculator" or
 "VisibilitySmoothingCalculator", "options": "<text inside [ext] { }>", "world": false,
 "image_size": [w, h], "frames": [{"t": microseconds, "landmarks": [[x, y, z, visibility
-or null, presence or null], ...] or null}, ...]}. A frame whose landmarks are null sends
+or null, presence or null], ...] or null, "roi": [x_center, y_center, width, height,
+rotation] (optional: an OBJECT_SCALE_ROI packet, NormalizedRect)}, ...]}. A frame whose landmarks are null sends
 no landmarks packet at its timestamp (the image still goes, so MediaPipe's Process runs
 and resets, as it does when tracking loses the object). The reply lists, per output
 packet, {"t": ..., "landmarks": [[x, y, z, visibility or null, presence or null], ...]}.
@@ -23,7 +24,7 @@ import sys
 def main() -> None:
     import mediapipe as mp
     import numpy as np
-    from mediapipe.framework.formats import landmark_pb2
+    from mediapipe.framework.formats import landmark_pb2, rect_pb2
 
     request = json.load(sys.stdin)
     name = request["calculator"]
@@ -37,6 +38,10 @@ def main() -> None:
                      'input_stream: "IMAGE:img" output_stream: "SIZE:size" }')
         size_port = 'input_stream: "IMAGE_SIZE:size"'
     tick = 'input_stream: "img"' if size_node else ""
+    with_roi = any(f.get("roi") is not None for f in request["frames"])
+    if with_roi:
+        tick += ' input_stream: "roi"'
+        size_port += ' input_stream: "OBJECT_SCALE_ROI:roi"'
     config = f"""
         input_stream: "lm" {tick} output_stream: "out"
         {size_node}
@@ -68,6 +73,11 @@ def main() -> None:
                 if presence is not None:
                     point.presence = presence
             graph.add_packet_to_input_stream("lm", mp.packet_creator.create_proto(message).at(t))
+        if frame.get("roi") is not None:
+            x, y, w, h, rotation = frame["roi"]
+            rect = rect_pb2.NormalizedRect(x_center=x, y_center=y, width=w, height=h,
+                                           rotation=rotation)
+            graph.add_packet_to_input_stream("roi", mp.packet_creator.create_proto(rect).at(t))
         if size_node:
             graph.add_packet_to_input_stream(
                 "img", mp.packet_creator.create_image_frame(image).at(t))

@@ -215,7 +215,9 @@ def _object_scale(xyz: np.ndarray) -> np.float32:
 
 def _rebuilt(value: Any, xyz: np.ndarray) -> Any:
     """A list of `value`'s types with coordinates `xyz`, visibility and presence kept."""
-    make = type(value.landmark[0]) if value.landmark else None
-    return type(value)(tuple(
-        make(x=x, y=y, z=z, visibility=p.visibility, presence=p.presence)
-        for (x, y, z), p in zip(xyz.tolist(), value.landmark)))
+    points = value.landmark
+    if not points:
+        return value
+    make = type(points[0])  # Landmark or NormalizedLandmark: x, y, z, visibility, presence
+    return type(value)(tuple([make(x, y, z, p.visibility, p.presence)
+                              for (x, y, z), p in zip(xyz.tolist(), points)]))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 
 from mediagraph import Calculator, CalculatorContext, Input, NodeConfig, Options, Output, option
@@ -117,5 +115,6 @@ class VisibilitySmoothingCalculator(Calculator):
                              f"change after a packet-less timestamp resets the filter")
         visibility = np.array([p.visibility or 0.0 for p in points], dtype=np.float32)
         smoothed = self.filter.apply(visibility).tolist()
-        cc.send(out, type(value)(tuple(dataclasses.replace(p, visibility=v)
-                                       for p, v in zip(points, smoothed))))
+        make = type(points[0]) if points else None  # x, y, z, visibility, presence
+        cc.send(out, type(value)(tuple([make(p.x, p.y, p.z, v, p.presence)
+                                        for p, v in zip(points, smoothed)])))

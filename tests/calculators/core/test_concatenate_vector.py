@@ -12,6 +12,8 @@ from mediagraph.formats import (
     Classification,
     ClassificationList,
     Detection,
+    Landmark,
+    LandmarkList,
     NormalizedLandmark,
     NormalizedLandmarkList,
     RenderData,
@@ -55,6 +57,12 @@ def test_normalized_landmark_lists_join_into_one_list():
     out = run("ConcatenateNormalizedLandmarkListCalculator",
               [[(lms(0.1, 0.2), 0)], [(lms(0.3), 0)], [(lms(), 0)]])
     assert out[0].value == lms(0.1, 0.2, 0.3)
+
+
+def test_world_landmark_lists_join_into_a_world_landmark_list():
+    a, b = LandmarkList((Landmark(0.1, 0.2, 0.3),)), LandmarkList((Landmark(1.0, 2.0, 3.0),))
+    out = run("ConcatenateLandmarkListCalculator", [[(a, 0)], [(b, 0)]])
+    assert out[0].value == LandmarkList(a.landmark + b.landmark)
 
 
 def test_classification_lists_join():

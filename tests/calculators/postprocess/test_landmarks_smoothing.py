@@ -17,7 +17,13 @@ from mediagraph.calculators.postprocess.landmarks_smoothing import (
     OneEuroFilterOptions,
     VelocityFilter,
 )
-from mediagraph.formats import NormalizedLandmark, NormalizedLandmarkList, NormalizedRect
+from mediagraph.formats import (
+    Landmark,
+    LandmarkList,
+    NormalizedLandmark,
+    NormalizedLandmarkList,
+    NormalizedRect,
+)
 from mediagraph.testing import CalculatorRunner, timestamps
 
 pytestmark = pytest.mark.timeout(120)
@@ -181,6 +187,14 @@ def test_world_landmarks_filter_without_image_size():
     expected = reference(lambda: ScalarOneEuro(30.0, 0.1, 40.0, 1.0), frames, ts)
     for got, want in zip(out, expected):
         np.testing.assert_allclose(xyz(got), want, rtol=1e-4, atol=1e-5)
+
+
+def test_world_landmark_lists_stay_world_landmark_lists():
+    frames = [LandmarkList(tuple(Landmark(*p, visibility=0.5) for p in f.tolist()))
+              for f in moving_frames(count=3, n=3)]
+    out = run_world(one_euro(min_cutoff=0.1, beta=40.0, disable_value_scaling=True), frames)
+    assert all(type(p.value) is LandmarkList for p in out)
+    assert all(type(q) is Landmark and q.visibility == 0.5 for p in out for q in p.value.landmark)
 
 
 def test_object_scale_roi_replaces_the_landmarks_box():

@@ -20,7 +20,13 @@ import pytest
 
 import mediagraph.calculators  # noqa: F401
 from mediagraph import parse_config
-from mediagraph.formats import NormalizedLandmark, NormalizedLandmarkList
+from mediagraph.formats import (
+    Landmark,
+    LandmarkList,
+    NormalizedLandmark,
+    NormalizedLandmarkList,
+    NormalizedRect,
+)
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(300)
@@ -34,7 +40,7 @@ needs_mediapipe = pytest.mark.skipif(
     reason="set MEDIAGRAPH_MEDIAPIPE_PYTHON to a venv Python with mediapipe==0.10.14")
 
 
-def sequence(count=90, n=33, seed=3, gaps=(40, 41), world=False):
+def sequence(count=90, n=33, seed=3, gaps=(40, 41), world=False, roi=False):
     """A pose-like walk: drift, jitter, a fast move, uneven frame times and a lost stretch."""
     rng = np.random.default_rng(seed)
     base = rng.uniform(0.3, 0.7, (n, 3)) * ([1, 1, 0.2] if not world else [0.5, 0.5, 0.5])
@@ -46,11 +52,15 @@ def sequence(count=90, n=33, seed=3, gaps=(40, 41), world=False):
         vis = rng.uniform(0, 1, n)
         lms = None if i in gaps else [
             [float(x), float(y), float(z), float(v), 0.5] for (x, y, z), v in zip(points, vis)]
-        frames.append({"t": t, "landmarks": lms})
+        frame = {"t": t, "landmarks": lms}
+        if roi and i % 7 != 3:  # now and then no ROI: the landmarks' box is the scale
+            frame["roi"] = [0.5 + shift, 0.5, 0.3 + 0.001 * i, 0.4, 0.1]
+        frames.append(frame)
     return frames
 
 
 def mediapipe_outputs(calculator, options, frames, world=False):
+    """MediaPipe's outputs, from its calculator run by the tool in MediaPipe's venv."""
     request = {"calculator": calculator, "options": options, "world": world,
                "image_size": list(SIZE), "frames": frames}
     done = subprocess.run([PYTHON, str(TOOL)], input=json.dumps(request), text=True,
@@ -71,12 +81,17 @@ def mediagraph_outputs(calculator, options, frames, world=False):
     node = parse_config(text).node[0]
     runner = CalculatorRunner(calculator, options=_options(node, calculator),
                               outputs=[lm_out])
-    inputs = {lm_in: [(NormalizedLandmarkList(tuple(NormalizedLandmark(*p)
-                                                    for p in f["landmarks"])), f["t"])
+    points, kind = (Landmark, LandmarkList) if world else (NormalizedLandmark,
+                                                           NormalizedLandmarkList)
+    inputs = {lm_in: [(kind(tuple(points(*p) for p in f["landmarks"])), f["t"])
                       for f in frames if f["landmarks"] is not None]}
     if size:
         inputs["IMAGE_SIZE"] = [(SIZE, f["t"]) for f in frames]
+    if any(f.get("roi") is not None for f in frames):
+        inputs["OBJECT_SCALE_ROI"] = [(NormalizedRect(*f["roi"]), f["t"]) for f in frames
+                                      if f.get("roi") is not None]
     out = runner.run(inputs)[lm_out]
+    assert all(type(p.value) is kind for p in out)
     return [{"t": int(p.timestamp), "landmarks": [
         [q.x, q.y, q.z, q.visibility, q.presence] for q in p.value.landmark]} for p in out]
 
@@ -99,6 +114,8 @@ def max_difference(ours, theirs):
 CASES = [
     ("LandmarksSmoothingCalculator",
      "one_euro_filter { min_cutoff: 0.05 beta: 80.0 derivate_cutoff: 1.0 }", False),
+    ("LandmarksSmoothingCalculator",  # pose's landmarks, scaled by the pose ROI
+     "one_euro_filter { min_cutoff: 0.05 beta: 80.0 derivate_cutoff: 1.0 } roi", False),
     ("LandmarksSmoothingCalculator",
      "one_euro_filter { min_cutoff: 0.01 beta: 10.0 derivate_cutoff: 1.0 }", False),
     ("LandmarksSmoothingCalculator",
@@ -116,9 +133,13 @@ CASES = [
 @needs_mediapipe
 @pytest.mark.parametrize("calculator,options,world", CASES,
                          ids=[f"{c[0][:-10]}-{c[1].split()[0]}-{'world' if c[2] else 'norm'}"
+                              f"{'-roi' if c[1].endswith(' roi') else ''}"
                               for c in CASES])
 def test_outputs_match_mediapipe(calculator, options, world):
-    frames = sequence(world=world, gaps=() if calculator.startswith("Visibility") else (40, 41))
+    roi = options.endswith(" roi")
+    options = options.removesuffix(" roi")
+    frames = sequence(world=world, gaps=() if calculator.startswith("Visibility") else (40, 41),
+                      roi=roi)
     theirs = mediapipe_outputs(calculator, options, frames, world)
     ours = mediagraph_outputs(calculator, options, frames, world)
     diff = max_difference(ours, theirs)
