@@ -27,6 +27,7 @@ RECTS = {f"{side}_hand_{what}": f"{HANDS}{side}_hand_{what}"
          for what in ("roi_from_pose", "roi_from_recrop", "tracking_roi")}
 RECTS.update({name: FACE + name for name in ("face_roi_from_pose", "face_roi_from_detection",
                                               "face_tracking_roi")})
+RECTS["pose_landmarks_roi"] = "pose_landmarks_roi"
 
 
 def main() -> None:
