@@ -340,25 +340,31 @@ def test_smoothing_changes_the_pose_only_after_the_first_frame(holistic_models, 
 ENV_VAR = "MEDIAGRAPH_MEDIAPIPE_PYTHON"
 
 
+STILLS = {"person": lambda: samples.still("person"), "bus": lambda: samples.photo("bus")}
+
+
 @pytest.fixture(scope="module")
-def mediapipe_still(holistic_models, person, tmp_path_factory):
-    """MediaPipe 0.10.14's holistic solution on the still (static mode), plain and refined."""
+def mediapipe_still(holistic_models, tmp_path_factory):
+    """MediaPipe 0.10.14's holistic solution (static mode, plain and refined) on the
+    person and on the whole bus photo (several people: pose and face found, no hands)."""
     python = os.environ.get(ENV_VAR)
     if not python:
         pytest.skip(f"set {ENV_VAR} to a python with mediapipe==0.10.14 to compare")
     import cv2
 
-    png = tmp_path_factory.mktemp("holistic") / "person.png"
-    cv2.imwrite(str(png), cv2.cvtColor(person, cv2.COLOR_RGB2BGR))
+    folder = tmp_path_factory.mktemp("holistic")
     answers = {}
-    for refine in (False, True):
-        command = [python, str(ROOT / "tools" / "mediapipe_reference.py"), "stills",
-                   "holistic", str(png)] + (["--refine"] if refine else [])
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
-        if done.returncode:
-            pytest.fail(f"MediaPipe's holistic failed:\n{done.stderr[-2000:]}")
-        (still,) = json.loads(done.stdout)["stills"]
-        answers[refine] = still
+    for name, image in STILLS.items():
+        png = folder / f"{name}.png"
+        cv2.imwrite(str(png), cv2.cvtColor(image(), cv2.COLOR_RGB2BGR))
+        for refine in (False, True):
+            command = [python, str(ROOT / "tools" / "mediapipe_reference.py"), "stills",
+                       "holistic", str(png)] + (["--refine"] if refine else [])
+            done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+            if done.returncode:
+                pytest.fail(f"MediaPipe's holistic failed:\n{done.stderr[-2000:]}")
+            (still,) = json.loads(done.stdout)["stills"]
+            answers[name, refine] = still
     return answers
 
 
@@ -391,9 +397,12 @@ SETS = ("pose_landmarks", "face_landmarks", "left_hand_landmarks", "right_hand_l
 
 
 @pytest.mark.parametrize("refine", [False, True], ids=["plain", "refine"])
-def test_still_agrees_with_mediapipe(mediapipe_still, holistic_models, person, refine):
-    theirs = mediapipe_still[refine]
-    ours = run_still(holistic_models, person, refine_face_landmarks=refine)
+@pytest.mark.parametrize("still", sorted(STILLS))
+def test_still_agrees_with_mediapipe(mediapipe_still, holistic_models, still, refine):
+    theirs = mediapipe_still[still, refine]
+    image = STILLS[still]()
+    height, width = image.shape[:2]
+    ours = run_still(holistic_models, image, refine_face_landmarks=refine)
     errors = {}
     for name in SETS:
         expected = theirs["landmarks"][name]
@@ -401,16 +410,16 @@ def test_still_agrees_with_mediapipe(mediapipe_still, holistic_models, person, r
         if expected is not None:
             found = points(ours[name])
             assert len(found) == len(expected), name
-            errors[name] = mean_error_percent(found, expected)
+            errors[name] = mean_error_percent(found, expected, width, height)
     assert errors and all(error < 1.0 for error in errors.values()), errors
-    print(f"mean landmark error, % of the larger side (refine={refine}):", errors,
+    print(f"{still} mean landmark error, % of the larger side (refine={refine}):", errors,
           file=sys.stderr)
 
 
 def test_hands_from_mediapipes_own_pose_agree_with_its_hands(mediapipe_still, person):
     """HandLandmarksLeftAndRightCpu alone, fed MediaPipe's pose landmarks: its hands must
     be MediaPipe's, whatever our pose graph does."""
-    theirs = mediapipe_still[False]["landmarks"]
+    theirs = mediapipe_still["person", False]["landmarks"]
     pose = NormalizedLandmarkList(tuple(
         NormalizedLandmark(x, y, z, v, p) for x, y, z, v, p in theirs["pose_landmarks"]))
     out = mg.Graph(HANDS_FROM_POSE).run(
