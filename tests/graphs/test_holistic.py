@@ -101,7 +101,15 @@ def test_binarypb_text_form_and_subgraph_expand_to_mediapipes_nodes(holistic_mod
     text = mg.Graph(mg.to_text(binary.config))
     wrapped = mg.Graph((GRAPHS / "holistic_landmark_cpu.pbtxt").read_text().replace(
         'type: "HolisticLandmarkCpu"', ""))
-    counts = {len(g.spec.nodes) for g in (binary, text, wrapped)}
+    as_node = mg.Graph("""
+        input_stream: "image" output_stream: "pose" output_stream: "face"
+        output_stream: "left" output_stream: "right"
+        node { calculator: "HolisticLandmarkCpu" input_stream: "IMAGE:image"
+               output_stream: "POSE_LANDMARKS:pose" output_stream: "FACE_LANDMARKS:face"
+               output_stream: "LEFT_HAND_LANDMARKS:left"
+               output_stream: "RIGHT_HAND_LANDMARKS:right" }
+    """)
+    counts = {len(g.spec.nodes) for g in (binary, text, wrapped, as_node)}
     assert counts == {MEDIAPIPE_NODE_COUNT}
 
 
