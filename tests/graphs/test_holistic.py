@@ -394,6 +394,52 @@ def test_mediapipe_expands_the_graph_to_the_same_node_count(holistic_models):
     assert int(done.stdout.split()[-1]) == MEDIAPIPE_NODE_COUNT
 
 
+# Our subgraphs that must be MediaPipe 0.10.14's, node for node (names aside).
+SAME_AS_MEDIAPIPE = (
+    "HolisticLandmarkCpu", "HandLandmarksLeftAndRightCpu", "HandLandmarksFromPoseCpu",
+    "HandVisibilityFromHandLandmarksFromPose", "HandLandmarksFromPoseToRecropRoi",
+    "HandRecropByRoiCpu", "HandTracking", "HandLandmarksToRoi", "FaceLandmarksFromPoseCpu",
+    "FaceLandmarksFromPoseToRecropRoi", "FaceDetectionFrontDetectionsToRoi", "FaceTracking",
+    "FaceLandmarksToRoi", "HandLandmarkModelLoader", "PalmDetectionModelLoader",
+    "PalmDetectionCpu", "HandLandmarkLandmarksToRoi", "FaceDetectionShortRangeByRoiCpu")
+
+
+@pytest.fixture(scope="module")
+def mediapipe_subgraphs() -> dict[str, list[str]]:
+    """The subgraph configs compiled into MediaPipe's wheel, by type."""
+    python = os.environ.get(ENV_VAR)
+    if not python:
+        pytest.skip(f"set {ENV_VAR} to a python with mediapipe==0.10.14 to compare")
+    done = subprocess.run([python, str(ROOT / "tools" / "mediapipe_embedded_graphs.py")],
+                          capture_output=True, text=True, timeout=300, check=True)
+    return json.loads(done.stdout)
+
+
+def unnamed(config):
+    config = type(config).FromString(config.SerializeToString())
+    for node in config.node:
+        node.ClearField("name")
+    return config
+
+
+@pytest.mark.parametrize("name", SAME_AS_MEDIAPIPE)
+def test_subgraph_is_mediapipes_own(mediapipe_subgraphs, name):
+    from mediagraph.config import library
+
+    ours = unnamed(library.find_subgraph(name))
+    if name == "FaceDetectionShortRangeByRoiCpu":
+        # MediaPipe's file says `type: "FaceDetectionShortRangeCpu"`; its BUILD target
+        # registers it under this name. The variant with the ROI input is the one.
+        variants = [mg.parse_config(text) for text in
+                    mediapipe_subgraphs["FaceDetectionShortRangeCpu"]]
+        (theirs,) = [c for c in variants if "ROI:roi" in c.input_stream]
+        theirs.type = name
+    else:
+        (text,) = mediapipe_subgraphs[name]
+        theirs = mg.parse_config(text)
+    assert ours == unnamed(theirs)
+
+
 def mean_error_percent(ours: np.ndarray, theirs, width=640, height=480) -> float:
     """Mean landmark distance in % of the image's larger side."""
     theirs = np.array([row[:2] for row in theirs], np.float64)
