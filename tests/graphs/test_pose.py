@@ -144,6 +144,12 @@ def test_without_segmentation_no_mask_comes(pose_models, person):
     assert len(out["pose_landmarks"]) == 1 and out["segmentation_mask"] == []
 
 
+def test_without_side_packets_mediapipes_defaults_apply(pose_models, person):
+    # model_complexity 1, no segmentation, smoothing and previous landmarks on
+    out = mg.Graph(CONFIG).run({"image": [(ImageFrame(person), 0)]}, timeout=120)
+    assert len(out["pose_landmarks"]) == 1 and out["segmentation_mask"] == []
+
+
 def test_an_image_without_a_person_gives_nothing(pose_models):
     out = run_still(CONFIG, np.full((240, 320, 3), 128, np.uint8))
     assert all(out[name] == [] for name in OUTPUTS)
@@ -292,29 +298,35 @@ _MEDIAPIPE_RUN = textwrap.dedent("""
     from mediapipe.framework import calculator_pb2
     from mediapipe.python import packet_creator, packet_getter
     from mediapipe.python._framework_bindings import image_frame, resource_util
-    config, image_path = sys.argv[1], sys.argv[2]
-    rgb = np.load(image_path)
+    config, frames_path, side = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+    frames = np.load(frames_path)
     resource_util.set_resource_dir(os.path.dirname(os.path.dirname(mp.__file__)))
     graph_config = calculator_pb2.CalculatorGraphConfig()
     graph_config.ParseFromString(open(config, "rb").read())
     graph = mp.CalculatorGraph(graph_config=graph_config)
     got = {}
-    for name in ("pose_landmarks", "pose_world_landmarks", "segmentation_mask"):
-        graph.observe_output_stream(name, lambda n, p: got.__setitem__(n, p))
-    side = json.loads(sys.argv[3])
+    for name in ("pose_landmarks", "pose_world_landmarks", "segmentation_mask",
+                 "pose_detection"):
+        graph.observe_output_stream(name, lambda n, p: got.setdefault(n, []).append(
+            (p.timestamp.value, p)))
     graph.start_run(input_side_packets={
         k: (packet_creator.create_bool(v) if isinstance(v, bool) else packet_creator.create_int(v))
         for k, v in side.items()})
-    graph.add_packet_to_input_stream("image", packet_creator.create_image_frame(
-        image_format=image_frame.ImageFormat.SRGB, data=rgb).at(0))
+    for i, frame in enumerate(frames):
+        graph.add_packet_to_input_stream("image", packet_creator.create_image_frame(
+            image_format=image_frame.ImageFormat.SRGB, data=frame).at(i * 33333))
     graph.close_all_packet_sources()
     graph.wait_until_done()
     points = lambda p: [[l.x, l.y, l.z, l.visibility] for l in packet_getter.get_proto(p).landmark]
-    np.save(image_path + ".mask.npy", np.array(
-        packet_getter.get_image_frame(got["segmentation_mask"]).numpy_view()))
-    print(json.dumps({"landmarks": points(got["pose_landmarks"]),
-                      "world": points(got["pose_world_landmarks"])}))
+    np.save(frames_path + ".masks.npy", np.stack([
+        np.array(packet_getter.get_image_frame(p).numpy_view())
+        for _, p in got["segmentation_mask"]]))
+    print(json.dumps({
+        "landmarks": [points(p) for _, p in got["pose_landmarks"]],
+        "world": [points(p) for _, p in got["pose_world_landmarks"]],
+        "detections": [t for t, _ in got.get("pose_detection", [])]}))
 """)
+
 
 
 def _mediapipe_python() -> str:
@@ -361,26 +373,57 @@ def test_expands_to_the_nodes_mediapipe_expands_it_to(pose_models):
     assert ours == theirs, (ours - theirs, theirs - ours)
 
 
-def test_agrees_with_mediapipes_own_graph(pose_models, person, tmp_path):
-    python = _mediapipe_python()
-    image = tmp_path / "person.npy"
-    np.save(image, person)
-    done = subprocess.run([python, "-c", _MEDIAPIPE_RUN, str(CONFIG), str(image),
-                           json.dumps(STATIC)], capture_output=True, text=True, timeout=240,
+def _mediapipe_answers(frames: list[np.ndarray], side: dict, tmp_path: Path) -> dict:
+    """MediaPipe 0.10.14 running the same binarypb over `frames` (30 fps timestamps)."""
+    path = tmp_path / "frames.npy"
+    np.save(path, np.stack(frames))
+    done = subprocess.run([_mediapipe_python(), "-c", _MEDIAPIPE_RUN, str(CONFIG), str(path),
+                           json.dumps(side)], capture_output=True, text=True, timeout=240,
                           cwd=tmp_path, env={**os.environ, "GLOG_minloglevel": "2"})
     assert done.returncode == 0, done.stderr[-2000:]
-    theirs = json.loads(done.stdout.strip().splitlines()[-1])
+    answers = json.loads(done.stdout.strip().splitlines()[-1])
+    answers["masks"] = np.load(str(path) + ".masks.npy")
+    return answers
+
+
+def _agreement(ours: dict, theirs: dict, index: int, size: tuple[int, int]
+               ) -> tuple[np.ndarray, float, float]:
+    """Per-landmark error (fraction of the larger side), world error (m), mask IoU."""
+    width, height = size
+    mine = ours["pose_landmarks"][index].value.to_array()[:, :2]
+    reference = np.array(theirs["landmarks"][index])[:, :2]
+    error = np.hypot(*((mine - reference) * (width, height)).T) / max(width, height)
+    world = np.abs(ours["pose_world_landmarks"][index].value.to_array()
+                   - np.array(theirs["world"][index])[:, :3]).max()
+    a = ours["segmentation_mask"][index].value.data[..., 0] > 0.5
+    b = theirs["masks"][index].reshape(a.shape) > 0.5
+    return error, float(world), float((a & b).sum() / (a | b).sum())
+
+
+def test_agrees_with_mediapipes_own_graph(pose_models, person, tmp_path):
+    theirs = _mediapipe_answers([person], STATIC, tmp_path)
     ours = run_still(CONFIG, person)
-    height, width = person.shape[:2]
-    mine = np.array([(p.x, p.y, p.z, p.visibility)
-                     for p in ours["pose_landmarks"][0].value.landmark])
-    reference = np.array(theirs["landmarks"])
-    error = np.hypot(*((mine[:, :2] - reference[:, :2]) * (width, height)).T) / max(width, height)
+    error, world, iou = _agreement(ours, theirs, 0, person.shape[1::-1])
     assert error.mean() < 0.01 and error.max() < 0.02
-    world = ours["pose_world_landmarks"][0].value.to_array()
-    assert np.abs(world - np.array(theirs["world"])[:, :3]).max() < 0.02   # 2 cm
-    a = ours["segmentation_mask"][0].value.data[..., 0] > 0.5
-    b = np.load(str(image) + ".mask.npy").reshape(a.shape) > 0.5
-    assert (a & b).sum() / (a | b).sum() > 0.95
+    assert world < 0.02                                     # 2 cm
+    assert iou > 0.95
     print(f"pose vs MediaPipe's graph: mean {error.mean():.3%}, max {error.max():.3%} of the "
-          f"image size; mask IoU {(a & b).sum() / (a | b).sum():.4f}", file=sys.stderr)
+          f"image size; world {world * 1000:.1f} mm; mask IoU {iou:.4f}", file=sys.stderr)
+
+
+def test_video_mode_agrees_with_mediapipes_own_graph(pose_models, person, tmp_path):
+    """Tracking and smoothing too: the same detections, landmarks and masks frame by frame
+    (tiny differences in a frame's landmarks move the next ROI a little: they stay small)."""
+    frames, _ = walking(person, 8)
+    theirs = _mediapipe_answers(frames, VIDEO, tmp_path)
+    ours = mg.Graph(CONFIG).run(
+        {"image": [(ImageFrame(f), i * 33333) for i, f in enumerate(frames)]},
+        side_packets=VIDEO, timeout=240)
+    assert [p.timestamp for p in ours["pose_detection"]] == theirs["detections"] == [0]
+    assert len(ours["pose_landmarks"]) == len(theirs["landmarks"]) == 8
+    results = [_agreement(ours, theirs, i, (640, 480)) for i in range(8)]
+    errors = np.array([e.mean() for e, _, _ in results])
+    ious = np.array([iou for _, _, iou in results])
+    assert errors.max() < 0.01 and ious.mean() > 0.95 and ious.min() > 0.9
+    print(f"pose video vs MediaPipe's graph: landmark error per frame {np.round(errors * 100, 3)}"
+          f" %, mask IoU {np.round(ious, 4)}", file=sys.stderr)
