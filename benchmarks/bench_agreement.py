@@ -212,9 +212,12 @@ class Row:
     theirs: int | None = None
     iou: float | None = None
     unit: str = "%"
+    error: str | None = None  # our graph failed on this still
 
     @property
     def agrees(self) -> bool:
+        if self.error is not None:
+            return False
         if self.landmarks == "mask":
             return self.iou is not None and self.iou > 0.95
         if self.ours != self.theirs:
@@ -287,7 +290,13 @@ def run_case(python: str, case: Case, folder: Path) -> list[Row]:
     answers = reference(python, case, paths, folder / "masks" / case.name)
     rows = []
     for name in case.stills:
-        rows += compare(case, name, ours(case, samples.still(name)), answers[name])
+        try:
+            mine = ours(case, samples.still(name))
+        except Exception as exc:  # noqa: BLE001  (a row that says why, not a lost table)
+            rows.append(Row(case.name, name, "error", error=f"{type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:300]}"))
+            continue
+        rows += compare(case, name, mine, answers[name])
     return rows
 
 
@@ -302,7 +311,8 @@ def format_rows(rows: list[Row]) -> str:
                      f"{'' if r.ours is None else r.ours:>5} "
                      f"{'' if r.theirs is None else r.theirs:>6} "
                      f"{'' if r.iou is None else format(r.iou, '.4f'):>6s}  "
-                     f"{'yes' if r.agrees else 'NO'}")
+                     f"{'yes' if r.agrees else 'NO'}"
+                     f"{'  ' + r.error if r.error else ''}")
     return "\n".join(lines)
 
 
