@@ -5,7 +5,8 @@ mode, in the same command.
 Each run is its own subprocess (so its peak RSS is its own), the two sides alternate
 within each repeat (so both see the same machine load), and the table has the median of
 --repeats runs: frames/s, the ratio ours/theirs (the issue's target: at least 1.3 on 2
-cores), CPU time per frame (every thread of the process) and peak RSS.
+cores), CPU time per frame (every thread of the process) and peak RSS. On a shared, loaded
+machine frames/s moves a lot from run to run; CPU time per frame is the steadier measure.
 
 Both sides do the same work:
 - decode: PyAV (FFmpeg) to rgb24 on both. PyAV is not in the MediaPipe venv, so that side
