@@ -153,6 +153,29 @@ def test_nothing_but_bounds_on_an_empty_frame(holistic_models):
                                             "left_hand_landmarks", "right_hand_landmarks"))
 
 
+@pytest.mark.dsp
+def test_every_model_runs_on_the_hexagon_dsp_and_agrees_with_cpu(holistic_models, person):
+    """`inference_delegate="dsp"`: the six models (pose detection and landmarks, hand
+    re-crop and landmarks, face detection and mesh) converted to ONNX, all on the
+    (emulated) HTP, within a pixel of the CPU run."""
+    pytest.importorskip("onnxruntime_qnn", reason="onnxruntime-qnn is not installed")
+    pytest.importorskip("tflite2onnx")
+    cpu = run_still(holistic_models, person)
+    graph = mg.Graph(holistic_models, inference_delegate="dsp")
+    try:
+        dsp = graph.run({"image": [(ImageFrame(person), 0)]}, side_packets=STILL_SIDE_PACKETS,
+                        timeout=600)
+    except mg.CalculatorError as exc:
+        pytest.skip(f"QNN HTP could not start here: {exc}")
+    backends = {row.info.get("backend") for row in graph.profile().nodes
+                if row.calculator == "InferenceCalculator"}
+    assert backends == {"onnxruntime-qnn-htp"}
+    for name in ("pose_landmarks", "face_landmarks", "left_hand_landmarks",
+                 "right_hand_landmarks"):
+        difference = (points(dsp[name]) - points(cpu[name]))[:, :2] * (640, 480)
+        assert np.hypot(*difference.T).mean() < 1.0, name
+
+
 # -- the hand-from-pose pieces on their own -----------------------------------------------
 
 def wrist_pinky_index(wrist, pinky, index, visibility=0.9) -> NormalizedLandmarkList:
