@@ -13,7 +13,8 @@ PNG (lossless) so both sides read the same pixels.
 
 Measures, per still and landmark set:
 - normalized landmarks: the distance between ours and MediaPipe's in pixels (x, y; z left
-  out), as a percentage of the image's larger side: mean and max over the landmarks;
+  out), as a percentage of the image's larger side: mean and max over the landmarks; and
+  `vis`, the largest difference of visibility or presence where both sides set them;
 - world landmarks (metres): mean and max distance in millimetres (x, y, z);
 - counts: poses, faces and hands found, ours vs theirs (face mesh pairs each of our faces
   with the reference face nearest to it);
@@ -57,6 +58,7 @@ LANDMARK_SETS = {
                  ("right_hand_landmarks", False)),
 }
 
+VISIBILITY_TOLERANCE = 0.05  # visibility and presence are probabilities
 COUNTED = {"pose": ("poses",), "face_mesh": ("faces",), "holistic": ("poses", "faces", "hands")}
 
 
@@ -212,12 +214,18 @@ class Row:
     theirs: int | None = None
     iou: float | None = None
     unit: str = "%"
+    visibility: float | None = None  # max |ours - theirs| of visibility and presence
+    error: str | None = None  # our graph failed on this still
 
     @property
     def agrees(self) -> bool:
+        if self.error is not None:
+            return False
         if self.landmarks == "mask":
             return self.iou is not None and self.iou > 0.95
         if self.ours != self.theirs:
+            return False
+        if self.visibility is not None and self.visibility > VISIBILITY_TOLERANCE:
             return False
         if self.mean is None:
             return True
@@ -241,6 +249,9 @@ def _landmark_row(case: Case, still: str, name: str, mine: Any, theirs: Any, wid
     if mine is not None and theirs is not None and len(mine) == len(theirs):
         d = _distances(mine, theirs, width, height, world)
         row.mean, row.max = float(d.mean()), float(d.max())
+        gaps = [abs(a[k] - b[k]) for a, b in zip(mine, theirs) for k in (3, 4)
+                if a[k] is not None and b[k] is not None]
+        row.visibility = max(gaps) if gaps else None
     return row
 
 
@@ -287,13 +298,19 @@ def run_case(python: str, case: Case, folder: Path) -> list[Row]:
     answers = reference(python, case, paths, folder / "masks" / case.name)
     rows = []
     for name in case.stills:
-        rows += compare(case, name, ours(case, samples.still(name)), answers[name])
+        try:
+            mine = ours(case, samples.still(name))
+        except Exception as exc:  # noqa: BLE001  (a row that says why, not a lost table)
+            rows.append(Row(case.name, name, "error", error=f"{type(exc).__name__}: "
+                            f"{str(exc).splitlines()[0][:300]}"))
+            continue
+        rows += compare(case, name, mine, answers[name])
     return rows
 
 
 def format_rows(rows: list[Row]) -> str:
     lines = [f"{'case':20s} {'still':14s} {'landmarks':20s} {'mean':>8s} {'max':>8s} "
-             f"{'ours':>5s} {'theirs':>6s} {'IoU':>6s}  agrees"]
+             f"{'ours':>5s} {'theirs':>6s} {'IoU':>6s} {'vis':>6s}  agrees"]
     for r in rows:
         def num(v: float | None, unit: str) -> str:
             return f"{v:6.3f}{unit:2s}" if v is not None else f"{'-':>8s}"
@@ -301,8 +318,10 @@ def format_rows(rows: list[Row]) -> str:
                      f"{num(r.max, r.unit)} "
                      f"{'' if r.ours is None else r.ours:>5} "
                      f"{'' if r.theirs is None else r.theirs:>6} "
-                     f"{'' if r.iou is None else format(r.iou, '.4f'):>6s}  "
-                     f"{'yes' if r.agrees else 'NO'}")
+                     f"{'' if r.iou is None else format(r.iou, '.4f'):>6s} "
+                     f"{'' if r.visibility is None else format(r.visibility, '.4f'):>6s}  "
+                     f"{'yes' if r.agrees else 'NO'}"
+                     f"{'  ' + r.error if r.error else ''}")
     return "\n".join(lines)
 
 

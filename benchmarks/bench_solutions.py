@@ -5,7 +5,8 @@ mode, in the same command.
 Each run is its own subprocess (so its peak RSS is its own), the two sides alternate
 within each repeat (so both see the same machine load), and the table has the median of
 --repeats runs: frames/s, the ratio ours/theirs (the issue's target: at least 1.3 on 2
-cores), CPU time per frame (every thread of the process) and peak RSS.
+cores), CPU time per frame (every thread of the process) and peak RSS. On a shared, loaded
+machine frames/s moves a lot from run to run; CPU time per frame is the steadier measure.
 
 Both sides do the same work:
 - decode: PyAV (FFmpeg) to rgb24 on both. PyAV is not in the MediaPipe venv, so that side
@@ -22,6 +23,7 @@ Both sides do the same work:
 
     python benchmarks/bench_solutions.py --mediapipe-python /work/mpvenv/bin/python \
         [--repeats 3] [--solutions pose,holistic] [--cores 2] [--frames 300]
+        [--graph ready|binarypb]
 """
 
 from __future__ import annotations
@@ -45,9 +47,12 @@ BINARYPB = {"pose": "pose_landmark_cpu.binarypb", "holistic": "holistic_landmark
 ENV_VAR = "MEDIAGRAPH_MEDIAPIPE_PYTHON"
 
 
+_USE_READY = True  # --graph binarypb turns the ready graphs off
+
+
 def ready_graph(solution: str) -> Path | None:
     path = ROOT / "graphs" / READY[solution]
-    return path if path.is_file() else None
+    return path if _USE_READY and path.is_file() else None
 
 
 def segmentation_of(solution: str) -> bool:
@@ -134,7 +139,8 @@ def run_side(side: str, solution: str, src: Path, dst: Path, python: str, shim: 
              cores: int | None, draw: bool, segmentation: bool) -> dict[str, Any]:
     env = dict(os.environ)
     if side == "mediagraph":
-        command = [sys.executable, __file__, "--worker", solution, str(src), str(dst)]
+        command = [sys.executable, __file__, "--worker", solution, str(src), str(dst),
+                   "--graph", "ready" if _USE_READY else "binarypb"]
     else:
         command = [python, str(REFERENCE), "video", solution, str(src), str(dst)]
         command += (["--draw"] if draw else []) + \
@@ -156,8 +162,13 @@ def main() -> int:
     parser.add_argument("--frames", type=int, default=300)
     parser.add_argument("--cores", type=int, help="pin both sides to this many cores")
     parser.add_argument("--samples", type=Path, help="folder for (or with) person.mp4")
+    parser.add_argument("--graph", choices=("ready", "binarypb"), default="ready",
+                        help="ours: the ready graphs (when there), or MediaPipe's binarypb "
+                             "unchanged between a decoder and an encoder (no drawing)")
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global _USE_READY
+    _USE_READY = args.graph == "ready"
     if args.worker:
         worker(*args.worker)
         return 0

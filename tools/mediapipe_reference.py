@@ -162,11 +162,15 @@ def _x264_frame_threads() -> int:
 
 
 def _draw(mp: Any, solution: str, image: np.ndarray, result: Any, tint: bool) -> None:
-    """What MediaPipe's demos draw, in place: segmentation tint, then face, pose and hands."""
+    """What MediaPipe's demos draw, in place: the segmentation tint (the pose demo's
+    RecolorCalculator: the background, 1 - mask, painted blue, no luminance adjustment),
+    then face contours, the pose skeleton and hands with drawing_utils' default styles.
+    The demos' detection box and ROI rectangle are not drawn: the solutions do not return
+    them."""
     drawing, styles = mp.solutions.drawing_utils, mp.solutions.drawing_styles
     mask = getattr(result, "segmentation_mask", None)
     if tint and mask is not None:
-        weight = (0.5 * np.clip(mask, 0.0, 1.0))[:, :, None]
+        weight = (1.0 - np.clip(mask, 0.0, 1.0))[:, :, None]
         image[:] = (image * (1 - weight) + np.array([0, 0, 255]) * weight).astype(np.uint8)
     if solution == "holistic" and result.face_landmarks is not None:
         drawing.draw_landmarks(image, result.face_landmarks,

@@ -14,21 +14,28 @@ from mediagraph.calculators.postprocess._geometry import (
 from mediagraph import Calculator, CalculatorContext, Input, Output
 from mediagraph.formats import NormalizedLandmarkList, NormalizedRect
 
-# Indices into the partial landmark list hand_landmark_landmarks_to_roi.pbtxt builds
-# (wrist, index/middle/ring finger joints, ...), as MediaPipe's calculator expects.
+# Indices into the partial landmark list (wrist, index/middle/ring finger joints, ...),
+# as MediaPipe's calculator expects.
 _WRIST, _INDEX_PIP, _MIDDLE_PIP, _RING_PIP = 0, 4, 6, 8
+# The partial list within a whole hand's 21 landmarks: the wrist, the thumb's lower
+# joints and the two lowest joints of each finger (MediaPipe 0.10.14 picks them itself).
+_NUM_HAND_LANDMARKS = 21
+_PALM = (0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18)
 
 
 class HandLandmarksToRectCalculator(Calculator):
     """The tightest rect around the landmarks, turned so the hand points up.
 
-    Rotation: the vector from the wrist (landmark 0) to the mean of the index/ring PIP
-    midpoint (4, 8) and the middle PIP (6), in pixels, is turned to point up
-    (`pi/2 - atan2(-dy, dx)`, wrapped to [-pi, pi)). Size and centre: the landmarks'
+    A whole hand (21 landmarks) is first cut to its partial list, landmarks 0-3, 5, 6, 9,
+    10, 13, 14, 17 and 18, as MediaPipe 0.10.14's calculator does (its HandTracking and
+    HandLandmarkLandmarksToRoi hand it all 21); any other count is taken as that partial
+    list already. Rotation: the vector from the wrist (partial landmark 0) to the mean of
+    the index/ring midpoint (4, 8) and the middle joint (6), in pixels, is turned to point
+    up (`pi/2 - atan2(-dy, dx)`, wrapped to [-pi, pi)). Size and centre: the landmarks'
     bounding box in that rotated frame (pixels), around the axis-aligned box's centre.
 
-    Inputs:  NORM_LANDMARKS (NormalizedLandmarkList, at least 9: MediaPipe's partial
-             hand landmarks); IMAGE_SIZE ((width, height))
+    Inputs:  NORM_LANDMARKS (NormalizedLandmarkList: 21 hand landmarks, or at least 9 of
+             MediaPipe's partial hand landmarks); IMAGE_SIZE ((width, height))
     Outputs: NORM_RECT (NormalizedRect)
     Options: none
 
@@ -55,6 +62,8 @@ class HandLandmarksToRectCalculator(Calculator):
 
 def hand_rect(landmarks: NormalizedLandmarkList, size: tuple[int, int]) -> NormalizedRect:
     xy = landmark_arrays(landmarks)[0][:, :2]
+    if len(xy) == _NUM_HAND_LANDMARKS:
+        xy = xy[list(_PALM)]
     if len(xy) <= _RING_PIP:
         raise ValueError(f"HandLandmarksToRectCalculator needs at least {_RING_PIP + 1} "
                          f"landmarks, got {len(xy)}")

@@ -157,14 +157,14 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarkProjectionCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                      'output_stream: "NORM_LANDMARKS:o"', "",
                                      "connect exactly one of NORM_RECT and PROJECTION_MATRIX"),
-    "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
-                                     'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
-                                     "NORM_LANDMARKS needs IMAGE_SIZE"),
     "LandmarksRefinementCalculator": (
         'input_stream: "LANDMARKS:0:a" input_stream: "LANDMARKS:1:b" '
         'output_stream: "REFINED_LANDMARKS:r"',
         "refinement { indexes_mapping: [0, 1] z_refinement { copy {} } }",
         "there are 1 refinements for 2 LANDMARKS streams"),
+    "LandmarksSmoothingCalculator": ('input_stream: "NORM_LANDMARKS:l" '
+                                     'output_stream: "NORM_FILTERED_LANDMARKS:f"', "no_filter {}",
+                                     "NORM_LANDMARKS needs IMAGE_SIZE"),
     "SetLandmarkVisibilityCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                         'output_stream: "NORM_LANDMARKS:o"', "",
                                         "required input stream VISIBILITY"),

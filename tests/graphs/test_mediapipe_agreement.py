@@ -9,7 +9,8 @@ Skips unless $MEDIAGRAPH_MEDIAPIPE_PYTHON names a python with mediapipe 0.10.14:
         .venv/bin/python -m pytest -q tests/graphs/test_mediapipe_agreement.py
 
 Each still must agree: normalized landmarks to a mean error under 1% of the image's larger
-side, world landmarks under 10 mm on average, the same number of poses, faces and hands,
+side, world landmarks under 10 mm on average, visibility and presence within 0.05, the
+same number of poses, faces and hands,
 segmentation masks with IoU above 0.95. The comparison itself lives in
 benchmarks/bench_agreement.py (which prints the same rows as a table) and is checked here
 on made-up answers, with no MediaPipe needed.
@@ -89,6 +90,14 @@ def test_landmark_error_is_a_percentage_of_the_larger_side():
     assert not bench.compare(case, "x", _entry(shifted), _entry(theirs))[0].agrees  # 1.5%
     counts = [r for r in rows if r.landmarks == "poses"]
     assert [(r.ours, r.theirs, r.agrees) for r in counts] == [(1, 1, True)]
+
+
+def test_visibility_must_agree_too():
+    case = bench.Case("pose", ("x",))
+    rows = bench.compare(case, "x", _entry([[0.5, 0.5, 0, 0.9, 0.8]]),
+                         _entry([[0.5, 0.5, 0, 0.8, 0.8]]))
+    assert rows[0].mean == 0 and rows[0].visibility == pytest.approx(0.1)
+    assert not rows[0].agrees
 
 
 def test_a_pose_found_on_one_side_only_disagrees():

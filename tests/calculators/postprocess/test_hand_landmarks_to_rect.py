@@ -60,3 +60,19 @@ def test_upright_hand_has_no_rotation():
         {"NORM_LANDMARKS": [(NormalizedLandmarkList.from_array(points), 0)],
          "IMAGE_SIZE": [((100, 100), 0)]})
     assert out["NORM_RECT"][0].value.rotation == pytest.approx(0.0)
+
+
+def test_a_whole_hand_is_cut_to_the_partial_list_as_mediapipe_0_10_14():
+    """21 landmarks give the rect of landmarks 0-3, 5, 6, 9, 10, 13, 14, 17, 18 (the list
+    MediaPipe's older graphs split out themselves); MediaPipe 0.10.14's HandTracking and
+    HandLandmarkLandmarksToRoi hand the calculator all 21."""
+    hand = np.random.default_rng(7).uniform(0.2, 0.8, (21, 3))
+    palm = hand[[0, 1, 2, 3, 5, 6, 9, 10, 13, 14, 17, 18]]
+
+    def rect(points):
+        out = CalculatorRunner("HandLandmarksToRectCalculator").run(
+            {"NORM_LANDMARKS": [(NormalizedLandmarkList.from_array(points), 0)],
+             "IMAGE_SIZE": [((640, 480), 0)]})
+        return out["NORM_RECT"][0].value
+
+    assert rect(hand) == rect(palm)
