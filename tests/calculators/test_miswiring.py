@@ -307,3 +307,15 @@ def test_a_miswired_node_fails_at_validation_naming_node_and_line(name: str):
     assert fragment in error.reason
     assert error.node == "probe" and "'probe'" in str(error)
     assert error.line == 2 and str(error).startswith("<string>:2: ")
+
+
+def test_the_table_names_each_calculator_once():
+    # A dict literal keeps the last of two equal keys silently: merges that both add an
+    # entry would hide one of them.
+    import ast
+    import collections
+
+    table = next(node.value for node in ast.parse(open(__file__).read()).body
+                 if isinstance(node, ast.AnnAssign) and getattr(node.target, "id", "") == "MISWIRINGS")
+    counts = collections.Counter(key.value for key in table.keys)
+    assert [name for name, n in counts.items() if n > 1] == []
