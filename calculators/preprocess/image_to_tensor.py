@@ -300,7 +300,8 @@ def _remap_maps_i420(roi: tuple[float, float, float, float, float], out_width: i
     sits at luma (2i + 0.5), so a luma position X is chroma position (X - 0.5) / 2."""
     fx, fy = _source_positions(roi, out_width, out_height)
     half = _TAB_SIZE / 2
-    return _quantized(fx, fy), _quantized((fx - half) / 2, (fy - half) / 2)
+    chroma = _quantized((fx - half) / 2, (fy - half) / 2)  # before fx, fy round in place
+    return _quantized(fx, fy), chroma
 
 
 def _source_positions(roi: tuple[float, float, float, float, float], out_width: int,
@@ -315,28 +316,39 @@ def _source_positions(roi: tuple[float, float, float, float, float], out_width: 
                       np.float32)
     forward = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
     inverse = np.linalg.inv(forward)
-    # Row and column terms broadcast: the same sums, in the same order, as full grids.
+    # Row and column terms broadcast: the same sums, in the same order, as full grids;
+    # every later step works in place (each full-grid temporary costs as much as a step).
     xs = np.arange(out_width, dtype=np.float64)[np.newaxis, :]
     ys = np.arange(out_height, dtype=np.float64)[:, np.newaxis]
-    sx = inverse[0, 0] * xs + inverse[0, 1] * ys + inverse[0, 2]
-    sy = inverse[1, 0] * xs + inverse[1, 1] * ys + inverse[1, 2]
-    sw = inverse[2, 0] * xs + inverse[2, 1] * ys + inverse[2, 2]
+    sx = inverse[0, 0] * xs + inverse[0, 1] * ys
+    sx += inverse[0, 2]
+    sy = inverse[1, 0] * xs + inverse[1, 1] * ys
+    sy += inverse[1, 2]
+    scale = inverse[2, 0] * xs + inverse[2, 1] * ys
+    scale += inverse[2, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(sw != 0, _TAB_SIZE / sw, 0.0)
+        np.divide(_TAB_SIZE, scale, out=scale)
+    scale[~np.isfinite(scale)] = 0.0  # OpenCV: W ? TAB_SIZE / W : 0
     limit = float(np.iinfo(np.int32).max)
-    fx, fy = sx * scale, sy * scale
-    return np.clip(fx, -limit, limit, out=fx), np.clip(fy, -limit, limit, out=fy)
+    sx *= scale
+    sy *= scale
+    return np.clip(sx, -limit, limit, out=sx), np.clip(sy, -limit, limit, out=sy)
 
 
 def _quantized(fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in 1/32 pixels as remap's int16 maps (far outside stays outside)."""
-    qx = np.rint(fx).astype(np.int64)
-    qy = np.rint(fy).astype(np.int64)
+    """Positions in 1/32 pixels as remap's int16 maps (far outside stays outside).
+    Rounds `fx` and `fy` in place."""
+    qx = np.rint(fx, out=fx).astype(np.int32)  # clipped to int32's range already
+    qy = np.rint(fy, out=fy).astype(np.int32)
     low, high = np.iinfo(np.int16).min, np.iinfo(np.int16).max
-    xy = np.stack([np.clip(qx >> _INTER_BITS, low, high),
-                   np.clip(qy >> _INTER_BITS, low, high)], axis=-1).astype(np.int16)
-    fraction = (((qy & (_TAB_SIZE - 1)) << _INTER_BITS)
-                | (qx & (_TAB_SIZE - 1))).astype(np.uint16)
+    xy = np.empty(qx.shape + (2,), np.int16)
+    np.clip(qx >> _INTER_BITS, low, high, out=xy[..., 0], casting="unsafe")
+    np.clip(qy >> _INTER_BITS, low, high, out=xy[..., 1], casting="unsafe")
+    qy &= _TAB_SIZE - 1
+    qy <<= _INTER_BITS
+    qx &= _TAB_SIZE - 1
+    qy |= qx
+    fraction = qy.astype(np.uint16)
     xy.flags.writeable = False
     fraction.flags.writeable = False
     return xy, fraction
