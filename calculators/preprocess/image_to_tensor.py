@@ -10,7 +10,7 @@ import numpy as np
 
 from mediagraph.calculators._images import expect_image
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
-from mediagraph.colour import yuv_to_rgb_pixels
+from mediagraph.colour import convert, yuv_to_rgb_pixels
 from mediagraph.formats import ImageFormat, ImageFrame, NormalizedRect, split_i420
 
 _SAMPLED = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.GRAY8, ImageFormat.YCBCR420P)
@@ -167,8 +167,17 @@ class ImageToTensorCalculator(Calculator):
             matrix.flags.writeable = False
             cc.send(self.matrix, matrix)
         replicate = opts.border_mode != BorderMode.BORDER_ZERO
-        if frame.format == ImageFormat.YCBCR420P:  # sample the planes, skip a whole RGB
-            pixels = warp_roi_i420(frame.data, roi, out_w, out_h, replicate)
+        if frame.format == ImageFormat.YCBCR420P:
+            if rect is None:
+                # The whole frame, every frame: the planes' maps are computed once, and
+                # no frame-sized RGB is made.
+                pixels = warp_roi_i420(frame.data, roi, out_w, out_h, replicate)
+            else:
+                # A ROI moves each frame, so its maps are new each time: one map over the
+                # frame's RGB (converted once per frame, shared by every node that crops
+                # it) costs half what the three planes' two maps do.
+                pixels = warp_roi(convert(frame, ImageFormat.SRGB).data, roi, out_w, out_h,
+                                  replicate)
         else:
             pixels = warp_roi(frame.data, roi, out_w, out_h, replicate)
         tensor = self._normalize(pixels)[np.newaxis]
@@ -178,7 +187,10 @@ class ImageToTensorCalculator(Calculator):
 
     def _normalize(self, pixels: np.ndarray) -> np.ndarray:
         if self._dtype == np.float32:
-            return pixels.astype(np.float32) * np.float32(self._scale) + np.float32(self._offset)
+            values = pixels.astype(np.float32)
+            values *= np.float32(self._scale)
+            values += np.float32(self._offset)
+            return values
         info = np.iinfo(self._dtype)
         values = np.rint(pixels.astype(np.float32) * np.float32(self._scale)
                          + np.float32(self._offset))

@@ -266,9 +266,6 @@ def _never_rgb():
 @pytest.mark.parametrize("rect, border", [
     (None, BorderMode.BORDER_ZERO),
     (None, BorderMode.BORDER_REPLICATE),
-    (NormalizedRect(x_center=0.45, y_center=0.4, width=0.3, height=0.5, rotation=0.6), None),
-    (NormalizedRect(x_center=0.2, y_center=0.8, width=0.5, height=0.6, rotation=-2.0),
-     BorderMode.BORDER_ZERO),
 ])
 def test_an_i420_frame_is_sampled_from_its_planes_like_its_rgb(rect, border):
     planes, rgb = _i420_pair()
@@ -291,3 +288,33 @@ def test_an_i420_frame_is_sampled_from_its_planes_like_its_rgb(rect, border):
     assert np.array_equal(out["MATRIX"][0].value, expected["MATRIX"])
     if border == BorderMode.BORDER_ZERO and rect is None:
         assert (from_planes[:16] == 0).all() and (from_planes[-16:] == 0).all()  # black
+
+
+@pytest.mark.parametrize("rect, border", [
+    (NormalizedRect(x_center=0.45, y_center=0.4, width=0.3, height=0.5, rotation=0.6), None),
+    (NormalizedRect(x_center=0.2, y_center=0.8, width=0.5, height=0.6, rotation=-2.0),
+     BorderMode.BORDER_ZERO),
+])
+def test_an_i420_frame_cropped_by_a_roi_is_its_rgb_converted_once(rect, border):
+    # A moving ROI needs new maps every frame: one map over the frame's RGB (the
+    # decoder's own conversion, made once per frame whoever crops it) beats two over the
+    # planes, and is exactly what MediaPipe crops.
+    planes, rgb = _i420_pair()
+    calls = []
+
+    def rgb_once():
+        calls.append(1)
+        return rgb
+
+    options = dict(output_tensor_width=128, output_tensor_height=128, keep_aspect_ratio=True,
+                   border_mode=border, output_tensor_uint_range=UIntRange(min=0, max=255),
+                   output_tensor_float_range=None)
+    frame = ImageFrame.from_i420(planes, rgb_once)
+    inputs = {"IMAGE": [(frame, 0)], "NORM_RECT": [(rect, 0)]}
+    for _ in range(2):  # two nodes cropping the same frame
+        out = CalculatorRunner("ImageToTensorCalculator", outputs=OUTPUTS,
+                               options={k: v for k, v in options.items() if v is not None}
+                               ).run(inputs)
+    expected = convert(rgb, rect, **options)
+    assert np.array_equal(out["TENSORS"][0].value[0], expected["TENSORS"][0])
+    assert calls == [1]
