@@ -13,7 +13,10 @@ class MergeCalculator(Calculator):
     """At each timestamp, forward the packet of the first input that has one.
 
     Inputs are synchronized by the default handler, so at a timestamp where several
-    inputs have packets the lowest index wins and the others are dropped (logged once).
+    inputs have packets the lowest index wins and the others are dropped: an order of
+    preference MediaPipe's own graphs rely on (HandWristForPose prefers the hand model's
+    wrist to the pose's), so it is logged at debug level only, once, as MediaPipe does
+    not log it at all.
 
     Inputs:  untagged streams (any), at least one
     Outputs: untagged: the merged stream
@@ -42,7 +45,7 @@ class MergeCalculator(Calculator):
         if not present:
             return
         if len(present) > 1 and not self._warned:
-            log.warning("node '%s': %d inputs have packets at %s; MergeCalculator keeps the "
+            log.debug("node '%s': %d inputs have packets at %s; MergeCalculator keeps the "
                         "first", cc.node_name, len(present), cc.input_timestamp)
             self._warned = True
         cc.send(self.merged, present[0][0])
