@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, ClassVar, Iterable
 
 import numpy as np
 
@@ -383,17 +383,19 @@ class NormalizedLandmark:
     presence: float | None = None
 
 
-@dataclass(frozen=True)
-class NormalizedLandmarkList:
-    landmark: tuple[NormalizedLandmark, ...] = ()
+class _LandmarkListMethods:
+    """What both landmark lists do; `point` is the landmark type each holds."""
+
+    landmark: tuple[Any, ...]
+    point: ClassVar[type]
 
     @classmethod
-    def from_array(cls, points: np.ndarray) -> NormalizedLandmarkList:
-        """From an Nx2 or Nx3 array of normalized coordinates."""
+    def from_array(cls, points: np.ndarray) -> Any:
+        """From an Nx2 or Nx3 array of coordinates."""
         points = np.asarray(points, dtype=np.float32)
         if points.ndim != 2 or points.shape[1] not in (2, 3):
             raise ValueError(f"landmarks need an Nx2 or Nx3 array, got shape {points.shape}")
-        return cls(tuple(NormalizedLandmark(*map(float, row)) for row in points))
+        return cls(tuple(cls.point(*map(float, row)) for row in points))  # type: ignore[call-arg]
 
     def to_array(self) -> np.ndarray:
         """An Nx3 float32 array of (x, y, z)."""
@@ -401,6 +403,14 @@ class NormalizedLandmarkList:
 
     def __len__(self) -> int:
         return len(self.landmark)
+
+
+@dataclass(frozen=True)
+class NormalizedLandmarkList(_LandmarkListMethods):
+    """MediaPipe's `NormalizedLandmarkList`: x and y in [0, 1] of the image."""
+
+    landmark: tuple[NormalizedLandmark, ...] = ()
+    point: ClassVar[type] = NormalizedLandmark
 
 
 @dataclass(frozen=True)
@@ -416,25 +426,11 @@ class Landmark:
 
 
 @dataclass(frozen=True)
-class LandmarkList:
+class LandmarkList(_LandmarkListMethods):
     """MediaPipe's `LandmarkList`: world landmarks, not normalized to the image."""
 
     landmark: tuple[Landmark, ...] = ()
-
-    @classmethod
-    def from_array(cls, points: np.ndarray) -> LandmarkList:
-        """From an Nx2 or Nx3 array of coordinates."""
-        points = np.asarray(points, dtype=np.float32)
-        if points.ndim != 2 or points.shape[1] not in (2, 3):
-            raise ValueError(f"landmarks need an Nx2 or Nx3 array, got shape {points.shape}")
-        return cls(tuple(Landmark(*map(float, row)) for row in points))
-
-    def to_array(self) -> np.ndarray:
-        """An Nx3 float32 array of (x, y, z)."""
-        return np.array([(p.x, p.y, p.z) for p in self.landmark], dtype=np.float32).reshape(-1, 3)
-
-    def __len__(self) -> int:
-        return len(self.landmark)
+    point: ClassVar[type] = Landmark
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,20 @@ def landmark_list(xyz: np.ndarray, visibility: Iterable[float | None] | None = N
     point, kind = (Landmark, LandmarkList) if world else (NormalizedLandmark,
                                                            NormalizedLandmarkList)
     return kind(tuple(point(x, y, z, v, p) for (x, y, z), v, p in zip(rows, vis, pres)))
+
+
+def check_landmark_ports(node: Any, calculator: type, name: str) -> bool:
+    """The one rule of MediaPipe's landmark filters' ports: NORM_LANDMARKS in gives
+    NORM_FILTERED_LANDMARKS out, LANDMARKS gives FILTERED_LANDMARKS, exactly one pair.
+    True when the pair is the normalized one."""
+    normalized = node.connected(calculator.norm_landmarks)
+    if normalized == node.connected(calculator.landmarks):
+        raise ValueError(f"{name} takes one of NORM_LANDMARKS or LANDMARKS")
+    wanted, unwanted = ((calculator.norm_filtered, calculator.filtered) if normalized
+                        else (calculator.filtered, calculator.norm_filtered))
+    if not node.connected(wanted) or node.connected(unwanted):
+        raise ValueError("NORM_LANDMARKS gives the output NORM_FILTERED_LANDMARKS (not "
+                         "FILTERED_LANDMARKS)" if normalized else
+                         "LANDMARKS gives the output FILTERED_LANDMARKS (not "
+                         "NORM_FILTERED_LANDMARKS)")
+    return normalized

@@ -8,7 +8,7 @@ import numpy as np
 
 from mediagraph import Calculator, CalculatorContext, Input, NodeConfig, Options, Output, option
 from mediagraph.calculators.postprocess._filtering import OneEuroFilter, RelativeVelocityFilter
-from mediagraph.calculators.postprocess._geometry import image_size
+from mediagraph.calculators.postprocess._geometry import check_landmark_ports, image_size
 from mediagraph.formats import NormalizedLandmarkList
 
 _P = "mediapipe.LandmarksSmoothingCalculatorOptions"
@@ -127,19 +127,9 @@ class LandmarksSmoothingCalculator(Calculator):
 
     @classmethod
     def check_config(cls, node: NodeConfig) -> None:
-        normalized = node.connected(cls.norm_landmarks)
-        if normalized == node.connected(cls.landmarks):
-            raise ValueError("LandmarksSmoothingCalculator takes one of NORM_LANDMARKS or "
-                             "LANDMARKS")
-        if normalized:
-            if not node.connected(cls.image_size):
-                raise ValueError("NORM_LANDMARKS needs IMAGE_SIZE (filtering is in pixels)")
-            if not node.connected(cls.norm_filtered) or node.connected(cls.filtered):
-                raise ValueError("NORM_LANDMARKS gives the output NORM_FILTERED_LANDMARKS "
-                                 "(not FILTERED_LANDMARKS)")
-        elif not node.connected(cls.filtered) or node.connected(cls.norm_filtered):
-            raise ValueError("LANDMARKS gives the output FILTERED_LANDMARKS (not "
-                             "NORM_FILTERED_LANDMARKS)")
+        if (check_landmark_ports(node, cls, "LandmarksSmoothingCalculator")
+                and not node.connected(cls.image_size)):
+            raise ValueError("NORM_LANDMARKS needs IMAGE_SIZE (filtering is in pixels)")
 
     def open(self, cc: CalculatorContext) -> None:
         opts: LandmarksSmoothingCalculatorOptions = self.options

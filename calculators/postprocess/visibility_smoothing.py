@@ -6,6 +6,7 @@ import numpy as np
 
 from mediagraph import Calculator, CalculatorContext, Input, NodeConfig, Options, Output, option
 from mediagraph.calculators.postprocess._filtering import LowPassFilter
+from mediagraph.calculators.postprocess._geometry import check_landmark_ports
 from mediagraph.formats import NormalizedLandmarkList
 
 _P = "mediapipe.VisibilitySmoothingCalculatorOptions"
@@ -76,18 +77,7 @@ class VisibilitySmoothingCalculator(Calculator):
 
     @classmethod
     def check_config(cls, node: NodeConfig) -> None:
-        normalized = node.connected(cls.norm_landmarks)
-        if normalized == node.connected(cls.landmarks):
-            raise ValueError("VisibilitySmoothingCalculator takes one of NORM_LANDMARKS or "
-                             "LANDMARKS")
-        if normalized and (not node.connected(cls.norm_filtered)
-                           or node.connected(cls.filtered)):
-            raise ValueError("NORM_LANDMARKS gives the output NORM_FILTERED_LANDMARKS "
-                             "(not FILTERED_LANDMARKS)")
-        if not normalized and (not node.connected(cls.filtered)
-                               or node.connected(cls.norm_filtered)):
-            raise ValueError("LANDMARKS gives the output FILTERED_LANDMARKS (not "
-                             "NORM_FILTERED_LANDMARKS)")
+        check_landmark_ports(node, cls, "VisibilitySmoothingCalculator")
 
     def open(self, cc: CalculatorContext) -> None:
         opts: VisibilitySmoothingCalculatorOptions = self.options
