@@ -7,6 +7,8 @@ Threading rules (the contract every other module relies on):
   once to take its input set, once to deliver its outputs and schedule consumers.
 - Each executor has a ready heap ordered by topological rank, sinks first, so work
   drains instead of piling up; sources come last and are throttled by full queues.
+  Nodes on a loop (a cycle through a back edge) come before all others: the loop
+  carries one timestamp at a time, so its turn is the graph's critical path.
 - A node is in its executor's heap at most once; `in_flight` counts running
   activations (at most `max_in_flight`, outputs re-ordered by timestamp when above 1).
 - A worker that finishes an activation runs the consumer it just made ready itself

@@ -609,6 +609,16 @@ class _Validator:
             sources[name], inputs[name] = up_sources, up_inputs
             if node is not None:
                 node.ancestor_sources, node.ancestor_inputs = up_sources, up_inputs
+        # Nodes on a loop (a cycle closed by a back edge: tracking's previous ROI) rank
+        # above every other node. The loop takes one timestamp at a time, so it bounds the
+        # graph's throughput; whatever hangs off it (drawing, world landmarks, the mask)
+        # overlaps the loop's next turn instead of delaying it.
+        boost = len(order)
+        for component in nx.strongly_connected_components(nx.DiGraph(dag)):
+            if len(component) > 1:
+                for name in component:
+                    if name in by_name:
+                        by_name[name].priority += boost
         return dag
 
 

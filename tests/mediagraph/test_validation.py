@@ -57,3 +57,24 @@ def test_a_reused_node_name_is_reported_with_its_line():
         assert "node name 'x' is used twice" in str(exc) and exc.line == 3
     else:
         raise AssertionError("a reused node name must fail validation")
+
+
+def test_nodes_on_a_loop_rank_above_every_other_node():
+    # A tracking loop: the previous output comes back over a back edge. Its turn bounds
+    # the throughput, so its nodes run before what hangs off it (here: "draw").
+    graph = mg.Graph("""
+        input_stream: "frames"
+        node { name: "loopback" calculator: "PreviousLoopbackCalculator"
+               input_stream: "MAIN:frames" input_stream: "LOOP:tracked"
+               input_stream_info { tag_index: "LOOP" back_edge: true }
+               output_stream: "PREV_LOOP:previous" }
+        node { name: "track" calculator: "MergeCalculator"
+               input_stream: "previous" input_stream: "frames" output_stream: "tracked" }
+        node { name: "draw" calculator: "PassThroughCalculator"
+               input_stream: "tracked" output_stream: "drawn" }
+        node { name: "other" calculator: "PassThroughCalculator"
+               input_stream: "frames" output_stream: "other_out" }
+    """)
+    rank = {n.name: n.priority for n in graph.spec.nodes}
+    assert min(rank["loopback"], rank["track"]) > max(rank["draw"], rank["other"])
+    assert rank["track"] > rank["loopback"]  # inside the loop: still sinks first
