@@ -383,33 +383,163 @@ class NormalizedLandmark:
     presence: float | None = None
 
 
-class _LandmarkListMethods:
-    """What both landmark lists do; `point` is the landmark type each holds."""
+class _LandmarkList:
+    """What both landmark lists are: an immutable sequence of landmarks, held either as
+    landmark objects or as arrays (Nx3 float64 coordinates and per-landmark visibility and
+    presence), each made from the other only when first asked for.
 
-    landmark: tuple[Any, ...]
+    Why: a face is 468 landmarks and holistic passes each list through a dozen
+    calculators, almost all of which compute on the arrays (`from_arrays` / `arrays`);
+    building 468 objects per calculator per frame was a tenth of a holistic frame's
+    Python time. Code that reads `.landmark` sees the same objects as ever.
+    """
+
+    __slots__ = ("_landmark", "_xyz", "_visibility", "_presence")
     point: ClassVar[type]
+
+    def __init__(self, landmark: Iterable[Any] = ()) -> None:
+        points = tuple(landmark)
+        for p in points:
+            if not isinstance(p, self.point):
+                raise TypeError(f"{type(self).__name__} holds {self.point.__name__} values, "
+                                f"got {type(p).__name__}")
+        _set = object.__setattr__
+        _set(self, "_landmark", points)
+        _set(self, "_xyz", None)
+        _set(self, "_visibility", None)
+        _set(self, "_presence", None)
+
+    @classmethod
+    def from_arrays(cls, xyz: np.ndarray, visibility: Iterable[float | None] | None = None,
+                    presence: Iterable[float | None] | None = None) -> Any:
+        """From Nx3 coordinates and optional per-landmark visibility/presence (None, or a
+        sequence with None where a landmark has no value), without building objects."""
+        coords = np.array(xyz, dtype=np.float64).reshape(-1, 3)
+        coords.flags.writeable = False
+        n = len(coords)
+        vis = _per_landmark(visibility, n, "visibility")
+        pres = _per_landmark(presence, n, "presence")
+        self = cls.__new__(cls)
+        _set = object.__setattr__
+        _set(self, "_landmark", None)
+        _set(self, "_xyz", coords)
+        _set(self, "_visibility", vis)
+        _set(self, "_presence", pres)
+        return self
 
     @classmethod
     def from_array(cls, points: np.ndarray) -> Any:
-        """From an Nx2 or Nx3 array of coordinates."""
+        """From an Nx2 or Nx3 array of coordinates (float32 precision, as the proto's)."""
         points = np.asarray(points, dtype=np.float32)
         if points.ndim != 2 or points.shape[1] not in (2, 3):
             raise ValueError(f"landmarks need an Nx2 or Nx3 array, got shape {points.shape}")
-        return cls(tuple(cls.point(*map(float, row)) for row in points))  # type: ignore[call-arg]
+        xyz = np.zeros((len(points), 3), np.float64)
+        xyz[:, :points.shape[1]] = points
+        return cls.from_arrays(xyz)
+
+    @property
+    def landmark(self) -> tuple[Any, ...]:
+        """The landmark objects (MediaPipe's repeated `landmark` field)."""
+        points = self._landmark
+        if points is None:
+            vis, pres = self._visibility, self._presence
+            n = len(self._xyz)
+            point = self.point
+            points = tuple(point(x, y, z, v, p) for (x, y, z), v, p in zip(
+                self._xyz.tolist(), vis if vis is not None else [None] * n,
+                pres if pres is not None else [None] * n))
+            object.__setattr__(self, "_landmark", points)
+        return points
+
+    def arrays(self) -> tuple[np.ndarray, list[float | None], list[float | None]]:
+        """(Nx3 float64 x/y/z, read-only; visibilities; presences), None where a landmark
+        has no value."""
+        if self._xyz is None:
+            points = self._landmark
+            xyz = np.array([(p.x, p.y, p.z) for p in points], np.float64).reshape(-1, 3)
+            xyz.flags.writeable = False
+            _set = object.__setattr__
+            _set(self, "_xyz", xyz)
+            _set(self, "_visibility", [p.visibility for p in points])
+            _set(self, "_presence", [p.presence for p in points])
+        n = len(self._xyz)
+        return (self._xyz,
+                self._visibility if self._visibility is not None else [None] * n,
+                self._presence if self._presence is not None else [None] * n)
+
+    def subset(self, indices: Iterable[int]) -> Any:
+        """The landmarks at `indices`, in that order, as a list of the same type."""
+        chosen = list(indices)
+        if self._landmark is not None and self._xyz is None:
+            points = self._landmark
+            return type(self)(points[i] for i in chosen)
+        xyz, vis, pres = self.arrays()
+        return type(self).from_arrays(xyz[chosen], [vis[i] for i in chosen],
+                                      [pres[i] for i in chosen])
+
+    def item(self, index: int) -> Any:
+        """One landmark object, without building the others."""
+        if self._landmark is not None:
+            return self._landmark[index]
+        xyz, vis, pres = self.arrays()
+        return self.point(*xyz[index].tolist(), vis[index], pres[index])
+
+    @classmethod
+    def concatenate(cls, lists: Iterable[Any]) -> Any:
+        """The landmarks of `lists`, one after the other."""
+        parts = [lst.arrays() for lst in lists]
+        if not parts:
+            return cls()
+        return cls.from_arrays(np.concatenate([p[0] for p in parts]),
+                               [v for p in parts for v in p[1]],
+                               [v for p in parts for v in p[2]])
 
     def to_array(self) -> np.ndarray:
         """An Nx3 float32 array of (x, y, z)."""
-        return np.array([(p.x, p.y, p.z) for p in self.landmark], dtype=np.float32).reshape(-1, 3)
+        return self.arrays()[0].astype(np.float32)
 
     def __len__(self) -> int:
-        return len(self.landmark)
+        return len(self._landmark) if self._landmark is not None else len(self._xyz)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable (packets are shared)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable (packets are shared)")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return self.landmark == other.landmark  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, self.landmark))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(landmark={self.landmark!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_landmarks, (type(self), *self.arrays()))
 
 
-@dataclass(frozen=True)
-class NormalizedLandmarkList(_LandmarkListMethods):
+def _rebuild_landmarks(cls: type, xyz: np.ndarray, visibility: list, presence: list) -> Any:
+    return cls.from_arrays(xyz, visibility, presence)
+
+
+def _per_landmark(values: Iterable[float | None] | None, n: int, name: str
+                  ) -> list[float | None] | None:
+    if values is None:
+        return None
+    out = values.tolist() if isinstance(values, np.ndarray) else list(values)
+    if len(out) != n:
+        raise ValueError(f"{n} landmarks need {n} {name} values, got {len(out)}")
+    return out
+
+
+class NormalizedLandmarkList(_LandmarkList):
     """MediaPipe's `NormalizedLandmarkList`: x and y in [0, 1] of the image."""
 
-    landmark: tuple[NormalizedLandmark, ...] = ()
+    __slots__ = ()
     point: ClassVar[type] = NormalizedLandmark
 
 
@@ -425,11 +555,10 @@ class Landmark:
     presence: float | None = None
 
 
-@dataclass(frozen=True)
-class LandmarkList(_LandmarkListMethods):
+class LandmarkList(_LandmarkList):
     """MediaPipe's `LandmarkList`: world landmarks, not normalized to the image."""
 
-    landmark: tuple[Landmark, ...] = ()
+    __slots__ = ()
     point: ClassVar[type] = Landmark
 
 
@@ -496,6 +625,33 @@ class RenderAnnotation:
     font_height: float = 0.03
     mask: Any = None
     rotation: float = 0.0
+
+    @classmethod
+    def many(cls, kind: str, coords: Iterable[Iterable[float]], color: Color,
+             thickness: float | Iterable[float], normalized: bool = True
+             ) -> list[RenderAnnotation]:
+        """One annotation per coordinate tuple, all of `kind` and `color`; `thickness` is
+        one value or one per annotation. The same objects as calling the class each time,
+        made without its frozen __init__ (a face's render data is ~600 annotations per
+        frame)."""
+        new = object.__new__
+        template = {"kind": kind, "coords": (), "color": color, "thickness": 1.0,
+                    "normalized": normalized, "text": "", "font_height": 0.03, "mask": None,
+                    "rotation": 0.0}
+        coords = [tuple(c) for c in coords]
+        if isinstance(thickness, (int, float)):
+            sizes = [float(thickness)] * len(coords)
+        else:
+            sizes = [float(t) for t in thickness]
+        out = []
+        for c, size in zip(coords, sizes):
+            annotation = new(cls)
+            fields = annotation.__dict__
+            fields.update(template)
+            fields["coords"] = c
+            fields["thickness"] = size
+            out.append(annotation)
+        return out
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Any
 
 from mediagraph import Calculator, CalculatorContext, Inputs, NodeConfig, Options, Output, option
 from mediagraph.calculators.core._typed_names import typed_names
+from mediagraph.formats import LandmarkList, NormalizedLandmarkList
 
 
 class ConcatenateVectorCalculatorOptions(
@@ -105,6 +106,12 @@ class ConcatenateListsCalculator(_Concatenate):
         if not values:
             return
         kind = type(values[0])
+        if isinstance(values[0], (NormalizedLandmarkList, LandmarkList)):
+            for value in values:
+                if type(value) is not kind:
+                    raise TypeError(f"inputs mix {kind.__name__} and {type(value).__name__}")
+            cc.send(self.out, kind.concatenate(values))
+            return
         field = _items_field(values[0])
         items: list[Any] = []
         for value in values:

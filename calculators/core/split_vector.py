@@ -80,24 +80,22 @@ class SplitVectorCalculator(Calculator):
         if value is None:
             return
         opts: SplitVectorCalculatorOptions = self.options
-        landmarks = type(value) if isinstance(value, (NormalizedLandmarkList, LandmarkList)) \
-            else None
-        items = value.landmark if landmarks else list(value)
+        is_landmarks = isinstance(value, (NormalizedLandmarkList, LandmarkList))
+        items = None if is_landmarks else list(value)
+        size = len(value) if is_landmarks else len(items)
         for r in opts.ranges:
-            if r.end > len(items):
+            if r.end > size:
                 raise ValueError(f"range [{r.begin}, {r.end}) is past the end of "
-                                 f"{len(items)} elements")
-        parts = [items[r.begin:r.end] for r in opts.ranges]
+                                 f"{size} elements")
+        ranges = [range(r.begin, r.end) for r in opts.ranges]
         if opts.combine_outputs:
-            parts = [[item for part in parts for item in part]]
-        for index, part in enumerate(parts):
-            cc.send(self.outputs[index], _wrap(part, landmarks, opts.element_only))
-
-
-def _wrap(part: Any, landmarks: type | None, element_only: bool) -> Any:
-    if element_only:
-        return part[0]
-    return landmarks(tuple(part)) if landmarks else list(part)
+            ranges = [[i for r in ranges for i in r]]
+        for index, chosen in enumerate(ranges):
+            if is_landmarks:
+                part = value.item(chosen[0]) if opts.element_only else value.subset(chosen)
+            else:
+                part = items[chosen[0]] if opts.element_only else [items[i] for i in chosen]
+            cc.send(self.outputs[index], part)
 
 
 # MediaPipe's registered instances (split_vector_calculator.cc, split_landmarks_calculator).

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from mediagraph.formats import Landmark, LandmarkList, NormalizedLandmark, NormalizedLandmarkList
+from mediagraph.formats import LandmarkList, NormalizedLandmarkList
 
 
 def normalize_radians(angle: float) -> float:
@@ -26,10 +26,10 @@ def image_size(value: Any, node_needs: str) -> tuple[int, int]:
 
 def landmark_arrays(landmarks: NormalizedLandmarkList | LandmarkList
                     ) -> tuple[np.ndarray, list, list]:
-    """(Nx3 float64 x/y/z, visibilities, presences) of a landmark list."""
-    points = landmarks.landmark
-    xyz = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float64).reshape(-1, 3)
-    return xyz, [p.visibility for p in points], [p.presence for p in points]
+    """(Nx3 float64 x/y/z; visibilities; presences) of a landmark list: copies the
+    caller may change."""
+    xyz, visibility, presence = landmarks.arrays()
+    return xyz.copy(), list(visibility), list(presence)
 
 
 def landmark_list(xyz: np.ndarray, visibility: Iterable[float | None] | None = None,
@@ -37,13 +37,8 @@ def landmark_list(xyz: np.ndarray, visibility: Iterable[float | None] | None = N
                   ) -> NormalizedLandmarkList | LandmarkList:
     """A landmark list from Nx3 coordinates and optional per-landmark visibility/presence:
     a NormalizedLandmarkList, or with `world` a LandmarkList (metres)."""
-    n = len(xyz)
-    vis = list(visibility) if visibility is not None else [None] * n
-    pres = list(presence) if presence is not None else [None] * n
-    rows = xyz.tolist()
-    point, kind = (Landmark, LandmarkList) if world else (NormalizedLandmark,
-                                                           NormalizedLandmarkList)
-    return kind(tuple(point(x, y, z, v, p) for (x, y, z), v, p in zip(rows, vis, pres)))
+    kind = LandmarkList if world else NormalizedLandmarkList
+    return kind.from_arrays(xyz, visibility, presence)
 
 
 def check_landmark_ports(node: Any, calculator: type, name: str) -> bool:

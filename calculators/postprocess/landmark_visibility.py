@@ -31,7 +31,7 @@ class LandmarkVisibilityCalculator(Calculator):
         value = cc.get(self.landmarks)
         if value is None:
             return
-        if len(value.landmark) != 1:
-            raise ValueError(f"NORM_LANDMARKS holds {len(value.landmark)} landmarks; "
+        if len(value) != 1:
+            raise ValueError(f"NORM_LANDMARKS holds {len(value)} landmarks; "
                              f"LandmarkVisibilityCalculator takes a list of exactly one")
-        cc.send(self.visibility, float(value.landmark[0].visibility or 0.0))
+        cc.send(self.visibility, float(value.item(0).visibility or 0.0))

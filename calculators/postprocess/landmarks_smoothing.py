@@ -149,8 +149,7 @@ class LandmarksSmoothingCalculator(Calculator):
         if self.kind == "no_filter":
             cc.send(out, value)
             return
-        points = value.landmark
-        xyz = np.array([(p.x, p.y, p.z) for p in points], dtype=np.float32).reshape(-1, 3)
+        xyz = value.arrays()[0].astype(np.float32)
         roi = cc.get(self.object_scale_roi)
         if self.normalized:
             width, height = image_size(cc.get(self.image_size), "NORM_LANDMARKS")
@@ -205,9 +204,7 @@ def _object_scale(xyz: np.ndarray) -> np.float32:
 
 def _rebuilt(value: Any, xyz: np.ndarray) -> Any:
     """A list of `value`'s types with coordinates `xyz`, visibility and presence kept."""
-    points = value.landmark
-    if not points:
+    if not len(value):
         return value
-    make = type(points[0])  # Landmark or NormalizedLandmark: x, y, z, visibility, presence
-    return type(value)(tuple([make(x, y, z, p.visibility, p.presence)
-                              for (x, y, z), p in zip(xyz.tolist(), points)]))
+    _, visibility, presence = value.arrays()
+    return type(value).from_arrays(xyz, visibility, presence)

@@ -161,9 +161,9 @@ def landmarks_satisfied(landmarks: NormalizedLandmarkList, recrop: NormalizedRec
     grow = _F32(1.0) + _F32(margin)
     half_w = _F32(recrop.width) * _F32(size[0]) * grow * _F32(0.5)
     half_h = _F32(recrop.height) * _F32(size[1]) * grow * _F32(0.5)
-    if not landmarks.landmark:
+    if not len(landmarks):
         return True
-    points = np.array([(p.x, p.y) for p in landmarks.landmark], dtype=np.float32)
+    points = landmarks.arrays()[0][:, :2].astype(np.float32)
     px, py = points[:, 0] * _F32(size[0]), points[:, 1] * _F32(size[1])
     x, y = px * cosa - py * sina, px * sina + py * cosa
     inside = ((rect_x - half_w < x) & (x < rect_x + half_w)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 
 from mediagraph import Calculator, CalculatorContext, Input, Output
 from mediagraph.formats import NormalizedLandmarkList
@@ -57,8 +56,11 @@ class UpdateFaceLandmarksCalculator(Calculator):
         if len(eyes) != len(EYE_LANDMARK_INDICES):
             raise ValueError(f"NEW_EYE_LANDMARKS has {len(eyes)} landmarks, not "
                              f"{len(EYE_LANDMARK_INDICES)} (71 per eye)")
-        points = list(face.landmark)
-        for index, new in zip(EYE_LANDMARK_INDICES, eyes.landmark):
-            points[index] = replace(points[index], x=new.x, y=new.y, z=new.z,
-                                    visibility=new.visibility or 0.0)
-        cc.send(self.updated, NormalizedLandmarkList(tuple(points)))
+        xyz, visibility, presence = face.arrays()
+        eye_xyz, eye_visibility, _ = eyes.arrays()
+        xyz = xyz.copy()
+        visibility = list(visibility)
+        for index, row, seen in zip(EYE_LANDMARK_INDICES, range(len(eye_xyz)), eye_visibility):
+            xyz[index] = eye_xyz[row]
+            visibility[index] = seen or 0.0
+        cc.send(self.updated, NormalizedLandmarkList.from_arrays(xyz, visibility, presence))

@@ -63,11 +63,11 @@ class VisibilityCopyCalculator(Calculator):
         if len(source) != len(target):
             raise ValueError(f"FROM has {len(source)} landmarks, TO has {len(target)}")
         opts: VisibilityCopyCalculatorOptions = self.options
-        point = type(target.landmark[0]) if len(target) else None
-        out = type(target)(tuple(
-            point(p.x, p.y, p.z, q.visibility if opts.copy_visibility else p.visibility,
-                  q.presence if opts.copy_presence else p.presence)
-            for p, q in zip(target.landmark, source.landmark)))
+        xyz, visibility, presence = target.arrays()
+        _, source_visibility, source_presence = source.arrays()
+        out = type(target).from_arrays(
+            xyz, source_visibility if opts.copy_visibility else visibility,
+            source_presence if opts.copy_presence else presence)
         cc.send(self.norm_out if isinstance(out, NormalizedLandmarkList) else self.world_out, out)
 
 

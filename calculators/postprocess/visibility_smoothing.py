@@ -97,14 +97,12 @@ class VisibilitySmoothingCalculator(Calculator):
         if self.alpha is None:
             cc.send(out, value)
             return
-        points = value.landmark
+        xyz, visibilities, presence = value.arrays()
         if self.filter is None:
-            self.filter, self.count = LowPassFilter(self.alpha), len(points)
-        elif len(points) != self.count:
-            raise ValueError(f"{len(points)} landmarks after {self.count}: the count may only "
+            self.filter, self.count = LowPassFilter(self.alpha), len(xyz)
+        elif len(xyz) != self.count:
+            raise ValueError(f"{len(xyz)} landmarks after {self.count}: the count may only "
                              f"change after a packet-less timestamp resets the filter")
-        visibility = np.array([p.visibility or 0.0 for p in points], dtype=np.float32)
+        visibility = np.array([v or 0.0 for v in visibilities], dtype=np.float32)
         smoothed = self.filter.apply(visibility).tolist()
-        make = type(points[0]) if points else None  # x, y, z, visibility, presence
-        cc.send(out, type(value)(tuple([make(p.x, p.y, p.z, v, p.presence)
-                                        for p, v in zip(points, smoothed)])))
+        cc.send(out, type(value).from_arrays(xyz, smoothed, presence))

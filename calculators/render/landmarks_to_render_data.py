@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from mediagraph.calculators.render._color import ColorOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of, option
 from mediagraph.formats import (
@@ -88,6 +90,7 @@ class LandmarksToRenderDataCalculator(Calculator):
         self._input = self.landmarks if cc.connected(self.landmarks) else self.norm_landmarks
         opts: LandmarksToRenderDataCalculatorOptions = self.options
         self._pairs = list(zip(opts.landmark_connections[0::2], opts.landmark_connections[1::2]))
+        self._pairs_by_count: dict[int, np.ndarray] = {}
         default = ColorOption()
         self._depth_lines = (opts.min_depth_line_color != default
                              or opts.max_depth_line_color != default)
@@ -102,53 +105,63 @@ class LandmarksToRenderDataCalculator(Calculator):
         opts: LandmarksToRenderDataCalculatorOptions = self.options
         scale = cc.get(self.render_scale)
         thickness = opts.thickness * (1.0 if scale is None else float(scale))
-        points = landmarks.landmark
-        shown = [self._shown(p) for p in points]
-        zs = [p.z for p in points]
-        z_min, z_max = (min(zs), max(zs)) if zs else (0.0, 0.0)
+        xyz, visibility, presence = landmarks.arrays()
+        shown = self._shown(visibility, presence)
+        z = xyz[:, 2]
+        z_min, z_max = (float(z.min()), float(z.max())) if len(z) else (0.0, 0.0)
         depth = opts.visualize_landmark_depth and z_max > z_min
+        # 0 nearest .. 1 farthest
+        depth_of = (z - z_min) / (z_max - z_min) if depth else np.zeros(len(z))
 
-        def depth_of(z: float) -> float:  # 0 nearest .. 1 farthest
-            return (z - z_min) / (z_max - z_min) if depth else 0.0
-
+        pairs = self._pairs_within(len(xyz))
+        a, b = pairs[:, 0], pairs[:, 1]
+        drawn = shown[a] & shown[b]
+        a, b = a[drawn], b[drawn]
+        lines = np.concatenate([xyz[a, :2], xyz[b, :2]], axis=1).tolist()
         annotations: list[RenderAnnotation] = []
-        connection_color = opts.connection_color.to_color()
-        for a, b in self._pairs:
-            if a >= len(points) or b >= len(points):
-                continue  # MediaPipe's: a 468-landmark face under a 478-landmark table
-            if not (shown[a] and shown[b]):
-                continue
-            color = connection_color
-            if depth and self._depth_lines:
-                color = _mix(opts.min_depth_line_color.to_color(),
-                             opts.max_depth_line_color.to_color(),
-                             (depth_of(points[a].z) + depth_of(points[b].z)) / 2)
-            annotations.append(RenderAnnotation(
-                "line", (points[a].x, points[a].y, points[b].x, points[b].y), color=color,
-                thickness=thickness))
-        landmark_color = opts.landmark_color.to_color()
-        for point, visible in zip(points, shown):
-            if not visible:
-                continue
-            size = thickness
-            if depth:
-                t = depth_of(point.z)
-                size = max(thickness, opts.max_depth_circle_thickness
-                           + t * (opts.min_depth_circle_thickness
-                                  - opts.max_depth_circle_thickness))
-            annotations.append(RenderAnnotation("point", (point.x, point.y), color=landmark_color,
-                                                thickness=size))
+        if depth and self._depth_lines:
+            low, high = opts.min_depth_line_color.to_color(), opts.max_depth_line_color.to_color()
+            for coords, t in zip(lines, ((depth_of[a] + depth_of[b]) / 2).tolist()):
+                annotations.append(RenderAnnotation("line", tuple(coords), color=_mix(low, high, t),
+                                                    thickness=thickness))
+        else:
+            annotations.extend(RenderAnnotation.many("line", lines,
+                                                     opts.connection_color.to_color(), thickness))
+        points = xyz[shown, :2].tolist()
+        if depth:
+            sizes = np.maximum(thickness, opts.max_depth_circle_thickness + depth_of[shown]
+                               * (opts.min_depth_circle_thickness
+                                  - opts.max_depth_circle_thickness)).tolist()
+        else:
+            sizes = thickness
+        annotations.extend(RenderAnnotation.many("point", points, opts.landmark_color.to_color(),
+                                                 sizes))
         cc.send(self.render_data, RenderData(tuple(annotations)))
 
-    def _shown(self, point: object) -> bool:
+    def _pairs_within(self, count: int) -> np.ndarray:
+        """The connections whose both ends a list of `count` landmarks has (MediaPipe's: a
+        468-landmark face under a 478-landmark table draws the rest)."""
+        cached = self._pairs_by_count.get(count)
+        if cached is None:
+            kept = [(a, b) for a, b in self._pairs if a < count and b < count]
+            cached = np.array(kept, dtype=np.intp).reshape(-1, 2)
+            self._pairs_by_count[count] = cached
+        return cached
+
+    def _shown(self, visibility: list, presence: list) -> np.ndarray:
+        """Which landmarks are drawn: a landmark without the value counts as visible and
+        present."""
         opts: LandmarksToRenderDataCalculatorOptions = self.options
-        visibility = getattr(point, "visibility", None)
-        presence = getattr(point, "presence", None)
-        if (opts.utilize_visibility and visibility is not None
-                and visibility < opts.visibility_threshold):
-            return False
-        return not (opts.utilize_presence and presence is not None
-                    and presence < opts.presence_threshold)
+        shown = np.ones(len(visibility), bool)
+        for use, values, threshold in ((opts.utilize_visibility, visibility,
+                                        opts.visibility_threshold),
+                                       (opts.utilize_presence, presence,
+                                        opts.presence_threshold)):
+            if use:
+                known = np.array([np.nan if v is None else v for v in values], np.float64)
+                with np.errstate(invalid="ignore"):
+                    shown &= ~(known < threshold)
+        return shown
 
 
 def _mix(a: Color, b: Color, t: float) -> Color:
