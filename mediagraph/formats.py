@@ -654,15 +654,116 @@ class RenderAnnotation:
         return out
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
+class AnnotationRun:
+    """Many lines or points of one colour, held as one array: what a landmark list draws.
+
+    `coords` is Nx4 (line: x0, y0, x1, y1) or Nx2 (point: x, y); `thickness` is one value,
+    or one per item (points drawn larger when nearer). It stands for the RenderAnnotations
+    `annotations()` gives, in order, and a painter draws it in one call.
+    """
+
+    kind: str
+    coords: np.ndarray
+    color: Color
+    thickness: float | tuple[float, ...] = 1.0
+    normalized: bool = True
+
+    def __post_init__(self) -> None:
+        width = {"line": 4, "point": 2}.get(self.kind)
+        if width is None:
+            raise ValueError(f"an annotation run is of lines or points, not {self.kind!r}")
+        coords = np.array(self.coords, dtype=np.float64).reshape(-1, width)
+        coords.flags.writeable = False
+        object.__setattr__(self, "coords", coords)
+        if not isinstance(self.thickness, (int, float)):
+            sizes = tuple(float(t) for t in self.thickness)
+            if len(sizes) != len(coords):
+                raise ValueError(f"{len(coords)} {self.kind}s need {len(coords)} thickness "
+                                 f"values, got {len(sizes)}")
+            object.__setattr__(self, "thickness", sizes)
+
+    def __len__(self) -> int:
+        return len(self.coords)
+
+    def annotations(self) -> list[RenderAnnotation]:
+        return RenderAnnotation.many(self.kind, self.coords.tolist(), self.color,
+                                     self.thickness, self.normalized)
+
+
 class RenderData:
-    render_annotation: tuple[RenderAnnotation, ...] = ()
-    scene_class: str = ""
+    """MediaPipe's `RenderData`: the annotations to draw, and a scene class.
+
+    Built from RenderAnnotations, or with `from_runs` from annotation runs (and single
+    annotations) that stand for them: a face's 600 lines and points are then two arrays,
+    and `render_annotation` makes the objects only for code that reads them.
+    """
+
+    __slots__ = ("_items", "_annotations", "scene_class")
+
+    def __init__(self, render_annotation: Iterable[RenderAnnotation] = (),
+                 scene_class: str = "") -> None:
+        annotations = tuple(render_annotation)
+        _set = object.__setattr__
+        _set(self, "_items", annotations)
+        _set(self, "_annotations", annotations)
+        _set(self, "scene_class", scene_class)
+
+    @classmethod
+    def from_runs(cls, items: Iterable[AnnotationRun | RenderAnnotation],
+                  scene_class: str = "") -> RenderData:
+        self = cls.__new__(cls)
+        _set = object.__setattr__
+        _set(self, "_items", tuple(items))
+        _set(self, "_annotations", None)
+        _set(self, "scene_class", scene_class)
+        return self
+
+    @property
+    def render_annotation(self) -> tuple[RenderAnnotation, ...]:
+        annotations = self._annotations
+        if annotations is None:
+            flat: list[RenderAnnotation] = []
+            for item in self._items:
+                if isinstance(item, AnnotationRun):
+                    flat.extend(item.annotations())
+                else:
+                    flat.append(item)
+            annotations = tuple(flat)
+            object.__setattr__(self, "_annotations", annotations)
+        return annotations
+
+    def items(self) -> tuple[AnnotationRun | RenderAnnotation, ...]:
+        """What to draw, in order: runs and single annotations."""
+        return self._items
 
     @classmethod
     def merge(cls, parts: Iterable[RenderData | None]) -> RenderData:
-        annotations: list[RenderAnnotation] = []
-        for part in parts:
-            if part is not None:
-                annotations.extend(part.render_annotation)
-        return cls(tuple(annotations))
+        return cls.from_runs(item for part in parts if part is not None
+                             for item in part.items())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("RenderData is immutable (packets are shared)")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("RenderData is immutable (packets are shared)")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return (self.scene_class == other.scene_class  # type: ignore[attr-defined]
+                and self.render_annotation == other.render_annotation)  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((self.render_annotation, self.scene_class))
+
+    def __repr__(self) -> str:
+        return (f"RenderData(render_annotation={self.render_annotation!r}, "
+                f"scene_class={self.scene_class!r})")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild_render_data, (self._items, self.scene_class))
+
+
+def _rebuild_render_data(items: tuple[Any, ...], scene_class: str) -> RenderData:
+    return RenderData.from_runs(items, scene_class)

@@ -21,6 +21,7 @@ from mediagraph import (
 )
 from mediagraph.colour import rgb_to_yuv
 from mediagraph.formats import (
+    AnnotationRun,
     Color,
     ImageFormat,
     ImageFrame,
@@ -158,18 +159,28 @@ def _stamp_disks(canvas: np.ndarray, centers: np.ndarray, radius: int, shift: in
     for x, y in centers[~inner]:
         cv2.circle(canvas, (int(x), int(y)), radius, color, cv2.FILLED, cv2.LINE_8, shift)
     centers = centers[inner]
+    if not len(centers):
+        return
     mask = (1 << shift) - 1
     whole = centers >> shift
-    frac = centers & mask
-    for fx in range(mask + 1):
-        for fy in range(mask + 1):
-            chosen = (frac[:, 0] == fx) & (frac[:, 1] == fy)
-            if not chosen.any():
-                continue
-            dy, dx = _disk_offsets(radius, shift, fx, fy)
-            ys = (whole[chosen, 1][:, np.newaxis] + dy).ravel()
-            xs = (whole[chosen, 0][:, np.newaxis] + dx).ravel()
-            canvas[ys, xs] = color
+    # Each center's disk: the table row of its fractional bits, moved by its whole pixels.
+    combo = (centers[:, 0] & mask) * (mask + 1) + (centers[:, 1] & mask)
+    dy, dx = _disk_table(radius, shift)
+    ys = (whole[:, 1, np.newaxis] + dy[combo]).ravel()
+    xs = (whole[:, 0, np.newaxis] + dx[combo]).ravel()
+    canvas[ys, xs] = color
+
+
+@functools.lru_cache(maxsize=64)
+def _disk_table(radius: int, shift: int) -> tuple[np.ndarray, np.ndarray]:
+    """`_disk_offsets` of every fractional position (row fx * 2**shift + fy), as two
+    equal-width tables: shorter rows repeat their first pixel (painting it twice)."""
+    steps = 1 << shift
+    rows = [_disk_offsets(radius, shift, fx, fy) for fx in range(steps) for fy in range(steps)]
+    width = max(len(dy) for dy, _ in rows)
+    dy_table = np.array([np.pad(dy, (0, width - len(dy)), mode="edge") for dy, _ in rows])
+    dx_table = np.array([np.pad(dx, (0, width - len(dx)), mode="edge") for _, dx in rows])
+    return dy_table, dx_table
 
 
 @functools.lru_cache(maxsize=256)
@@ -200,16 +211,21 @@ def _draw_all(painter: _Painter, parts: list[Any]) -> None:
                             f"{type(part).__name__}")
         # Runs of lines, or of points, drawn with one pen go to the painter together.
         batch: list[RenderAnnotation] = []
-        for annotation in part.render_annotation:
-            if _batchable(annotation) and (not batch or _same_pen(batch[0], annotation)):
-                batch.append(annotation)
+        for item in part.items():
+            if isinstance(item, AnnotationRun):
+                painter.batch(batch)
+                batch = []
+                painter.run(item)
+                continue
+            if _batchable(item) and (not batch or _same_pen(batch[0], item)):
+                batch.append(item)
                 continue
             painter.batch(batch)
             batch = []
-            if _batchable(annotation):
-                batch.append(annotation)
+            if _batchable(item):
+                batch.append(item)
             else:
-                painter.draw(annotation)
+                painter.draw(item)
         painter.batch(batch)
 
 
@@ -312,21 +328,33 @@ class _Painter:
                 self.draw(annotation)
             return
         first = batch[0]
-        coords = np.array([a.coords for a in batch], np.float64)
-        if first.normalized:
-            coords *= (self.width, self.height) * (coords.shape[1] // 2)
+        self.run(AnnotationRun(first.kind, [a.coords for a in batch], first.color,
+                               first.thickness, first.normalized))
+
+    def run(self, run: AnnotationRun) -> None:
+        """Every line or point of `run` at once: the pixels of drawing each in turn (one
+        colour, so their order does not matter)."""
+        if not len(run):
+            return
+        scale = (self.width, self.height) * (run.coords.shape[1] // 2)
+        coords = run.coords * scale if run.normalized else run.coords
         coords = np.rint(coords).astype(np.int32)
-        rgb = self.color(first.color)
+        rgb = self.color(run.color)
         yuv = _yuv(rgb[:3]) if self.planar else rgb
-        thickness = max(1, round(first.thickness))
+        if isinstance(run.thickness, tuple):  # one radius each: draw each radius's points
+            radii = np.maximum(1, np.rint(run.thickness)).astype(np.int64)
+            groups = [(int(r), coords[radii == r]) for r in np.unique(radii)]
+        else:
+            groups = [(max(1, round(run.thickness)), coords)]
         for canvas, shift, channel in self.layers:
             color = rgb if channel is None else (yuv[channel],)
-            if first.kind == "line":
-                # one cv2.polylines of 2-point polylines draws what a cv2.line each does
-                self.cv2.polylines(canvas, list(coords.reshape(-1, 2, 2)), False, color,
-                                   max(1, thickness >> shift), self.cv2.LINE_8, shift)
-            else:
-                _stamp_disks(canvas, coords, thickness, shift, color)
+            for thickness, chosen in groups:
+                if run.kind == "line":
+                    # one cv2.polylines of 2-point polylines draws what a cv2.line each does
+                    self.cv2.polylines(canvas, list(chosen.reshape(-1, 2, 2)), False, color,
+                                       max(1, thickness >> shift), self.cv2.LINE_8, shift)
+                else:
+                    _stamp_disks(canvas, chosen, thickness, shift, color)
 
     def rotated_rectangle(self, a: RenderAnnotation, rgb: tuple[int, ...], yuv: tuple[int, ...],
                           thickness: int, filled: bool) -> None:

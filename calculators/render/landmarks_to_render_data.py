@@ -7,6 +7,7 @@ import numpy as np
 from mediagraph.calculators.render._color import ColorOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, one_of, option
 from mediagraph.formats import (
+    AnnotationRun,
     Color,
     NormalizedLandmarkList,
     RenderAnnotation,
@@ -117,26 +118,26 @@ class LandmarksToRenderDataCalculator(Calculator):
         a, b = pairs[:, 0], pairs[:, 1]
         drawn = shown[a] & shown[b]
         a, b = a[drawn], b[drawn]
-        lines = np.concatenate([xyz[a, :2], xyz[b, :2]], axis=1).tolist()
-        annotations: list[RenderAnnotation] = []
+        lines = np.concatenate([xyz[a, :2], xyz[b, :2]], axis=1)
+        items: list[AnnotationRun | RenderAnnotation] = []
         if depth and self._depth_lines:
             low, high = opts.min_depth_line_color.to_color(), opts.max_depth_line_color.to_color()
-            for coords, t in zip(lines, ((depth_of[a] + depth_of[b]) / 2).tolist()):
-                annotations.append(RenderAnnotation("line", tuple(coords), color=_mix(low, high, t),
-                                                    thickness=thickness))
-        else:
-            annotations.extend(RenderAnnotation.many("line", lines,
-                                                     opts.connection_color.to_color(), thickness))
-        points = xyz[shown, :2].tolist()
-        if depth:
-            sizes = np.maximum(thickness, opts.max_depth_circle_thickness + depth_of[shown]
-                               * (opts.min_depth_circle_thickness
-                                  - opts.max_depth_circle_thickness)).tolist()
-        else:
-            sizes = thickness
-        annotations.extend(RenderAnnotation.many("point", points, opts.landmark_color.to_color(),
-                                                 sizes))
-        cc.send(self.render_data, RenderData(tuple(annotations)))
+            for coords, t in zip(lines.tolist(), ((depth_of[a] + depth_of[b]) / 2).tolist()):
+                items.append(RenderAnnotation("line", tuple(coords), color=_mix(low, high, t),
+                                              thickness=thickness))
+        elif len(lines):
+            items.append(AnnotationRun("line", lines, opts.connection_color.to_color(),
+                                       thickness))
+        points = xyz[shown, :2]
+        if len(points):
+            sizes: float | list[float] = thickness
+            if depth:
+                sizes = np.maximum(thickness, opts.max_depth_circle_thickness + depth_of[shown]
+                                   * (opts.min_depth_circle_thickness
+                                      - opts.max_depth_circle_thickness)).tolist()
+            items.append(AnnotationRun("point", points, opts.landmark_color.to_color(), sizes))
+        # Arrays, not ~600 annotation objects a face: the overlay draws each run at once.
+        cc.send(self.render_data, RenderData.from_runs(items))
 
     def _pairs_within(self, count: int) -> np.ndarray:
         """The connections whose both ends a list of `count` landmarks has (MediaPipe's: a

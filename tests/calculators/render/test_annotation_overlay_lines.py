@@ -52,3 +52,25 @@ def test_a_run_of_points_draws_what_one_point_at_a_time_draws(planar, thickness)
     one_by_one = CalculatorRunner("AnnotationOverlayCalculator").run(
         {"IMAGE": [(image, 0)], "": [(alone, 0)]})
     assert np.array_equal(together["IMAGE"][0].value.data, one_by_one["IMAGE"][0].value.data)
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_a_run_with_a_size_per_point_draws_what_its_annotations_draw(planar):
+    from mediagraph.colour import convert
+    from mediagraph.formats import AnnotationRun, ImageFormat
+
+    rng = np.random.default_rng(6)
+    run = AnnotationRun("point", rng.uniform(-0.05, 1.05, (200, 2)), Color(255, 138, 0),
+                        tuple(rng.uniform(0.2, 9.0, 200)))
+    lines = AnnotationRun("line", rng.random((50, 4)), Color(0, 0, 255), 2.0)
+    image = ImageFrame(np.full((120, 160, 3), 60, np.uint8))
+    if planar:
+        image = convert(image, ImageFormat.YCBCR420P)
+    as_runs = RenderData.from_runs([lines, run])
+    as_objects = RenderData(as_runs.render_annotation)
+    assert len(as_objects.render_annotation) == 250 and as_runs == as_objects
+    drawn = [CalculatorRunner("AnnotationOverlayCalculator").run(
+        {"IMAGE": [(image, 0)], "": [(data, 0)]})["IMAGE"][0].value.data
+        for data in (as_runs, as_objects)]
+    assert np.array_equal(drawn[0], drawn[1])
+    assert not np.array_equal(drawn[0], image.data)
