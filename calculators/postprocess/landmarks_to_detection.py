@@ -61,5 +61,5 @@ def landmarks_to_detection(landmarks: NormalizedLandmarkList,
         raise ValueError("no landmarks to make a detection from")
     (xmin, ymin), (xmax, ymax) = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
     box = RelativeBoundingBox(float(xmin), float(ymin), float(xmax - xmin), float(ymax - ymin))
-    keypoints = tuple(RelativeKeypoint(x, y) for x, y in xyz[:, :2].tolist())
+    keypoints = RelativeKeypoint.many(xyz[:, :2].tolist())
     return Detection(relative_bounding_box=box, relative_keypoints=keypoints)

@@ -327,7 +327,9 @@ def _source_positions(roi: tuple[float, float, float, float, float], out_width: 
     target = np.array([[0, out_height], [0, 0], [out_width, 0], [out_width, out_height]],
                       np.float32)
     forward = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    inverse = np.linalg.inv(forward)
+    # OpenCV's own LU inverse, as warpPerspective inverts M (numpy's LAPACK inverse of a
+    # 3x3 took ~100 µs of GIL a call under load: OpenBLAS's threads)
+    _, inverse = cv2.invert(forward, flags=cv2.DECOMP_LU)
     # Row and column terms broadcast: the same sums, in the same order, as full grids;
     # every later step works in place (each full-grid temporary costs as much as a step).
     xs = np.arange(out_width, dtype=np.float64)[np.newaxis, :]

@@ -76,3 +76,11 @@ def test_many_annotations_equal_one_at_a_time():
                     RenderAnnotation("point", (0.75, 0.5), color=Color(1, 2, 3), thickness=3.0)]
     with pytest.raises(AttributeError):
         made[0].kind = "line"  # type: ignore[misc]
+
+
+def test_many_keypoints_equal_one_at_a_time():
+    from mediagraph.formats import RelativeKeypoint
+
+    made = RelativeKeypoint.many([(0.25, 0.5), (0.75, 1.0)])
+    assert made == (RelativeKeypoint(0.25, 0.5), RelativeKeypoint(0.75, 1.0))
+    assert hash(made[0]) == hash(RelativeKeypoint(0.25, 0.5))
