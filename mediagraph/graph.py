@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from mediagraph.config import pool
 from mediagraph.config.loader import BINARY_SUFFIXES, TEXT_SUFFIXES, load_config, parse_config
@@ -19,6 +19,9 @@ from mediagraph.observers import OutputStreamPoller, PollerSink
 from mediagraph.packet import Packet
 from mediagraph.profiler import GraphProfile
 from mediagraph.validation import NodeSpec, PortBinding, suggest, validate
+
+if TYPE_CHECKING:
+    from mediagraph.aio import AsyncRun
 
 
 CONFIG_SUFFIXES = TEXT_SUFFIXES + BINARY_SUFFIXES
@@ -154,11 +157,28 @@ class Graph:
         `profile()`; same as profiler_config { enable_stream_latency: true })."""
         self._track_latency = True
 
+    def _forget_observers(self, targets: Iterable[Any]) -> None:
+        """Drop the observers of `targets` (callbacks or pollers) from later runs."""
+        gone = {id(t) for t in targets}
+        self._observers = [o for o in self._observers if id(o[1]) not in gone]
+
     def _check_stream(self, name: str) -> None:
         if name not in self.spec.streams:
             raise KeyError(f"no stream '{name}' in this graph" + suggest(name, self.spec.streams))
 
     # -- running ----------------------------------------------------------------------------
+
+    def arun(self, side_packets: Mapping[str, Any] | None = None, *,
+             streams: Iterable[str] | None = None) -> AsyncRun:
+        """A run driven from asyncio: `async with graph.arun(side) as run:`, then
+        `await run.add_packet(stream, value, ts)`, `async for p in run.stream(name)`,
+        `await run.wait()`. `streams` are the output streams to read (default:
+        `output_streams`); read each, as an unread one holds the graph back. Leaving the
+        block closes the inputs and awaits the run; an exception or a cancelled task
+        cancels it (every opened node is closed). See `mediagraph.aio`."""
+        from mediagraph.aio import AsyncRun
+
+        return AsyncRun(self, side_packets, self.output_streams if streams is None else streams)
 
     def start_run(self, side_packets: Mapping[str, Any] | None = None) -> None:
         """Start a run: open nodes (on worker threads) and accept graph input packets."""

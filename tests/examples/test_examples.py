@@ -34,6 +34,12 @@ def test_embed_in_app_example():
     assert all(int(line.rsplit("=", 1)[1]) > 100 for line in lines)  # the square's outline
 
 
+def test_embed_in_asyncio_example():
+    lines = run_example("embed_in_asyncio.py").strip().splitlines()
+    assert lines[:2] == ["t=0.000s size=320x240", "t=0.033s size=320x240"]
+    assert len(lines) == 11 and lines[-1].startswith("heartbeat ticked")
+
+
 def test_webcam_demo_without_a_camera_says_so():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     out = subprocess.run([sys.executable, str(ROOT / "examples" / "webcam_demo.py"), "7"],
