@@ -9,6 +9,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mediagraph as mg
 from mediagraph import Calculator, CalculatorContext, Input, Output
@@ -245,3 +247,28 @@ def test_the_graph_threads_never_run_loop_callbacks():
 
     run(main())
     assert len(loop_threads) == 1
+
+
+@settings(max_examples=15, deadline=None)
+@given(values=st.lists(st.integers(-1000, 1000), max_size=25),
+       queue_size=st.integers(1, 4), reader_pauses=st.lists(st.booleans(), max_size=25))
+def test_every_packet_arrives_once_in_order_whatever_the_pace(values, queue_size, reader_pauses):
+    graph = _chain("AioSlowPass", "AioSlowPass", max_queue_size=queue_size)
+
+    async def main() -> list[tuple[int, int]]:
+        got = []
+        async with graph.arun() as r:
+            async def feed() -> None:
+                for i, v in enumerate(values):
+                    await r.add_packet("in", v, i)
+                r.close_all_inputs()
+
+            feeder = asyncio.create_task(feed())
+            async for packet in r.stream("s1"):
+                got.append((packet.value, packet.timestamp.value))
+                if reader_pauses and reader_pauses[len(got) % len(reader_pauses)]:
+                    await asyncio.sleep(0.002)  # a slow reader: the graph waits for it
+            await feeder
+        return got
+
+    assert run(main()) == [(v, i) for i, v in enumerate(values)]
