@@ -4,6 +4,7 @@
                                [--side NAME=VALUE]... [--threads N] [--trace trace.json]
                                [--process-timeout S] [--latency]
     mediagraph validate GRAPH.pbtxt...
+    mediagraph serve GRAPH.pbtxt|NAME [--host 127.0.0.1] [--port 8080] [--workers N]
     mediagraph viz GRAPH.pbtxt -o graph.svg|.dot|.html
     mediagraph show GRAPH.pbtxt [--format pbtxt|binary] [--expanded]
     mediagraph graphs [--all]
@@ -382,8 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     models.set_defaults(func=cmd_models)
 
     from mediagraph.batch import add_batch_parser
+    from mediagraph.serve import add_serve_parser
 
     add_batch_parser(sub)
+    add_serve_parser(sub)
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(func=cmd_version)
     return parser

@@ -1,4 +1,5 @@
-"""Draw a validated graph: Graphviz DOT text, and SVG/HTML when Graphviz is installed.
+"""Draw a validated graph: Graphviz DOT text, and SVG/HTML when Graphviz is installed;
+`to_json` gives the same nodes and edges as data, for a page that draws them itself.
 
 Nodes are boxes labelled name + calculator, graph inputs are ellipses, nodes expanded
 from a subgraph sit in a cluster per subgraph instance, back edges and side-packet
@@ -46,6 +47,24 @@ def to_dot(graph: Any) -> str:
         lines.append(f"  {_quote(u)} -> {_quote(v)} [label={_quote(data['stream'])}{style}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+def to_json(graph: Any) -> dict[str, Any]:
+    """The nodes and edges `to_dot` draws, as JSON data: nodes {id, label, calculator,
+    kind ("input" or "node"), subgraph}, edges {source, target, stream, dashed}."""
+    paths = {spec.name: " > ".join(spec.origin.path) for spec in graph.spec.nodes}
+    nodes = []
+    for name, data in graph.dag.nodes(data=True):
+        if data.get("graph_input"):
+            nodes.append({"id": name, "label": name.split(":", 1)[1], "calculator": "",
+                          "kind": "input", "subgraph": ""})
+        else:
+            nodes.append({"id": name, "label": name, "calculator": data["calculator"],
+                          "kind": "node", "subgraph": paths.get(name, "")})
+    edges = [{"source": u, "target": v, "stream": data["stream"],
+              "dashed": bool(data.get("back_edge") or data.get("kind") == "side")}
+             for u, v, data in graph.dag.edges(data=True)]
+    return {"nodes": nodes, "edges": edges}
 
 
 def render(graph: Any, output: str | Path) -> Path:
