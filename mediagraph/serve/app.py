@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import importlib.resources
 import logging
+import os
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -45,10 +46,12 @@ class ServeOptions:
 class Server:
     """What the routes share: the graph factory, the pool, the live sessions, figures."""
 
-    def __init__(self, make_graph: Callable[[], Any], options: ServeOptions) -> None:
+    def __init__(self, make_graph: Callable[[], Any], options: ServeOptions,
+                 name: str = "") -> None:
         self.make_graph = make_graph
         self.options = options
         self.graph = make_graph()  # validated now: a broken config fails before serving
+        self.name = name or os.path.basename(str(self.graph.spec.source or "graph"))
         self.input_stream = single_image_input(self.graph)
         self.streams = list(self.graph.output_streams)
         self.pool = GraphPool(make_graph, options.workers)
@@ -148,7 +151,7 @@ class Server:
 
         graph = self.graph
         return web.json_response({
-            "source": str(graph.spec.source or ""), "config": to_text(graph.config),
+            "source": str(graph.spec.source or ""), "name": self.name, "config": to_text(graph.config),
             "input_stream": self.input_stream, "input_streams": graph.input_streams,
             "output_streams": self.streams, "picture": picture(graph), "dot": to_dot(graph)})
 
@@ -179,6 +182,11 @@ class Server:
         return web.Response(body=body, content_type=STATIC_FILES[name],
                             headers={"Cache-Control": "no-cache"})
 
+    async def no_icon(self, request: Any) -> Any:
+        from aiohttp import web
+
+        return web.Response(status=204)
+
     async def warm_up(self, app: Any = None) -> None:
         """Run every pooled graph once on a small grey image: the first request then pays
         for no imports or model loads."""
@@ -206,14 +214,15 @@ def single_image_input(graph: Any) -> str:
     return inputs[0]
 
 
-def create_app(make_graph: Callable[[], Any], options: ServeOptions | None = None) -> Any:
-    """The aiohttp `web.Application` serving graphs made by `make_graph()`."""
+def create_app(make_graph: Callable[[], Any], options: ServeOptions | None = None,
+               name: str = "") -> Any:
+    """The aiohttp `web.Application` serving graphs made by `make_graph()` (each call a
+    new, validated `Graph` of the same config); `name` titles the page."""
     from aiohttp import web
 
     options = options or ServeOptions()
-    server = Server(make_graph, options)
+    server = Server(make_graph, options, name)
     app = web.Application(client_max_size=options.max_body)
-    app["server"] = server
     app.on_startup.append(server.warm_up)
     app.router.add_get("/", server.static)
     app.router.add_get("/static/{name}", server.static)
@@ -221,4 +230,5 @@ def create_app(make_graph: Callable[[], Any], options: ServeOptions | None = Non
     app.router.add_post("/process", server.process)
     app.router.add_get("/graph", server.describe)
     app.router.add_get("/stats", server.stats)
+    app.router.add_get("/favicon.ico", server.no_icon)
     return app

@@ -43,10 +43,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     make_graph = functools.partial(load_graph, args.graph, args.allow_import)
     options = ServeOptions(workers=args.workers, max_body=args.max_body,
                            max_sessions=args.max_sessions, quality=args.quality)
-    app = create_app(make_graph, options)
+    app = create_app(make_graph, options, name=args.graph)
     url = f"http://{'localhost' if args.host in ('127.0.0.1', '::1') else args.host}:{args.port}/"
-    print(f"serving {args.graph} on {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
-    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
+    def started(_text: str) -> None:  # run_app says so once it listens
+        print(f"serving {args.graph} on {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
+
+    try:
+        web.run_app(app, host=args.host, port=args.port, print=started, access_log=None)
+    except OSError as exc:  # the port is taken, the address is not this machine's
+        print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

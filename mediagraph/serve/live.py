@@ -90,32 +90,32 @@ class LiveSession:
         from aiohttp import WSMsgType
 
         sender = asyncio.ensure_future(self._send(ws))
+        tasks: list[asyncio.Future[Any]] = [sender]
         try:
             async with self.graph.arun(streams=self.streams) as run:
-                workers = [asyncio.ensure_future(self._feed(run)),
-                           asyncio.ensure_future(self._tick())]
                 readers = [asyncio.ensure_future(self._read(run, name)) for name in self.streams]
                 receiving = asyncio.ensure_future(self._receive(ws, WSMsgType))
-                try:
-                    # the client leaving, or the run failing (a reader raises), ends the session
-                    await asyncio.wait([receiving, *readers], return_when=asyncio.FIRST_COMPLETED)
-                    failed = [r for r in readers if r.done() and r.exception() is not None]
-                    if failed:
-                        raise failed[0].exception()
-                finally:
-                    receiving.cancel()
-                    for task in workers:
-                        task.cancel()
-                    await asyncio.gather(receiving, *workers, return_exceptions=True)
+                helpers = [receiving, asyncio.ensure_future(self._feed(run)),
+                           asyncio.ensure_future(self._tick())]
+                tasks += readers + helpers
+                # the client leaving, or the run failing (a reader raises), ends the session
+                await asyncio.wait([receiving, *readers], return_when=asyncio.FIRST_COMPLETED)
+                for task in helpers:
+                    task.cancel()
+                await asyncio.gather(*helpers, return_exceptions=True)
+                failed = [r for r in readers if r.done() and r.exception() is not None]
+                if failed:
+                    raise failed[0].exception()
                 run.close_all_inputs()
                 await asyncio.wait_for(asyncio.gather(*readers), self.drain_s)
         except Exception as exc:  # noqa: BLE001 - the client hears why, then the socket closes
             self.error = exc
             self._say({"type": "error", "message": f"the graph run failed: {exc}"})
         finally:
-            sender.cancel()
-            await asyncio.gather(sender, return_exceptions=True)
-            if not ws.closed:  # what is still unsaid (the error): briefly, best effort
+            for task in tasks:  # on every way out, cancellation included: none left behind
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if not ws.closed and self._text_out:  # what is still unsaid (the error)
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self._flush_to(ws), 1.0)
 

@@ -316,6 +316,38 @@ def make_face_video(path: str | os.PathLike[str], *, frames: int = 90, width: in
                       frame_fn=face_frame_fn())
 
 
+def face_box(index: int, frames: int, width: int, height: int,
+             face_height: float = 0.75) -> tuple[float, float, float, float]:
+    """Where the face is (x0, y0, x1, y1 pixels, brows to chin) in frame `index` of
+    `face_frame_fn(face_height)`: the photo's face box carried through the same placement."""
+    portrait_h, portrait_w, crop_left = 300, 300, 90  # face_frame_fn's crop of the photo
+    t = index / max(1, frames - 1)
+    scale = face_height * height / portrait_h * (0.85 + 0.15 * np.sin(np.pi * t))
+    w, h = int(portrait_w * scale), int(portrait_h * scale)
+    left, top = int((width - w) * (0.1 + 0.8 * t)), (height - h) // 2
+    x0, y0, x1, y1 = FACE_BOXES["astronaut"][0]
+    return (left + (x0 - crop_left) * w / portrait_w, top + y0 * h / portrait_h,
+            left + (x1 - crop_left) * w / portrait_w, top + y1 * h / portrait_h)
+
+
+def make_y4m(path: str | os.PathLike[str], frame_fn: Callable[[int, int, int, int], np.ndarray],
+             *, frames: int = 30, width: int = 640, height: int = 480, fps: int = 30) -> Path:
+    """Write raw I420 frames as a YUV4MPEG2 file, what Chromium's fake camera plays
+    (`--use-file-for-fake-video-capture=FILE.y4m`), looping."""
+    import cv2
+
+    if width % 2 or height % 2:
+        raise ValueError(f"width and height must be even for I420, got {width}x{height}")
+    path = Path(path)
+    with open(path, "wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for index in range(frames):
+            rgb = np.ascontiguousarray(frame_fn(index, frames, width, height))
+            out.write(b"FRAME\n")
+            out.write(cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes())
+    return path
+
+
 def _hand_placement(index: int, frames: int, width: int, height: int,
                     crop_height: float) -> tuple[float, int, int]:
     """Where frame `index` draws the hand crop: (scale, left, top) in frame pixels."""

@@ -51,7 +51,7 @@ function status(text) { $("status").textContent = text; }
 
 async function start() {
   const graph = await (await fetch("/graph")).json();
-  $("graph-name").textContent = graph.source || "graph";
+  $("graph-name").textContent = graph.name;
   picture = drawGraph(graph.picture);
   const media = await navigator.mediaDevices.getUserMedia(
     { video: { width: 640, height: 480, frameRate: 30 }, audio: false });
