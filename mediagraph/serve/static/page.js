@@ -6,12 +6,15 @@
 const DEPTH = 2;            // frames in flight at once; the camera's other frames are dropped
 const JPEG_QUALITY = 0.8;
 const GIVE_UP_MS = 3000;    // a frame never answered stops counting as in flight
+const KEEP = 3000;          // latencies kept (the figures use the last RECENT of them)
+const RECENT = 300;
 const $ = (id) => document.getElementById(id);
 
 const state = {
   seq: 0, sent: 0, shown: 0, droppedPage: 0, droppedServer: 0, lost: 0,
   inFlight: new Map(),      // seq -> capture time (performance.now() clock)
-  latencies: [],            // glass-to-glass ms of the last frames shown
+  latencies: [],            // glass-to-glass ms of the last KEEP frames shown
+  latencyTotal: 0,          // frames measured since the page opened
   shownTimes: [],           // when each recent frame was shown
   results: {},              // stream -> latest value
   resultSeq: {},            // stream -> seq of that value
@@ -27,8 +30,10 @@ let picture = null;
 window.mgStats = () => ({
   sent: state.sent, shown: state.shown, droppedPage: state.droppedPage,
   droppedServer: state.droppedServer, lost: state.lost, fps: fps(),
-  p50: percentile(state.latencies, 0.5), p95: percentile(state.latencies, 0.95),
-  latencies: state.latencies.slice(), results: state.results, server: state.server,
+  p50: percentile(state.latencies.slice(-RECENT), 0.5),
+  p95: percentile(state.latencies.slice(-RECENT), 0.95),
+  latencies: state.latencies.slice(), latencyTotal: state.latencyTotal,
+  results: state.results, server: state.server,
   busyPercent: state.busyPercent, errors: state.errors.slice(), clock: state.clock,
 });
 
@@ -135,7 +140,8 @@ async function showFrame(data) {
     state.shownTimes.push(now);
     if (captured !== undefined) {
       state.latencies.push(now - captured);
-      if (state.latencies.length > 300) state.latencies.shift();
+      state.latencyTotal++;
+      if (state.latencies.length > KEEP) state.latencies.shift();
     }
   });
 }
