@@ -167,3 +167,62 @@ def test_mediapipes_own_binarypb_graphs_validate(installed):
     out = _run([str(installed["venv"] / "bin" / "mediagraph"), "validate", *map(str, shipped)],
                cwd=installed["empty"]).stdout
     assert out.count("ok ") == len(shipped), out
+
+
+SERVE_PROBE = """
+import json, sys, time, urllib.request
+url = sys.argv[1]
+for _ in range(300):
+    try:
+        page = urllib.request.urlopen(url + "/", timeout=2).read().decode()
+        break
+    except OSError:
+        time.sleep(0.2)
+script = urllib.request.urlopen(url + "/static/page.js", timeout=10).read().decode()
+image = open("face.jpg", "rb").read()
+request = urllib.request.Request(url + "/process", data=image, method="POST")
+answer = json.load(urllib.request.urlopen(request, timeout=60))
+print("getUserMedia" in script, "page.js" in page, len(answer["face_detections"][0]))
+"""
+
+
+def test_serve_runs_from_the_wheel_with_its_page_as_package_data(installed):
+    if not models.resolve("face_detection_short_range.tflite").is_file():
+        pytest.skip("models not fetched (mediagraph models fetch)")
+    with zipfile.ZipFile(installed["wheel"]) as wheel:
+        names = wheel.namelist()
+    assert {"mediagraph/serve/static/index.html", "mediagraph/serve/static/page.js",
+            "mediagraph/graphs/face_detection_live.pbtxt"} <= set(names)
+    folder, python = installed["empty"], installed["python"]
+    mediagraph = installed["venv"] / "bin" / "mediagraph"
+    site = next(installed["venv"].glob("lib/python*/site-packages"))
+    if not (site / "aiohttp").exists():  # without the extra, the command says what to install
+        result = subprocess.run([str(mediagraph), "serve", "face_detection_live"], cwd=folder,
+                                capture_output=True, text=True, timeout=60)
+        assert result.returncode == 1 and "pip install 'mediagraph[serve]'" in result.stderr
+    _run([str(python), "-m", "pip", "install", "-q", f"{installed['wheel']}[serve]"], cwd=folder)
+    probe = textwrap.dedent("""
+        import cv2
+        from mediagraph.testing.samples import face_frame_fn
+        cv2.imwrite("face.jpg", cv2.cvtColor(face_frame_fn()(0, 1, 640, 480), cv2.COLOR_RGB2BGR))
+    """)
+    _run([str(python), "-c", probe], cwd=folder)
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([str(mediagraph), "serve", "face_detection_live", "--port",
+                               str(port)], cwd=folder, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
+    try:
+        out = _run([str(python), "-c", SERVE_PROBE, f"http://127.0.0.1:{port}"], cwd=folder,
+                   timeout=120).stdout
+    finally:
+        server.terminate()
+        try:
+            server.wait(10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(10)
+    assert out.split() == ["True", "True", "1"], out
