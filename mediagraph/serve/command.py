@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import os
 import sys
 from typing import Any
 
@@ -43,7 +44,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     make_graph = functools.partial(load_graph, args.graph, args.allow_import)
     options = ServeOptions(workers=args.workers, max_body=args.max_body,
                            max_sessions=args.max_sessions, quality=args.quality)
-    app = create_app(make_graph, options, name=args.graph)
+    app = create_app(make_graph, options, name=os.path.basename(args.graph))
     url = f"http://{'localhost' if args.host in ('127.0.0.1', '::1') else args.host}:{args.port}/"
     def started(_text: str) -> None:  # run_app says so once it listens
         print(f"serving {args.graph} on {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
