@@ -56,6 +56,7 @@ class Server:
         self.streams = list(self.graph.output_streams)
         self.pool = GraphPool(make_graph, options.workers)
         self.sessions: dict[int, LiveSession] = {}
+        self.sockets: dict[int, Any] = {}  # session id -> its WebSocketResponse
         self.started = time.monotonic()
         self.requests = 0
         self.failures: dict[int, int] = {}
@@ -132,10 +133,11 @@ class Server:
         session = LiveSession(self.make_graph(), self.input_stream, depth=self.options.depth,
                               quality=self.options.quality)
         self.sessions[session.id] = session
+        self.sockets[session.id] = ws
         try:
             await session.serve(ws)
         finally:
-            del self.sessions[session.id]
+            del self.sessions[session.id], self.sockets[session.id]
             await ws.close()
         if session.error is not None:
             log.warning("live session %d: %s", session.id, session.error)
@@ -182,6 +184,14 @@ class Server:
         return web.Response(body=body, content_type=STATIC_FILES[name],
                             headers={"Cache-Control": "no-cache"})
 
+    async def close_sockets(self, app: Any = None) -> None:
+        """At shutdown: say goodbye to every live client, which ends its session (a
+        WebSocket handler would otherwise keep the server up)."""
+        from aiohttp import WSCloseCode
+
+        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutdown")
+                               for ws in list(self.sockets.values())), return_exceptions=True)
+
     async def no_icon(self, request: Any) -> Any:
         from aiohttp import web
 
@@ -224,6 +234,7 @@ def create_app(make_graph: Callable[[], Any], options: ServeOptions | None = Non
     server = Server(make_graph, options, name)
     app = web.Application(client_max_size=options.max_body)
     app.on_startup.append(server.warm_up)
+    app.on_shutdown.append(server.close_sockets)
     app.router.add_get("/", server.static)
     app.router.add_get("/static/{name}", server.static)
     app.router.add_get("/ws", server.live)

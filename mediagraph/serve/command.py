@@ -50,7 +50,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"serving {args.graph} on {url} (Ctrl-C stops)", file=sys.stderr, flush=True)
 
     try:
-        web.run_app(app, host=args.host, port=args.port, print=started, access_log=None)
+        web.run_app(app, host=args.host, port=args.port, print=started, access_log=None,
+                    shutdown_timeout=10.0)
     except OSError as exc:  # the port is taken, the address is not this machine's
         print(f"error: cannot serve on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -37,6 +37,9 @@ def decode_image(data: bytes) -> ImageFrame:
     import cv2
 
     kind = image_kind(data)
+    size = declared_size(data, kind)
+    if size is not None and size[0] * size[1] > MAX_PIXELS:  # refused before any pixel is made
+        raise BadImage(f"the image is {size[0]}x{size[1]}: more than {MAX_PIXELS} pixels")
     buffer = np.frombuffer(data, np.uint8)
     try:
         pixels = cv2.imdecode(buffer, cv2.IMREAD_COLOR)
@@ -49,6 +52,28 @@ def decode_image(data: bytes) -> ImageFrame:
         raise BadImage(f"the image is {pixels.shape[1]}x{pixels.shape[0]}: more than "
                        f"{MAX_PIXELS} pixels")
     return ImageFrame(cv2.cvtColor(pixels, cv2.COLOR_BGR2RGB), ImageFormat.SRGB)
+
+
+def declared_size(data: bytes, kind: str) -> tuple[int, int] | None:
+    """(width, height) as the file's header states it (PNG's IHDR, a JPEG's SOF marker),
+    or None where the header does not say (then the decoder finds out)."""
+    if kind == "png":
+        return (int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")) \
+            if len(data) >= 24 and data[12:16] == b"IHDR" else None
+    at = 2
+    while at + 9 <= len(data):
+        if data[at] != 0xFF:
+            return None
+        marker = data[at + 1]
+        if marker == 0xFF:  # fill byte
+            at += 1
+            continue
+        length = int.from_bytes(data[at + 2:at + 4], "big")
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):  # a start of frame
+            return (int.from_bytes(data[at + 7:at + 9], "big"),
+                    int.from_bytes(data[at + 5:at + 7], "big"))
+        at += 2 + length
+    return None
 
 
 def encode_jpeg(frame: ImageFrame, quality: int = 80) -> bytes:

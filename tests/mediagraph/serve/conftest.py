@@ -4,6 +4,7 @@ client on an in-process aiohttp server."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 from typing import Any, Awaitable, Callable
 
@@ -24,6 +25,12 @@ def face_model() -> None:
         models.resolve("face_detection_short_range.tflite")
     except FileNotFoundError as exc:
         pytest.skip(f"{exc} (mediagraph models fetch)")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def face_rgb(width: int = 640, height: int = 480) -> np.ndarray:

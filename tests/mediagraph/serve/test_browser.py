@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,17 +25,11 @@ import pytest
 
 from mediagraph.testing.samples import face_box, face_frame_fn, make_y4m
 
-from tests.mediagraph.serve.conftest import FACE_GRAPH, ROOT
+from tests.mediagraph.serve.conftest import FACE_GRAPH, ROOT, free_port
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("face_model")]
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
