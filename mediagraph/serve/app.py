@@ -130,7 +130,8 @@ class Server:
                               "(--max-sessions)")
         ws = web.WebSocketResponse(max_msg_size=self.options.max_body, heartbeat=20.0)
         await ws.prepare(request)
-        session = LiveSession(self.make_graph(), self.input_stream, depth=self.options.depth,
+        graph = await asyncio.to_thread(self.make_graph)  # loading and validating: off the loop
+        session = LiveSession(graph, self.input_stream, depth=self.options.depth,
                               quality=self.options.quality)
         self.sessions[session.id] = session
         self.sockets[session.id] = ws

@@ -239,3 +239,51 @@ def test_a_slow_client_drops_its_own_frames_and_never_slows_another():
     assert slow["dropped_in"] + slow["dropped_out"] > 0  # the slow one lost frames...
     assert slow["processed"] < 200
     assert fast_s < 15, fast_s  # ...and the other went on: 30 round trips, not stuck behind it
+
+
+def failing_app():
+    """The face graph whose overlay fails on its second call (the pool's warm-up is the
+    first; a live session's first frame is)."""
+    from mediagraph.testing.faults import Fault, FaultInjector
+
+    def make():
+        graph = mg.Graph(FACE_GRAPH)
+        FaultInjector(graph).inject("AnnotationOverlayCalculator",
+                                    Fault("raise", after_calls=1))
+        return graph
+    return create_app(make, ServeOptions(workers=1))
+
+
+def test_a_graph_failing_on_an_image_answers_500_naming_the_node():
+    async def body(client):
+        response = await client.post("/process", data=encoded(face_rgb()))
+        again = await client.post("/process", data=encoded(face_rgb()))  # the fault fired once
+        return response.status, await response.json(), again.status
+
+    status, answer, again = with_client(failing_app(), body)
+    assert status == 500 and "AnnotationOverlayCalculator" in answer["error"]
+    assert again == 200  # the pooled graph runs again
+
+
+def test_a_live_run_that_fails_tells_the_client_and_closes():
+    image = encoded(face_rgb())
+
+    async def body(client):
+        async with client.ws_connect("/ws") as ws:
+            await ws.send_bytes(HEADER.pack(1) + image)
+            first, _, _ = await _frame_reply(ws)
+            await ws.send_bytes(HEADER.pack(2) + image)
+            messages = []
+            while True:
+                message = await ws.receive(timeout=10)
+                if not isinstance(message.data, str):
+                    break
+                messages.append(json.loads(message.data))
+            stats = await (await client.get("/stats")).json()
+            return first, messages, ws.closed, stats
+
+    first, messages, closed, stats = with_client(failing_app(), body)
+    assert first == 1 and closed
+    errors = [m["message"] for m in messages if m["type"] == "error"]
+    assert errors and "the graph run failed" in errors[0] and "AnnotationOverlay" in errors[0]
+    assert stats["live"] == []  # the session is gone
