@@ -301,7 +301,7 @@ def _remap_maps(roi: tuple[float, float, float, float, float], out_width: int,
                 out_height: int) -> tuple[np.ndarray, np.ndarray]:
     """OpenCV's fixed-point remap maps of the ROI: integer source positions (int16 x, y)
     and the 1/32-pixel fractions as one table index (uint16, y_frac * 32 + x_frac)."""
-    return _quantized(*_source_positions(roi, out_width, out_height))
+    return _quantized(_source_positions(roi, out_width, out_height))
 
 
 @functools.lru_cache(maxsize=16)
@@ -310,16 +310,18 @@ def _remap_maps_i420(roi: tuple[float, float, float, float, float], out_width: i
                                                tuple[np.ndarray, np.ndarray]]:
     """The luma maps, and the chroma planes' from the same positions: chroma sample i
     sits at luma (2i + 0.5), so a luma position X is chroma position (X - 0.5) / 2."""
-    fx, fy = _source_positions(roi, out_width, out_height)
-    half = _TAB_SIZE / 2
-    chroma = _quantized((fx - half) / 2, (fy - half) / 2)  # before fx, fy round in place
-    return _quantized(fx, fy), chroma
+    positions = _source_positions(roi, out_width, out_height)
+    chroma = _quantized((positions - _TAB_SIZE / 2) / 2)  # before positions round in place
+    return _quantized(positions), chroma
 
 
 def _source_positions(roi: tuple[float, float, float, float, float], out_width: int,
-                      out_height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each tensor pixel's source position in 1/32 pixels (float64), as OpenCV's
-    warpPerspective computes it: the inverse of the corners' perspective transform."""
+                      out_height: int) -> np.ndarray:
+    """Each tensor pixel's source position (x, y) in 1/32 pixels, HxWx2 float64, as
+    OpenCV's warpPerspective computes it: the inverse of the corners' perspective
+    transform (OpenCV's own LU inverse, as warpPerspective takes), applied to every pixel
+    in one cv2.perspectiveTransform. Its rows for x and y are scaled by 32 first, which is
+    exact, so x' / w is the warp's x * (32 / w) to the last bit."""
     import cv2
 
     cx, cy, w, h, rotation = roi
@@ -327,42 +329,33 @@ def _source_positions(roi: tuple[float, float, float, float, float], out_width: 
     target = np.array([[0, out_height], [0, 0], [out_width, 0], [out_width, out_height]],
                       np.float32)
     forward = cv2.getPerspectiveTransform(corners.astype(np.float32), target)
-    # OpenCV's own LU inverse, as warpPerspective inverts M (numpy's LAPACK inverse of a
-    # 3x3 took ~100 µs of GIL a call under load: OpenBLAS's threads)
     _, inverse = cv2.invert(forward, flags=cv2.DECOMP_LU)
-    # Row and column terms broadcast: the same sums, in the same order, as full grids;
-    # every later step works in place (each full-grid temporary costs as much as a step).
-    xs = np.arange(out_width, dtype=np.float64)[np.newaxis, :]
-    ys = np.arange(out_height, dtype=np.float64)[:, np.newaxis]
-    sx = inverse[0, 0] * xs + inverse[0, 1] * ys
-    sx += inverse[0, 2]
-    sy = inverse[1, 0] * xs + inverse[1, 1] * ys
-    sy += inverse[1, 2]
-    scale = inverse[2, 0] * xs + inverse[2, 1] * ys
-    scale += inverse[2, 2]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        np.divide(_TAB_SIZE, scale, out=scale)
-    scale[~np.isfinite(scale)] = 0.0  # OpenCV: W ? TAB_SIZE / W : 0
+    inverse[:2] *= _TAB_SIZE
+    positions = cv2.perspectiveTransform(_pixel_grid(out_width, out_height), inverse)
+    return positions.reshape(out_height, out_width, 2)
+
+
+@functools.lru_cache(maxsize=8)
+def _pixel_grid(width: int, height: int) -> np.ndarray:
+    """Every pixel's (x, y), as the (H*W)x1x2 float64 points perspectiveTransform takes."""
+    grid = np.empty((height, width, 2), np.float64)
+    grid[..., 0] = np.arange(width, dtype=np.float64)
+    grid[..., 1] = np.arange(height, dtype=np.float64)[:, np.newaxis]
+    grid = grid.reshape(-1, 1, 2)
+    grid.flags.writeable = False
+    return grid
+
+
+def _quantized(positions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """HxWx2 positions in 1/32 pixels as remap's maps: int16 (x, y) pixels (far outside
+    stays outside) and uint16 fractions. Rounds `positions` in place."""
     limit = float(np.iinfo(np.int32).max)
-    sx *= scale
-    sy *= scale
-    return np.clip(sx, -limit, limit, out=sx), np.clip(sy, -limit, limit, out=sy)
-
-
-def _quantized(fx: np.ndarray, fy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in 1/32 pixels as remap's int16 maps (far outside stays outside).
-    Rounds `fx` and `fy` in place."""
-    qx = np.rint(fx, out=fx).astype(np.int32)  # clipped to int32's range already
-    qy = np.rint(fy, out=fy).astype(np.int32)
-    low, high = np.iinfo(np.int16).min, np.iinfo(np.int16).max
-    xy = np.empty(qx.shape + (2,), np.int16)
-    np.clip(qx >> _INTER_BITS, low, high, out=xy[..., 0], casting="unsafe")
-    np.clip(qy >> _INTER_BITS, low, high, out=xy[..., 1], casting="unsafe")
-    qy &= _TAB_SIZE - 1
-    qy <<= _INTER_BITS
-    qx &= _TAB_SIZE - 1
-    qy |= qx
-    fraction = qy.astype(np.uint16)
+    np.clip(positions, -limit, limit, out=positions)
+    q = np.rint(positions, out=positions).astype(np.int32)
+    xy = np.clip(q >> _INTER_BITS, np.iinfo(np.int16).min, np.iinfo(np.int16).max
+                 ).astype(np.int16)
+    q &= _TAB_SIZE - 1
+    fraction = (q[..., 1] << _INTER_BITS | q[..., 0]).astype(np.uint16)
     xy.flags.writeable = False
     fraction.flags.writeable = False
     return xy, fraction
