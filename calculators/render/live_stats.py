@@ -21,7 +21,8 @@ _DRAWABLE = (ImageFormat.SRGB, ImageFormat.SRGBA, ImageFormat.SBGRA)
 class LiveStats:
     """The figures drawn on one frame.
 
-    fps: frames through this node per second, over the last `window_seconds`;
+    fps: frames through this node per second, over the last `window_seconds` (at least
+    the last two frames);
     latency_ms: this frame's age when it got here (now - its capture timestamp);
     frames: frames through so far; dropped: frames the FlowLimiter let go so far.
     """
@@ -34,6 +35,7 @@ class LiveStats:
 
 class LiveStatsCalculatorOptions(Options):
     window_seconds: float = 1.0  # the frame rate counts the frames of this sliding window
+                                 # (and always the last two)
     draw: bool = True            # draw the figures on the frame; false: only send STATS
 
     def check(self) -> None:
@@ -47,7 +49,7 @@ class LiveStatsCalculator(Calculator):
     Put it last before the DisplayCalculator: latency is the time from a frame's capture
     (its timestamp, monotonic µs as CameraSourceCalculator stamps it) to the moment this
     node draws it, so it covers the whole graph but the window itself. The frame rate
-    counts the frames through here in the last `window_seconds`. Drops come from the
+    counts the frames through here in the last `window_seconds` (at least the last two). Drops come from the
     FlowLimiter's ALLOW stream (false for each frame it let go): connect it to show them.
     The figures are drawn on a copy; the input frame is not touched.
 
@@ -94,7 +96,8 @@ class LiveStatsCalculator(Calculator):
             return
         now = self.clock()
         self.times.append(now)
-        while now - self.times[0] > self.window_ns:
+        # the last two frames stay, so a rate below one frame per window still shows
+        while len(self.times) > 2 and now - self.times[0] > self.window_ns:
             self.times.popleft()
         span = self.times[-1] - self.times[0]
         fps = (len(self.times) - 1) * 1e9 / span if span > 0 else 0.0
