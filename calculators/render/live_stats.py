@@ -49,8 +49,10 @@ class LiveStatsCalculator(Calculator):
     Put it last before the DisplayCalculator: latency is the time from a frame's capture
     (its timestamp, monotonic µs as CameraSourceCalculator stamps it) to the moment this
     node draws it, so it covers the whole graph but the window itself. The frame rate
-    counts the frames through here in the last `window_seconds` (at least the last two). Drops come from the
-    FlowLimiter's ALLOW stream (false for each frame it let go): connect it to show them.
+    counts the frames through here in the last `window_seconds` (at least the last two).
+    Drops come from the FlowLimiter's ALLOW stream (false for each frame it let go):
+    connect it to show them; frames a camera skipped itself are not among them (they
+    show in its profile row).
     The figures are drawn on a copy; the input frame is not touched.
 
     Inputs are taken as they arrive (ImmediateInputStreamHandler): a drop is counted
