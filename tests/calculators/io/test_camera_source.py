@@ -312,3 +312,10 @@ def test_a_real_video_file_plays_in_real_time(tmp_path):
     assert all(min((t - stamps[0]) % 20_000, -(t - stamps[0]) % 20_000) <= 1 for t in stamps)
     assert len(frames) + graph.profile().node("camera").dropped == 10
     assert ended - started >= 180_000 and frames[0].value.shape == (240, 320, 3)
+
+
+def test_a_file_opencv_cannot_read_fails_naming_it(tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a video")
+    with pytest.raises(MediaGraphError, match=r"cannot read video file '.*notes.mp4'"):
+        run_camera({"realtime": True}, side=str(text))
