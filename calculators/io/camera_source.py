@@ -175,8 +175,8 @@ class CameraSourceCalculator(Calculator):
             for _ in range(skip):
                 if not self._grab():
                     return self._ended()
-            self.index += skip
-            self.dropped += skip
+                self.index += 1
+                self.dropped += 1
         if limit and self.index >= limit:
             return Stop
         ok, frame = self._read()
