@@ -77,7 +77,7 @@ class OpenCvWindow:
                 f"cannot open a window: OpenCV has no usable GUI backend ({exc}); install "
                 "opencv-python (not opencv-python-headless)") from None
 
-    def imshow(self, title: str, bgr: Any) -> None:
+    def imshow(self, title: str, bgr: Any, timestamp: int) -> None:
         self.cv2.imshow(title, bgr)
 
     def wait_key(self, delay_ms: int) -> int:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -35,6 +38,70 @@ class FrameRate:
         return 1e9 / self.interval_ns if self.interval_ns else 0.0
 
 
+@dataclass(frozen=True)
+class ShownFrame:
+    """One frame a MemoryWindow was shown: the packet's timestamp (µs; a camera's is its
+    capture time on the monotonic clock) and when it was shown (monotonic µs)."""
+
+    timestamp: int
+    shown_us: int
+
+    @property
+    def latency_us(self) -> int:
+        """Capture to screen, for frames stamped by CameraSourceCalculator."""
+        return self.shown_us - self.timestamp
+
+
+class MemoryWindow:
+    """A window backend that keeps what it is shown in memory instead of drawing it.
+
+    For tests and headless runs of live graphs: `DisplayCalculator.window_backend =
+    MemoryWindow()` (an instance is its own factory, so every run of the graph shows into
+    it). `shown` lists every frame's timestamp and display time; `images` holds the BGR
+    pixels of the last `keep_images` frames as (timestamp, bgr). No key is ever pressed
+    and the window never closes: the run ends when its source does.
+    Thread-safe: the graph shows frames from a worker while the caller reads.
+    """
+
+    def __init__(self, keep_images: int = 16,
+                 clock: Callable[[], int] = time.monotonic_ns) -> None:
+        if keep_images < 0:
+            raise ValueError(f"keep_images must not be negative, got {keep_images}")
+        self.clock = clock
+        self.titles: list[str] = []
+        self.shown: list[ShownFrame] = []
+        self.images: deque[tuple[int, np.ndarray]] = deque(maxlen=keep_images)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> MemoryWindow:
+        return self
+
+    def create(self, title: str) -> None:
+        with self._lock:
+            self.titles.append(title)
+
+    def imshow(self, title: str, bgr: np.ndarray, timestamp: int) -> None:
+        shown_us = self.clock() // 1000
+        with self._lock:
+            self.shown.append(ShownFrame(int(timestamp), shown_us))
+            if self.images.maxlen:
+                self.images.append((int(timestamp), bgr))
+
+    def wait_key(self, delay_ms: int) -> int:
+        return -1
+
+    def is_open(self, title: str) -> bool:
+        return True
+
+    def destroy(self, title: str) -> None:
+        pass
+
+    def latencies_ms(self) -> np.ndarray:
+        """Capture-to-screen latency of every frame shown, in ms."""
+        with self._lock:
+            return np.array([f.latency_us / 1e3 for f in self.shown], dtype=np.float64)
+
+
 class DisplayCalculatorOptions(Options):
     title: str = "mediagraph"
     show_fps: bool = True   # draw the current frame rate in the top-left corner
@@ -53,8 +120,10 @@ class DisplayCalculator(Calculator):
 
     The window comes from `window_backend()` (default: OpenCV highgui), a class attribute
     tests replace; it has `create(title)`, `imshow(title, bgr)`, `wait_key(ms)`,
-    `is_open(title)` and `destroy(title)`; `clock` (default `time.monotonic_ns`) times
-    the frame rate.
+    `is_open(title)` and `destroy(title)`; `imshow(title, bgr, timestamp)` also gets the
+    packet's timestamp. `MemoryWindow` is one that keeps the frames and their display
+    times in memory, for tests and headless runs. `clock` (default `time.monotonic_ns`)
+    times the frame rate.
 
     Inputs:  VIDEO or IMAGE (ImageFrame; SRGB, SRGBA, GRAY8, GRAY16, VEC32F1 in [0, 1])
     Outputs: DONE (bool, optional) True at each frame's timestamp once it is on screen
@@ -107,7 +176,7 @@ class DisplayCalculator(Calculator):
                              (0, 0, 0), max(int(4 * scale), 2), self.cv2.LINE_AA)
             self.cv2.putText(bgr, text, origin, self.cv2.FONT_HERSHEY_SIMPLEX, scale,
                              (255, 255, 255), max(int(2 * scale), 1), self.cv2.LINE_AA)
-        self.window.imshow(self.title, bgr)
+        self.window.imshow(self.title, bgr, int(cc.input_timestamp))
         self.shown += 1
         cc.send(self.done, True)
         key = self.window.wait_key(self.options.wait_ms)

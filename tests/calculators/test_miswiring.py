@@ -250,6 +250,8 @@ MISWIRINGS: dict[str, tuple[str, str, str]] = {
     "LandmarksToRenderDataCalculator": ('input_stream: "NORM_LANDMARKS:l" '
                                         'output_stream: "RENDER_DATA:r"',
                                         "landmark_connections: [0, 1, 2]", "odd count"),
+    "LiveStatsCalculator": ('input_stream: "IMAGE:i" output_stream: "IMAGE:o"',
+                            "window_seconds: 0", "window_seconds must be positive, got 0"),
     "RecolorCalculator": ('input_stream: "IMAGE:i" input_stream: "MASK:m" '
                           'output_stream: "IMAGE:o"', "", "color is required"),
     "RectToRenderDataCalculator": ('output_stream: "RENDER_DATA:r"', "",

@@ -36,11 +36,11 @@ pytestmark = pytest.mark.timeout(300)
 
 READY = {
     "pose_tracking.pbtxt": "PoseLandmarkCpu",
-    "pose_tracking_webcam.pbtxt": "PoseLandmarkCpu",
+    "webcam_pose_tracking.pbtxt": "PoseLandmarkCpu",
     "face_mesh.pbtxt": "FaceLandmarkFrontCpu",
-    "face_mesh_webcam.pbtxt": "FaceLandmarkFrontCpu",
+    "webcam_face_mesh.pbtxt": "FaceLandmarkFrontCpu",
     "holistic_tracking.pbtxt": "HolisticLandmarkCpu",
-    "holistic_tracking_webcam.pbtxt": "HolisticLandmarkCpu",
+    "webcam_holistic_tracking.pbtxt": "HolisticLandmarkCpu",
 }
 RENDERERS = ["pose_renderer_cpu.pbtxt", "pose_landmarks_to_render_data.pbtxt",
              "face_renderer_cpu.pbtxt", "holistic_tracking_to_render_data.pbtxt",

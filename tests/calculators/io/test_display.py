@@ -11,7 +11,8 @@ import pytest
 import mediagraph.calculators  # noqa: F401
 from mediagraph.calculators.io._devices import DeviceUnavailableError
 from mediagraph.calculators.io.camera_source import CameraSourceCalculator
-from mediagraph.calculators.io.display import DisplayCalculator, FrameRate
+from mediagraph.calculators.io.display import (DisplayCalculator, FrameRate, MemoryWindow,
+                                                ShownFrame)
 from mediagraph import CalculatorError, Graph, GraphBuilder, GraphConfigError, MediaGraphError
 from mediagraph.formats import ImageFormat, ImageFrame
 from mediagraph.testing import CalculatorRunner
@@ -37,7 +38,7 @@ class FakeWindow:
     def create(self, title):
         self.created.append(title)
 
-    def imshow(self, title, bgr):
+    def imshow(self, title, bgr, timestamp):
         self.shown.append((title, bgr.copy()))
 
     def wait_key(self, delay_ms):
@@ -166,3 +167,25 @@ def test_webcam_preview_with_flow_limiter_stops_on_q(window, endless_camera):
     Graph(config).run(side_packets={"input_camera": 0}, timeout=30)
     assert len(window.shown) == 10 and window.destroyed
     assert FakeCapture.instances[0].released
+
+
+def test_memory_window_keeps_each_frame_with_its_display_time(monkeypatch):
+    ticks = iter(range(10_000_000, 10**12, 3_000_000))  # ns: 10 ms, then every 3 ms
+    memory = MemoryWindow(keep_images=2, clock=lambda: next(ticks))
+    monkeypatch.setattr(DisplayCalculator, "window_backend", memory)
+    frames = [(ImageFrame(np.full((4, 6, 3), (i, 0, 0), np.uint8)), 1000 * i) for i in range(4)]
+    out = CalculatorRunner("DisplayCalculator", outputs=["DONE"],
+                           options={"show_fps": False}).run({"VIDEO": frames})
+    assert [p.value for p in out["DONE"]] == [True] * 4  # it never quits
+    assert memory.titles == ["mediagraph"]
+    assert memory.shown == [ShownFrame(0, 10_000), ShownFrame(1000, 13_000),
+                            ShownFrame(2000, 16_000), ShownFrame(3000, 19_000)]
+    assert memory.latencies_ms().tolist() == [10.0, 12.0, 14.0, 16.0]
+    # the pixels of the last two, as shown (BGR)
+    assert [(ts, bgr[0, 0].tolist()) for ts, bgr in memory.images] == [
+        (2000, [0, 0, 2]), (3000, [0, 0, 3])]
+
+
+def test_memory_window_refuses_a_negative_image_count():
+    with pytest.raises(ValueError, match="keep_images must not be negative"):
+        MemoryWindow(keep_images=-1)
