@@ -30,9 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-import numpy as np
 
 from mediagraph.profiler import percentile
+from mediagraph.testing.processes import stop
 from mediagraph.testing.samples import face_frame_fn, make_y4m
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,11 +149,7 @@ def main() -> None:
             figures["process"] = [asyncio.run(post_load(url, image, n, min(args.seconds, 8.0)))
                                   for n in (1, 4, 16)]
         finally:
-            server.terminate()
-            try:
-                server.wait(10)
-            except subprocess.TimeoutExpired:
-                server.kill()
+            stop(server)
     show(figures)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=1))

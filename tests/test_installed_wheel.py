@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from mediagraph import models
+from mediagraph.testing.processes import stop
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -219,10 +220,5 @@ def test_serve_runs_from_the_wheel_with_its_page_as_package_data(installed):
         out = _run([str(python), "-c", SERVE_PROBE, f"http://127.0.0.1:{port}"], cwd=folder,
                    timeout=120).stdout
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(10)
+        stop(server)
     assert out.split() == ["True", "True", "1"], out

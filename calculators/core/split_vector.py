@@ -6,8 +6,6 @@ work and MediaPipe's typed names are aliases, so its graphs load.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mediagraph.calculators.core._typed_names import typed_names
 from mediagraph import Calculator, CalculatorContext, Input, NodeConfig, Options, Outputs, option
 from mediagraph.formats import LandmarkList, NormalizedLandmarkList

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from mediagraph.testing.processes import stop
 from mediagraph.testing.samples import face_box, face_frame_fn, make_y4m
 
 from tests.mediagraph.serve.conftest import FACE_GRAPH, ROOT, free_port
@@ -54,12 +55,7 @@ def server(tmp_path):
                 time.sleep(0.2)
         yield url
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(10)
+        stop(process)
         log.close()
 
 
