@@ -21,7 +21,7 @@ import numpy as np
 import mediagraph.calculators  # noqa: F401
 from mediagraph import models
 from mediagraph.calculators.inference import _backends as B
-from mediagraph.calculators.inference import _converted, _openvino
+from mediagraph.calculators.inference import _converted, _mnn, _openvino
 from mediagraph.errors import MissingDependencyError
 
 MODELS = ["face_detection_short_range.tflite", "selfie_segmentation.tflite",
@@ -30,6 +30,7 @@ BACKENDS: dict[str, Callable[[Path], B.Backend]] = {
     "litert": lambda p: B.LiteRtCpu(p, 1),
     "onnxruntime-cpu (.onnx twin)": lambda p: B.OrtCpu(_converted.onnx_twin(p), 1),
     "openvino": lambda p: _openvino.open_backend(p, 1, {}),
+    "mnn": lambda p: _mnn.open_backend(p, 1, {}),
 }
 
 

@@ -3,7 +3,7 @@
 Field numbers follow `mediapipe/calculators/tensor/inference_calculator.proto`, so MediaPipe
 configs (text and binary) load unchanged. mediagraph's own additions use numbers from 100
 up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102),
-`Delegate.openvino` (103) and `allow_fallback` (100).
+`Delegate.openvino` (103), `Delegate.mnn` (104) and `allow_fallback` (100).
 """
 
 from __future__ import annotations
@@ -127,13 +127,26 @@ class OpenVino(Options, proto_name=f"{_P}.Delegate.OpenVino"):
             raise ValueError(f"openvino runtime {self.runtime!r}: use openvino or onnxruntime")
 
 
+class Mnn(Options, proto_name=f"{_P}.Delegate.Mnn"):
+    """mediagraph's MNN delegate (extra `mnn`): the model converted once to `.mnn` beside
+    it by MNN's converter, run on MNN's CPU backend.
+
+    num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default)
+    allow_precision_loss: false (default) asks MNN for high (fp32) precision; true for
+              low, fp16 arithmetic where the CPU has it (ARMv8.2; x86-64 stays fp32)
+    """
+
+    num_threads: int = option(1, default=-1)
+    allow_precision_loss: bool = option(2, default=False)
+
+
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
     """Best available: a CUDA GPU, then real (not emulated) Hexagon HTP, then the CPU."""
 
 
 class Delegate(Options, proto_name=f"{_P}.Delegate"):
     """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon`, `auto` and the
-    runtimes (`openvino`)."""
+    runtimes (`openvino`, `mnn`)."""
 
     tflite: TfLite = option(1, default=None)
     gpu: Gpu = option(2, default=None)
@@ -143,6 +156,7 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     hexagon: Dsp = option(101, default=None)
     auto: Auto = option(102, default=None)
     openvino: OpenVino = option(103, default=None)
+    mnn: Mnn = option(104, default=None)
 
     def chosen(self) -> list[str]:
         """The members that are set (validation allows one)."""
@@ -213,4 +227,4 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
                 nested.check()
 
 
-DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino")
+DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn")

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mediagraph.calculators.inference import _backends as B
-from mediagraph.calculators.inference import _converted, _io_map, _openvino
+from mediagraph.calculators.inference import _converted, _io_map, _mnn, _openvino
 from mediagraph.calculators.inference._options import (
     Auto,
     Delegate,
@@ -17,6 +17,7 @@ from mediagraph.calculators.inference._options import (
     Gpu,
     InferenceCalculatorOptions,
     InferenceUsage,
+    Mnn,
     Nnapi,
     OpenVino,
     TfLite,
@@ -27,11 +28,13 @@ from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig
 from mediagraph.errors import MissingDependencyError
 
 __all__ = ["Auto", "Delegate", "Dsp", "Gpu", "InferenceCalculator", "InferenceCalculatorOptions",
-           "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
+           "Mnn", "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
 
 log = logging.getLogger("mediagraph.inference")
 
-_CPU, _GPU, _DSP, _NNAPI, _AUTO, _OPENVINO = "cpu", "gpu", "dsp", "nnapi", "auto", "openvino"
+_CPU, _GPU, _DSP, _NNAPI, _AUTO = "cpu", "gpu", "dsp", "nnapi", "auto"
+# The runtimes with a backend module of their own: delegate member -> its open_backend.
+_RUNTIMES = {"openvino": _openvino.open_backend, "mnn": _mnn.open_backend}
 
 
 class InferenceCalculator(Calculator):
@@ -49,6 +52,8 @@ class InferenceCalculator(Calculator):
                               OpenVINO IR beside it; float32 unless allow_precision_loss;
                               device, num_threads, precision; runtime: "onnxruntime" for
                               ONNX Runtime's OpenVINO provider (onnxruntime-openvino)
+      mnn {}                  MNN (extra `mnn`): converted once to .mnn beside the model
+                              by MNN's converter; num_threads, allow_precision_loss
       auto {} or none         the best available: CUDA GPU, then real Hexagon HTP, then CPU
     A device that is unavailable fails `open` with what is missing, unless
     `allow_fallback: true`, which logs and runs on the CPU. Loaded models are cached per
@@ -149,8 +154,8 @@ class InferenceCalculator(Calculator):
                                        "this platform; use xnnpack {}, gpu {} or dsp {}")
         if kind == _CPU:
             return B.cpu(path, threads, _onnx_twin)
-        if kind == _OPENVINO:
-            return _openvino.open_backend(path, threads, settings)
+        if kind in _RUNTIMES:
+            return _RUNTIMES[kind](path, threads, settings)
         onnx = _onnx_twin(path)
         if kind == _GPU:
             lossy = bool(settings.get("allow_precision_loss", True))
@@ -246,8 +251,7 @@ def _requested(opts: InferenceCalculatorOptions) -> tuple[str, dict[str, Any]]:
             member = getattr(delegate, name)
             settings = {f: getattr(member, f) for f in member.__dataclass_fields__}
             kind = {"tflite": _CPU, "xnnpack": _CPU, "gpu": _GPU, "nnapi": _NNAPI,
-                    "dsp": _DSP, "hexagon": _DSP, "auto": _AUTO,
-                    "openvino": _OPENVINO}[name]
+                    "dsp": _DSP, "hexagon": _DSP, "auto": _AUTO}.get(name, name)
             return kind, settings
     # MediaPipe: the deprecated use_* flags count only when no delegate is set.
     if opts.use_gpu:

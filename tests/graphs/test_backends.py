@@ -1,5 +1,5 @@
 """Any graph on any backend, unedited: the face video graph with `--delegate openvino`
-(and the other runtimes as they come) finds the same faces as the CPU path."""
+or `--delegate mnn` finds the same faces as the CPU path (LiteRT)."""
 
 from __future__ import annotations
 
@@ -50,10 +50,11 @@ def cpu_faces(clip: Path) -> list:
     return faces
 
 
-@pytest.mark.parametrize("delegate,backend", [("openvino", "openvino")])
+@pytest.mark.parametrize("delegate,backend,module", [("openvino", "openvino", "openvino"),
+                                                     ("mnn", "mnn", "MNN")])
 def test_the_face_video_graph_finds_the_cpu_faces_on_each_backend(
-        clip: Path, cpu_faces: list, delegate: str, backend: str) -> None:
-    pytest.importorskip(delegate)
+        clip: Path, cpu_faces: list, delegate: str, backend: str, module: str) -> None:
+    pytest.importorskip(module)
     faces, backends = _detections(clip, clip.with_name(f"{delegate}.mp4"), delegate)
     assert backends == {backend}  # the profile names the backend that ran
     assert len(faces) == len(cpu_faces) == FRAMES
