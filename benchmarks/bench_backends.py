@@ -21,7 +21,7 @@ import numpy as np
 import mediagraph.calculators  # noqa: F401
 from mediagraph import models
 from mediagraph.calculators.inference import _backends as B
-from mediagraph.calculators.inference import _converted, _mnn, _openvino
+from mediagraph.calculators.inference import _converted, _mnn, _ncnn, _openvino
 from mediagraph.errors import MissingDependencyError
 
 MODELS = ["face_detection_short_range.tflite", "selfie_segmentation.tflite",
@@ -31,6 +31,7 @@ BACKENDS: dict[str, Callable[[Path], B.Backend]] = {
     "onnxruntime-cpu (.onnx twin)": lambda p: B.OrtCpu(_converted.onnx_twin(p), 1),
     "openvino": lambda p: _openvino.open_backend(p, 1, {}),
     "mnn": lambda p: _mnn.open_backend(p, 1, {}),
+    "ncnn": lambda p: _ncnn.open_backend(p, 1, {}),
 }
 
 
@@ -60,7 +61,7 @@ def main() -> None:
         for backend, make in BACKENDS.items():
             try:
                 session = make(path)
-            except (MissingDependencyError, B.BackendUnavailable) as exc:
+            except (MissingDependencyError, B.BackendUnavailable, models.ModelConversionError) as exc:
                 print(f"{name:36s} {backend:30s} not run: {exc}")
                 continue
             diff = max(float(np.abs(g - w).max()) for g, w in zip(session.run(arrays), want))

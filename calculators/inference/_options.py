@@ -3,7 +3,7 @@
 Field numbers follow `mediapipe/calculators/tensor/inference_calculator.proto`, so MediaPipe
 configs (text and binary) load unchanged. mediagraph's own additions use numbers from 100
 up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102),
-`Delegate.openvino` (103), `Delegate.mnn` (104) and `allow_fallback` (100).
+`Delegate.openvino` (103), `Delegate.mnn` (104), `Delegate.ncnn` (105) and `allow_fallback` (100).
 """
 
 from __future__ import annotations
@@ -140,13 +140,26 @@ class Mnn(Options, proto_name=f"{_P}.Delegate.Mnn"):
     allow_precision_loss: bool = option(2, default=False)
 
 
+class Ncnn(Options, proto_name=f"{_P}.Delegate.Ncnn"):
+    """mediagraph's ncnn delegate (extra `ncnn`, plus the pnnx tool to convert): the
+    model converted once by pnnx to ncnn's .param/.bin beside it, run by ncnn.
+
+    num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default)
+    allow_precision_loss: false (default) keeps ncnn's fp16/bf16 storage and arithmetic
+              off; true lets ncnn use them where the CPU has them
+    """
+
+    num_threads: int = option(1, default=-1)
+    allow_precision_loss: bool = option(2, default=False)
+
+
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
     """Best available: a CUDA GPU, then real (not emulated) Hexagon HTP, then the CPU."""
 
 
 class Delegate(Options, proto_name=f"{_P}.Delegate"):
     """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon`, `auto` and the
-    runtimes (`openvino`, `mnn`)."""
+    runtimes (`openvino`, `mnn`, `ncnn`)."""
 
     tflite: TfLite = option(1, default=None)
     gpu: Gpu = option(2, default=None)
@@ -157,6 +170,7 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     auto: Auto = option(102, default=None)
     openvino: OpenVino = option(103, default=None)
     mnn: Mnn = option(104, default=None)
+    ncnn: Ncnn = option(105, default=None)
 
     def chosen(self) -> list[str]:
         """The members that are set (validation allows one)."""
@@ -227,4 +241,4 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
                 nested.check()
 
 
-DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn")
+DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn", "ncnn")

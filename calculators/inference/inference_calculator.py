@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from mediagraph.calculators.inference import _backends as B
-from mediagraph.calculators.inference import _converted, _io_map, _mnn, _openvino
+from mediagraph.calculators.inference import _converted, _io_map, _mnn, _ncnn, _openvino
 from mediagraph.calculators.inference._options import (
     Auto,
     Delegate,
@@ -18,6 +18,7 @@ from mediagraph.calculators.inference._options import (
     InferenceCalculatorOptions,
     InferenceUsage,
     Mnn,
+    Ncnn,
     Nnapi,
     OpenVino,
     TfLite,
@@ -28,13 +29,14 @@ from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig
 from mediagraph.errors import MissingDependencyError
 
 __all__ = ["Auto", "Delegate", "Dsp", "Gpu", "InferenceCalculator", "InferenceCalculatorOptions",
-           "Mnn", "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
+           "Mnn", "Ncnn", "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
 
 log = logging.getLogger("mediagraph.inference")
 
 _CPU, _GPU, _DSP, _NNAPI, _AUTO = "cpu", "gpu", "dsp", "nnapi", "auto"
 # The runtimes with a backend module of their own: delegate member -> its open_backend.
-_RUNTIMES = {"openvino": _openvino.open_backend, "mnn": _mnn.open_backend}
+_RUNTIMES = {"openvino": _openvino.open_backend, "mnn": _mnn.open_backend,
+             "ncnn": _ncnn.open_backend}
 
 
 class InferenceCalculator(Calculator):
@@ -54,6 +56,8 @@ class InferenceCalculator(Calculator):
                               ONNX Runtime's OpenVINO provider (onnxruntime-openvino)
       mnn {}                  MNN (extra `mnn`): converted once to .mnn beside the model
                               by MNN's converter; num_threads, allow_precision_loss
+      ncnn {}                 ncnn (extra `ncnn`, and the pnnx tool): converted once by
+                              pnnx to .param/.bin beside the model; batch-1 models
       auto {} or none         the best available: CUDA GPU, then real Hexagon HTP, then CPU
     A device that is unavailable fails `open` with what is missing, unless
     `allow_fallback: true`, which logs and runs on the CPU. Loaded models are cached per

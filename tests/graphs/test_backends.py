@@ -1,5 +1,5 @@
 """Any graph on any backend, unedited: the face video graph with `--delegate openvino`
-or `--delegate mnn` finds the same faces as the CPU path (LiteRT)."""
+`--delegate mnn` or `--delegate ncnn` finds the same faces as the CPU path (LiteRT)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,8 @@ def cpu_faces(clip: Path) -> list:
 
 
 @pytest.mark.parametrize("delegate,backend,module", [("openvino", "openvino", "openvino"),
-                                                     ("mnn", "mnn", "MNN")])
+                                                     ("mnn", "mnn", "MNN"),
+                                                     ("ncnn", "ncnn", "ncnn")])
 def test_the_face_video_graph_finds_the_cpu_faces_on_each_backend(
         clip: Path, cpu_faces: list, delegate: str, backend: str, module: str) -> None:
     pytest.importorskip(module)
