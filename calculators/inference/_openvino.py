@@ -260,9 +260,14 @@ class OrtOpenVino(B._OrtBackend):
             raise B.BackendUnavailable(ort_provider_missing_message(ort))
         so = ort.SessionOptions()
         B._no_spinning(so, threads)
-        precision = {"f32": "FP32", "f16": "FP16", None: "ACCURACY"}.get(hint, "FP32")
-        options = {"device_type": device, "precision": precision,
-                   "num_of_threads": str(threads)}
+        if hint == "bf16":
+            raise ValueError("ONNX Runtime's OpenVINO provider takes precision f32 or f16, "
+                             "not bf16 (the openvino runtime takes all three)")
+        options = {"device_type": device, "num_of_threads": str(threads)}
+        # The device's default (bf16 on AMX CPUs) only where precision loss is allowed.
+        precision = {"f32": "FP32", "f16": "FP16"}.get(hint or "", "device default")
+        if hint is not None:
+            options["precision"] = precision
         self._load(path, so, [(ORT_PROVIDER, options)])
         if self._session.get_providers()[0] != ORT_PROVIDER:
             raise B.BackendUnavailable(f"ONNX Runtime could not start {ORT_PROVIDER} for "
