@@ -16,6 +16,11 @@ backends take the same tensors the LiteRT backend does.
     python -m mediagraph.models list
     python -m mediagraph.models verify
     python -m mediagraph.models convert face_detection_short_range.tflite [-o out.onnx]
+    python -m mediagraph.models convert face_detection_short_range.tflite --to openvino
+
+`--to RUNTIME` runs the converter a backend registered for RUNTIME (`registry.
+register_converter`: openvino, mnn, ncnn from the inference package), which caches its
+files beside the model, keyed by the model's sha256.
 """
 
 from __future__ import annotations

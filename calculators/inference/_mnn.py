@@ -46,15 +46,15 @@ log = logging.getLogger("mediagraph.inference")
 
 EXTRA = "mnn"
 _FORMATS = {".tflite": "TFLITE", ".onnx": "ONNX"}
-_native_lock = threading.Lock()
 
 
 @contextlib.contextmanager
 def _native_output(sink: list[str]) -> Iterator[None]:
     """Collect what native code prints to file descriptors 1 and 2 meanwhile into `sink`
     (MNN prints its progress, its CPU features and its errors there; none of it belongs on
-    the terminal of `mediagraph run -q`). The lines go to the debug log."""
-    with _native_lock:
+    the terminal of `mediagraph run -q`). The lines go to the debug log. Not reentrant:
+    LiteRT's loader redirects under the same lock."""
+    with B.NATIVE_OUTPUT_LOCK:
         sys.stdout.flush()
         sys.stderr.flush()
         saved = [os.dup(1), os.dup(2)]

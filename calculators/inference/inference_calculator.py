@@ -1,4 +1,5 @@
-"""InferenceCalculator: run a TFLite or ONNX model on the CPU, a CUDA GPU or the Hexagon DSP."""
+"""InferenceCalculator: run a TFLite or ONNX model on the CPU, a CUDA GPU, the Hexagon DSP,
+or another runtime (OpenVINO, MNN, ncnn)."""
 
 from __future__ import annotations
 
