@@ -7,6 +7,8 @@ own. Three of pnnx's habits are handled:
 - it leaves tflite2onnx's `Resize` nodes unconverted while they carry
   `nearest_mode=round_prefer_floor` (ncnn then lacks a "Resize" layer); that value is
   ONNX's default, so the attribute is dropped from a copy before conversion;
+- it passes ONNX DepthToSpace through without its attributes, as a layer ncnn lacks:
+  the layer is rewritten as ncnn's PixelShuffle with the model's block size and mode;
 - it renames inputs and outputs to `in0..`/`out0..` (in the model's order) and writes
   side files (`*_pnnx.py`, `*.pnnx.onnx`, ...): only the `.param`/`.bin` are kept, with a
   `.json` beside them holding the model's own names, shapes and dtypes.
@@ -100,7 +102,11 @@ def _prepared_onnx(source: Path, folder: Path) -> tuple[Path, dict[str, Any]]:
                  "dtype": np.dtype(_DTYPES.get(v.type.tensor_type.elem_type, np.float32)).str}
                 for v in values if v.name not in initializers]
 
-    io = {"inputs": describe(model.graph.input), "outputs": describe(model.graph.output)}
+    io = {"inputs": describe(model.graph.input), "outputs": describe(model.graph.output),
+          "depth_to_space": [
+              (next((a.i for a in n.attribute if a.name == "blocksize"), 0),
+               next((a.s.decode() for a in n.attribute if a.name == "mode"), "DCR"))
+              for n in model.graph.node if n.op_type == "DepthToSpace"]}
     for spec in io["inputs"]:
         if -1 in spec["shape"] or not spec["shape"] or spec["shape"][0] != 1:
             raise models.ModelConversionError(
@@ -109,6 +115,28 @@ def _prepared_onnx(source: Path, folder: Path) -> tuple[Path, dict[str, Any]]:
     prepared = folder / "model.onnx"
     onnx.save(model, str(prepared))
     return prepared, io
+
+
+# ncnn's PixelShuffle `mode` for ONNX DepthToSpace's: DCR is TensorFlow's order, CRD PyTorch's.
+_PIXEL_SHUFFLE_MODE = {"DCR": 1, "CRD": 0}
+
+
+def _depth_to_space_as_pixel_shuffle(param: Path, blocks: list[tuple[int, str]]) -> None:
+    """pnnx passes ONNX DepthToSpace through as a "DepthToSpace" layer without its
+    attributes, and ncnn has no such layer; its PixelShuffle is the same operation. The
+    layers are rewritten in the `.param` when every DepthToSpace of the model has the same
+    block size and mode (the layer lines do not say which ONNX node they came from)."""
+    if len(set(blocks)) != 1 or blocks[0][1] not in _PIXEL_SHUFFLE_MODE:
+        return
+    size, mode = blocks[0]
+    lines = param.read_text().splitlines()
+    for i, line in enumerate(lines):
+        fields = line.split()
+        if fields and fields[0] == "DepthToSpace":
+            ends = 4 + int(fields[2]) + int(fields[3])  # type name #in #out ins outs
+            lines[i] = " ".join(["PixelShuffle", *fields[1:ends], f"0={size}",
+                                 f"1={_PIXEL_SHUFFLE_MODE[mode]}"])
+    param.write_text("\n".join(lines) + "\n")
 
 
 def _layers_ncnn_lacks(ncnn: Any, param: Path, binary: Path) -> str | None:
@@ -158,6 +186,9 @@ def convert(model: str | Path) -> Path:
                     f"cannot convert {source} for ncnn: pnnx failed (exit {done.returncode}): "
                     + (reason.group(0).strip() if reason
                        else " | ".join(text.strip().splitlines()[-3:])))
+            blocks = io.pop("depth_to_space")
+            if blocks:
+                _depth_to_space_as_pixel_shuffle(param, blocks)
             missing = _layers_ncnn_lacks(ncnn, param, binary)
             if missing is not None:
                 op = None if missing.startswith("(") else missing

@@ -33,9 +33,7 @@ except MissingDependencyError as exc:
 
 FACE = "face_detection_short_range.tflite"
 # Operators ncnn (through pnnx's ONNX frontend) has no layer for, named by the conversion.
-NCNN_LACKS = {"face_detection_full_range_sparse.tflite": "DepthToSpace",
-              "pose_detection.tflite": "DepthToSpace",
-              "face_landmark_with_attention.tflite": "pnnx.Expression"}
+NCNN_LACKS = {"face_landmark_with_attention.tflite": "pnnx.Expression"}
 FP16_BLOB_TAG = bytes.fromhex("476b3001")  # ncnn's flag before an fp16 weight blob
 
 
@@ -92,6 +90,20 @@ def test_weights_are_float32_and_only_param_bin_json_are_kept(tmp_path: Path) ->
     made = param.stat().st_mtime_ns
     assert _ncnn.convert(model) == param and param.stat().st_mtime_ns == made
     assert models.main(["convert", str(model), "--to", "ncnn"]) == 0
+
+
+@pytest.mark.parametrize("name", ["face_detection_full_range_sparse.tflite",
+                                  "pose_detection.tflite"])
+def test_depth_to_space_becomes_pixel_shuffle(name: str) -> None:
+    """pnnx writes an attribute-less DepthToSpace layer ncnn lacks; the agreement test
+    above checks the rewrite's block size and mode on these two models."""
+    import onnx
+
+    path = _fetched(name)
+    nodes = [n.op_type for n in onnx.load(str(_converted.onnx_twin(path))).graph.node]
+    layers = [line.split()[0] for line in _ncnn.convert(path).read_text().splitlines()[2:]]
+    assert "DepthToSpace" not in layers
+    assert layers.count("PixelShuffle") == nodes.count("DepthToSpace") > 0
 
 
 def test_resize_nearest_mode_is_dropped_before_pnnx(tmp_path: Path) -> None:
