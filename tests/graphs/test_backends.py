@@ -65,15 +65,19 @@ def test_the_face_video_graph_finds_the_cpu_faces_on_each_backend(
         assert abs(mine[0].score[0] - theirs[0].score[0]) < 0.01
 
 
-def test_the_cli_runs_the_video_graph_with_delegate_openvino(clip: Path, tmp_path: Path) -> None:
-    pytest.importorskip("openvino")
+@pytest.mark.parametrize("flag,backend,module", [("--delegate", "openvino", "openvino"),
+                                                 ("--backend", "mnn", "MNN")])
+def test_the_cli_runs_the_video_graph_on_a_runtime(clip: Path, tmp_path: Path, flag: str,
+                                                   backend: str, module: str) -> None:
+    pytest.importorskip(module)
     out = tmp_path / "faces.mp4"
     root = GRAPHS.parent
     done = subprocess.run([sys.executable, "-m", "mediagraph", "run", str(VIDEO_GRAPH),
-                           "--delegate", "openvino", "-i", str(clip), "-o", str(out)],
+                           flag, backend, "-i", str(clip), "-o", str(out)],
                           capture_output=True, text=True, timeout=240, cwd=root,
                           env=dict(os.environ, PYTHONPATH=os.pathsep.join(
                               [str(root), os.environ.get("PYTHONPATH", "")])))
     assert done.returncode == 0, done.stderr
-    assert "openvino" in done.stdout  # the summary's profile names the backend
+    inference = [line for line in done.stdout.splitlines() if "InferenceCalculator" in line]
+    assert inference and all(f" {backend} (" in line for line in inference)  # the profile
     assert out.stat().st_size > 0
