@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[all,test]'
+	# pnnx converts models for ncnn; its wheel requires torch (gigabytes) for a path we
+	# do not use, so only the wheel itself is installed.
+	$(PY) -m pip install -q --no-deps pnnx
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -16,6 +16,11 @@ backends take the same tensors the LiteRT backend does.
     python -m mediagraph.models list
     python -m mediagraph.models verify
     python -m mediagraph.models convert face_detection_short_range.tflite [-o out.onnx]
+    python -m mediagraph.models convert face_detection_short_range.tflite --to openvino
+
+`--to RUNTIME` runs the converter a backend registered for RUNTIME (`registry.
+register_converter`: openvino, mnn, ncnn from the inference package), which caches its
+files beside the model, keyed by the model's sha256.
 """
 
 from __future__ import annotations
@@ -539,6 +544,21 @@ def _restore_layouts(tflite_file: Path, model: Any) -> None:
 
 # -- command line -----------------------------------------------------------------------
 
+def _convert_for(runtime: str, model: str, output: str | None) -> Path:
+    """`convert MODEL --to RUNTIME`: the converter a backend registered for `runtime`."""
+    from mediagraph import registry
+
+    converter = registry.find_converter(runtime)
+    if converter is None:
+        known = ", ".join(["onnx", *registry.converter_targets()])
+        raise ValueError(f"no converter for {runtime!r}; --to takes {known}")
+    if output is not None:
+        raise ValueError(f"--to {runtime} keeps its files beside the model (keyed by its "
+                         "sha256), where the backend finds them; -o is for --to onnx")
+    return Path(converter(model))
+
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """`python -m mediagraph.models fetch|list|convert`; returns the exit status."""
     parser = ArgumentParser(prog="mediagraph models",
@@ -549,9 +569,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_fetch.add_argument("--force", action="store_true", help="replace files already cached")
     sub.add_parser("list", help="list the cached models")
     sub.add_parser("verify", help="check every fetched file against its pinned sha256")
-    p_conv = sub.add_parser("convert", help="make an .onnx twin of a .tflite model")
-    p_conv.add_argument("model", help="a .tflite path or a cached model name")
+    p_conv = sub.add_parser("convert", help="make an .onnx twin of a .tflite model, or convert "
+                                            "a model for another runtime (--to)")
+    p_conv.add_argument("model", help="a .tflite/.onnx path or a cached model name")
     p_conv.add_argument("-o", "--output", help="where to write the .onnx (default: next to it)")
+    p_conv.add_argument("--to", default="onnx", metavar="RUNTIME",
+                        help="onnx (default), or a backend's format (openvino, ...): "
+                             "converted with that runtime's converter and cached beside the "
+                             "model, keyed by its sha256")
     args = parser.parse_args(argv)
     try:
         if args.command == "fetch":
@@ -573,9 +598,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"no models in {cache_dir()}; run `mediagraph models fetch`")
             for path in models:
                 print(f"{path.name:45s} {path.stat().st_size / 1e6:8.2f} MB")
-        else:
+        elif args.to == "onnx":
             print(convert(args.model, args.output))
-    except (OSError, RuntimeError, ImportError, ModelIntegrityError) as exc:
+        else:
+            print(_convert_for(args.to, args.model, args.output))
+    except (OSError, RuntimeError, ImportError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0

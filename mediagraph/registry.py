@@ -32,6 +32,7 @@ _lock = threading.RLock()
 _calculators: dict[str, type] = {}
 _subgraphs: dict[str, SubgraphSource] = {}
 _rewrites: dict[str, Callable[..., Any]] = {}
+_converters: dict[str, Callable[..., Any]] = {}
 _finder_entries: list[tuple[Finder, Callable[[], Iterable[str]] | None]] = []
 _plugins_loaded = False
 _plugins_loading = False
@@ -98,6 +99,29 @@ def find_rewrite(name: str) -> Callable[..., Any] | None:
     load_plugins()
     with _lock:
         return _rewrites.get(name)
+
+
+def register_converter(target: str, convert: Callable[..., Any]) -> None:
+    """Register `convert(model_path) -> Path` as `mediagraph models convert X --to <target>`.
+
+    A backend package offers its runtime's model format this way (the inference package
+    registers "openvino", "mnn"), so the model cache's command line needs no runtime code.
+    """
+    with _lock:
+        _converters[target] = convert
+
+
+def find_converter(target: str) -> Callable[..., Any] | None:
+    """The model converter registered for `target`, or None."""
+    load_plugins()
+    with _lock:
+        return _converters.get(target)
+
+
+def converter_targets() -> list[str]:
+    load_plugins()
+    with _lock:
+        return sorted(_converters)
 
 
 def calculator_names() -> list[str]:

@@ -1,4 +1,5 @@
-"""Inference calculators: run TFLite and ONNX models on CPU, GPU or the Hexagon DSP."""
+"""Inference calculators: run TFLite and ONNX models on CPU, GPU or the Hexagon DSP, and on
+OpenVINO, MNN and ncnn (one backend module each: `_openvino`, `_mnn`, `_ncnn`)."""
 
 from mediagraph.calculators._autoload import import_submodules
 

@@ -118,6 +118,10 @@ def _signature_aliases(interp: Any) -> dict[str, str]:
 
 
 _stderr_lock = threading.Lock()
+# Held by whoever points file descriptors 1/2 elsewhere to catch a runtime's native
+# output (here, and the MNN and ncnn backends): two threads redirecting at once would
+# restore each other's temporary file as the process's stderr.
+NATIVE_OUTPUT_LOCK = _stderr_lock
 
 
 @contextlib.contextmanager

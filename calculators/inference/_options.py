@@ -2,8 +2,8 @@
 
 Field numbers follow `mediapipe/calculators/tensor/inference_calculator.proto`, so MediaPipe
 configs (text and binary) load unchanged. mediagraph's own additions use numbers from 100
-up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102)
-and `allow_fallback` (100).
+up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102),
+`Delegate.openvino` (103), `Delegate.mnn` (104), `Delegate.ncnn` (105) and `allow_fallback` (100).
 """
 
 from __future__ import annotations
@@ -100,12 +100,66 @@ class Dsp(Options, proto_name=f"{_P}.Delegate.Dsp"):
         "optimized); empty: QNN's default, retried at 3 when it runs out of memory")
 
 
+class OpenVino(Options, proto_name=f"{_P}.Delegate.OpenVino"):
+    """mediagraph's OpenVINO delegate (extra `openvino`): the model converted once to
+    OpenVINO IR (cached beside it), compiled for `device`.
+
+    device:   OpenVINO's device name: CPU (default), GPU, NPU, AUTO
+    num_threads: CPU inference threads; -1: cpu_num_thread, else 1 (MediaPipe's default)
+    allow_precision_loss: false (default) pins INFERENCE_PRECISION_HINT to f32; true leaves
+              the device's default (bf16 on CPUs with AMX, which moved face detection's
+              scores by more than 1)
+    precision: f32, f16 or bf16 explicitly (overrides allow_precision_loss)
+    runtime:  "" or "openvino": the openvino package; "onnxruntime": ONNX Runtime's
+              OpenVINO execution provider (needs onnxruntime-openvino in place of onnxruntime)
+    """
+
+    device: str = option(1, default="CPU")
+    num_threads: int = option(2, default=-1)
+    allow_precision_loss: bool = option(3, default=False)
+    precision: str = option(4, default="")
+    runtime: str = option(5, default="")
+
+    def check(self) -> None:
+        if self.precision and self.precision.lower() not in ("f32", "fp32", "f16", "fp16", "bf16"):
+            raise ValueError(f"openvino precision {self.precision!r}: use f32, f16 or bf16")
+        if self.runtime not in ("", "openvino", "onnxruntime"):
+            raise ValueError(f"openvino runtime {self.runtime!r}: use openvino or onnxruntime")
+
+
+class Mnn(Options, proto_name=f"{_P}.Delegate.Mnn"):
+    """mediagraph's MNN delegate (extra `mnn`): the model converted once to `.mnn` beside
+    it by MNN's converter, run on MNN's CPU backend.
+
+    num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default)
+    allow_precision_loss: false (default) asks MNN for high (fp32) precision; true for
+              low, fp16 arithmetic where the CPU has it (ARMv8.2; x86-64 stays fp32)
+    """
+
+    num_threads: int = option(1, default=-1)
+    allow_precision_loss: bool = option(2, default=False)
+
+
+class Ncnn(Options, proto_name=f"{_P}.Delegate.Ncnn"):
+    """mediagraph's ncnn delegate (extra `ncnn`, plus the pnnx tool to convert): the
+    model converted once by pnnx to ncnn's .param/.bin beside it, run by ncnn.
+
+    num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default)
+    allow_precision_loss: false (default) keeps ncnn's fp16/bf16 storage and arithmetic
+              off; true lets ncnn use them where the CPU has them
+    """
+
+    num_threads: int = option(1, default=-1)
+    allow_precision_loss: bool = option(2, default=False)
+
+
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
     """Best available: a CUDA GPU, then real (not emulated) Hexagon HTP, then the CPU."""
 
 
 class Delegate(Options, proto_name=f"{_P}.Delegate"):
-    """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon` and `auto`."""
+    """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon`, `auto` and the
+    runtimes (`openvino`, `mnn`, `ncnn`)."""
 
     tflite: TfLite = option(1, default=None)
     gpu: Gpu = option(2, default=None)
@@ -114,17 +168,21 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     dsp: Dsp = option(100, default=None)
     hexagon: Dsp = option(101, default=None)
     auto: Auto = option(102, default=None)
+    openvino: OpenVino = option(103, default=None)
+    mnn: Mnn = option(104, default=None)
+    ncnn: Ncnn = option(105, default=None)
 
     def chosen(self) -> list[str]:
         """The members that are set (validation allows one)."""
-        return [name for name in ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto")
-                if getattr(self, name) is not None]
+        return [name for name in DELEGATE_MEMBERS if getattr(self, name) is not None]
 
     def check(self) -> None:
         chosen = self.chosen()
         if len(chosen) > 1:
             raise ValueError("delegate sets " + " and ".join(chosen)
-                             + "; set one of tflite, xnnpack, gpu, nnapi, dsp, hexagon, auto")
+                             + "; set one of " + ", ".join(DELEGATE_MEMBERS))
+        for name in chosen:
+            getattr(self, name).check()
 
 
 class TensorIndicesMap(Options, proto_name=f"{_P}.InputOutputConfig.TensorIndicesMap"):
@@ -183,4 +241,4 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
                 nested.check()
 
 
-DELEGATE_MEMBERS = ("tflite", "gpu", "nnapi", "xnnpack", "dsp", "hexagon", "auto")
+DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn", "ncnn")

@@ -1,4 +1,5 @@
-"""InferenceCalculator: run a TFLite or ONNX model on the CPU, a CUDA GPU or the Hexagon DSP."""
+"""InferenceCalculator: run a TFLite or ONNX model on the CPU, a CUDA GPU, the Hexagon DSP,
+or another runtime (OpenVINO, MNN, ncnn)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from mediagraph.calculators.inference import _backends as B
-from mediagraph.calculators.inference import _io_map
+from mediagraph.calculators.inference import _converted, _io_map, _mnn, _ncnn, _openvino
 from mediagraph.calculators.inference._options import (
     Auto,
     Delegate,
@@ -17,7 +18,10 @@ from mediagraph.calculators.inference._options import (
     Gpu,
     InferenceCalculatorOptions,
     InferenceUsage,
+    Mnn,
+    Ncnn,
     Nnapi,
+    OpenVino,
     TfLite,
     Xnnpack,
 )
@@ -26,11 +30,14 @@ from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig
 from mediagraph.errors import MissingDependencyError
 
 __all__ = ["Auto", "Delegate", "Dsp", "Gpu", "InferenceCalculator", "InferenceCalculatorOptions",
-           "Nnapi", "TfLite", "Xnnpack"]
+           "Mnn", "Ncnn", "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
 
 log = logging.getLogger("mediagraph.inference")
 
 _CPU, _GPU, _DSP, _NNAPI, _AUTO = "cpu", "gpu", "dsp", "nnapi", "auto"
+# The runtimes with a backend module of their own: delegate member -> its open_backend.
+_RUNTIMES = {"openvino": _openvino.open_backend, "mnn": _mnn.open_backend,
+             "ncnn": _ncnn.open_backend}
 
 
 class InferenceCalculator(Calculator):
@@ -44,6 +51,14 @@ class InferenceCalculator(Calculator):
       dsp {} / hexagon {}     ONNX Runtime QNN, HTP backend, the whole model on HTP
                               (emulated off ARM); precision, context_cache_dir, ...
       nnapi {}                Android only: an error here (CPU with allow_fallback)
+      openvino {}             OpenVINO (extra `openvino`): the model converted once to
+                              OpenVINO IR beside it; float32 unless allow_precision_loss;
+                              device, num_threads, precision; runtime: "onnxruntime" for
+                              ONNX Runtime's OpenVINO provider (onnxruntime-openvino)
+      mnn {}                  MNN (extra `mnn`): converted once to .mnn beside the model
+                              by MNN's converter; num_threads, allow_precision_loss
+      ncnn {}                 ncnn (extra `ncnn`, and the pnnx tool): converted once by
+                              pnnx to .param/.bin beside the model; batch-1 models
       auto {} or none         the best available: CUDA GPU, then real Hexagon HTP, then CPU
     A device that is unavailable fails `open` with what is missing, unless
     `allow_fallback: true`, which logs and runs on the CPU. Loaded models are cached per
@@ -144,6 +159,8 @@ class InferenceCalculator(Calculator):
                                        "this platform; use xnnpack {}, gpu {} or dsp {}")
         if kind == _CPU:
             return B.cpu(path, threads, _onnx_twin)
+        if kind in _RUNTIMES:
+            return _RUNTIMES[kind](path, threads, settings)
         onnx = _onnx_twin(path)
         if kind == _GPU:
             lossy = bool(settings.get("allow_precision_loss", True))
@@ -239,7 +256,7 @@ def _requested(opts: InferenceCalculatorOptions) -> tuple[str, dict[str, Any]]:
             member = getattr(delegate, name)
             settings = {f: getattr(member, f) for f in member.__dataclass_fields__}
             kind = {"tflite": _CPU, "xnnpack": _CPU, "gpu": _GPU, "nnapi": _NNAPI,
-                    "dsp": _DSP, "hexagon": _DSP, "auto": _AUTO}[name]
+                    "dsp": _DSP, "hexagon": _DSP, "auto": _AUTO}.get(name, name)
             return kind, settings
     # MediaPipe: the deprecated use_* flags count only when no delegate is set.
     if opts.use_gpu:
@@ -257,9 +274,4 @@ def _importable(module: str) -> bool:
 
 def _onnx_twin(path: Path) -> Path:
     """`path` if it is ONNX, else its converted `.onnx` twin (converted once, then reused)."""
-    if path.suffix == ".onnx":
-        return path
-    twin = path.with_suffix(".onnx")
-    if twin.is_file() and twin.stat().st_mtime_ns >= path.stat().st_mtime_ns:
-        return twin
-    return models.convert(path, twin)
+    return _converted.onnx_twin(path)
