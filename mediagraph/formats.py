@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import threading
 from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from typing import Any, Callable, ClassVar, Iterable
 
 import numpy as np
@@ -360,6 +361,70 @@ class RelativeKeypoint:
                      for x, y in xy)
 
 
+class Keypoints(Sequence):
+    """Unlabelled keypoints held as one Nx2 array of (x, y): the tuple of RelativeKeypoint
+    they stand for, each object made only when read (a face's detection from its
+    landmarks has 468, and what follows reads two of them, or the array).
+
+    Equal to, and hashed as, the tuple of its keypoints; `xy()` gives the array.
+    """
+
+    __slots__ = ("_xy", "_items")
+
+    def __init__(self, xy: Any) -> None:
+        array = np.array(xy, dtype=np.float64).reshape(-1, 2)
+        array.flags.writeable = False
+        object.__setattr__(self, "_xy", array)
+        object.__setattr__(self, "_items", None)
+
+    def xy(self) -> np.ndarray:
+        """The Nx2 float64 (x, y) array, read-only."""
+        return self._xy
+
+    def _objects(self) -> tuple[RelativeKeypoint, ...]:
+        items = self._items
+        if items is None:
+            items = RelativeKeypoint.many(self._xy.tolist())
+            object.__setattr__(self, "_items", items)
+        return items
+
+    def __len__(self) -> int:
+        return len(self._xy)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice) or self._items is not None:
+            return self._objects()[index]
+        x, y = self._xy[index].tolist()
+        return RelativeKeypoint(x, y)
+
+    def __iter__(self) -> Iterator[RelativeKeypoint]:
+        return iter(self._objects())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (tuple, Keypoints)):
+            return self._objects() == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._objects())
+
+    def __repr__(self) -> str:
+        return repr(self._objects())
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("Keypoints are immutable (packets are shared)")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Keypoints, (self._xy,))
+
+
+def keypoint_array(keypoints: Sequence[RelativeKeypoint]) -> np.ndarray:
+    """The Nx2 float64 (x, y) of any keypoint sequence, without objects for Keypoints."""
+    if isinstance(keypoints, Keypoints):
+        return keypoints.xy()
+    return np.array([(k.x, k.y) for k in keypoints], np.float64).reshape(-1, 2)
+
+
 @dataclass(frozen=True)
 class Detection:
     """One detected object (MediaPipe's `Detection` with `LocationData` in relative form)."""
@@ -368,7 +433,7 @@ class Detection:
     label_id: tuple[int, ...] = ()
     score: tuple[float, ...] = ()
     relative_bounding_box: RelativeBoundingBox | None = None
-    relative_keypoints: tuple[RelativeKeypoint, ...] = ()
+    relative_keypoints: tuple[RelativeKeypoint, ...] | Keypoints = ()
     feature_tag: str = ""
     track_id: str = ""
     detection_id: int | None = None

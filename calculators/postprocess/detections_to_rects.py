@@ -5,12 +5,11 @@ from __future__ import annotations
 import enum
 import math
 
-import numpy as np
 
 from mediagraph.calculators.postprocess._geometry import image_size, normalize_radians
 from mediagraph import (Calculator, CalculatorContext, Input, NodeConfig, Options, Output,
                         at_least_one, one_of, option)
-from mediagraph.formats import Detection, NormalizedRect
+from mediagraph.formats import Detection, NormalizedRect, keypoint_array
 
 
 class ConversionMode(enum.IntEnum):
@@ -110,7 +109,7 @@ class DetectionsToRectsCalculator(Calculator):
         """One detection's rect (rotated when the options ask for it)."""
         opts: DetectionsToRectsCalculatorOptions = self.options
         if opts.conversion_mode == ConversionMode.USE_KEYPOINTS:
-            points = np.array([(k.x, k.y) for k in detection.relative_keypoints], np.float64)
+            points = keypoint_array(detection.relative_keypoints)
             if not len(points):
                 raise ValueError("USE_KEYPOINTS needs detections with keypoints")
             low, high = points.min(axis=0), points.max(axis=0)

@@ -6,9 +6,9 @@ from mediagraph.calculators.postprocess._geometry import landmark_arrays
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, option
 from mediagraph.formats import (
     Detection,
+    Keypoints,
     NormalizedLandmarkList,
     RelativeBoundingBox,
-    RelativeKeypoint,
 )
 
 
@@ -61,5 +61,5 @@ def landmarks_to_detection(landmarks: NormalizedLandmarkList,
         raise ValueError("no landmarks to make a detection from")
     (xmin, ymin), (xmax, ymax) = xyz[:, :2].min(axis=0), xyz[:, :2].max(axis=0)
     box = RelativeBoundingBox(float(xmin), float(ymin), float(xmax - xmin), float(ymax - ymin))
-    keypoints = RelativeKeypoint.many(xyz[:, :2].tolist())
+    keypoints = Keypoints(xyz[:, :2])
     return Detection(relative_bounding_box=box, relative_keypoints=keypoints)

@@ -84,3 +84,23 @@ def test_many_keypoints_equal_one_at_a_time():
     made = RelativeKeypoint.many([(0.25, 0.5), (0.75, 1.0)])
     assert made == (RelativeKeypoint(0.25, 0.5), RelativeKeypoint(0.75, 1.0))
     assert hash(made[0]) == hash(RelativeKeypoint(0.25, 0.5))
+
+
+def test_keypoints_held_as_an_array_are_the_tuple_they_stand_for():
+    import dataclasses
+
+    from mediagraph.formats import Detection, Keypoints, RelativeKeypoint, keypoint_array
+
+    xy = [(0.25, 0.5), (0.75, 1.0), (0.5, 0.125)]
+    lazy, plain = Keypoints(xy), tuple(RelativeKeypoint(x, y) for x, y in xy)
+    assert lazy[1] == plain[1] and lazy[-1] == plain[-1] and lazy[:2] == plain[:2]
+    assert lazy == plain and plain == lazy and hash(lazy) == hash(plain)
+    assert list(lazy) == list(plain) and len(lazy) == 3 and Keypoints([]) == ()
+    a = Detection(relative_keypoints=lazy)
+    assert a == Detection(relative_keypoints=plain) and hash(a) == hash(
+        Detection(relative_keypoints=plain))
+    assert dataclasses.replace(a, score=(0.5,)).relative_keypoints == plain
+    np.testing.assert_array_equal(keypoint_array(lazy), keypoint_array(plain))
+    assert pickle.loads(pickle.dumps(a)) == a
+    with pytest.raises(ValueError, match="read-only"):
+        lazy.xy()[0, 0] = 1.0
