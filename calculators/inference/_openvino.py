@@ -24,9 +24,11 @@ process; calls to one request are serialised with a lock (a request is not reent
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
+from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -80,9 +82,23 @@ def _failed_operator(text: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _root_logging_kept() -> Iterator[None]:
+    """OpenVINO's converter, when it fails, sets the root logger to ERROR with a handler
+    of its own, which would silence every later warning of the process: put them back."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
+        root.handlers[:] = handlers
+
+
 def _read(ov: Any, source: Path) -> Any:
     try:
-        return ov.convert_model(str(source))
+        with _root_logging_kept():
+            return ov.convert_model(str(source))
     except Exception as exc:  # noqa: BLE001 - OpenVINO raises its own types
         text = str(exc)
         op = _failed_operator(text)

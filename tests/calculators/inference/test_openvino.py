@@ -11,6 +11,7 @@ level (0.41 of 1366 on pose_landmark_full), while bf16 arithmetic misses it by 1
 from __future__ import annotations
 
 import shutil
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -262,3 +263,15 @@ def test_the_ort_openvino_provider_agrees_with_litert() -> None:
     arrays = _inputs(reference)
     for want, got in zip(reference.run(arrays), session.run(arrays)):
         assert np.abs(got - want).max() <= tolerance(want)
+
+
+def test_a_failed_conversion_leaves_the_logging_setup_as_it_was(tmp_path: Path) -> None:
+    # OpenVINO's converter, failing, set the root logger to ERROR with a handler of its
+    # own: every warning of the process (a damaged video's, say) went unheard after it.
+    model = tmp_path / "garbage.onnx"
+    model.write_bytes(b"not a model at all")
+    root = logging.getLogger()
+    before = (root.level, list(root.handlers))
+    with pytest.raises(B.ModelLoadError):
+        _openvino.convert(model)
+    assert (root.level, list(root.handlers)) == before
