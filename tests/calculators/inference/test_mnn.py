@@ -29,33 +29,16 @@ from mediagraph.calculators.inference.inference_calculator import (
 )
 from mediagraph.errors import MissingDependencyError
 from mediagraph.testing import CalculatorRunner
+from tests.calculators.inference._runtimes import (
+    tolerance,
+    fetched as _fetched,
+    random_inputs as _inputs,
+    reference as _reference,
+)
 
 pytestmark = pytest.mark.timeout(300)
 MNN = pytest.importorskip("MNN")
 FACE = "face_detection_short_range.tflite"
-NO_LITERT = {"face_landmark_with_attention.tflite"}  # its reference: ORT on the twin
-
-
-def tolerance(reference: np.ndarray) -> float:
-    return 1e-3 * max(1.0, float(np.abs(reference).max()))
-
-
-def _fetched(name: str) -> Path:
-    try:
-        return models.resolve(name)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
-def _inputs(backend: B.Backend) -> list[np.ndarray]:
-    rng = np.random.default_rng(3)
-    return [rng.uniform(-1, 1, spec.shape).astype(spec.dtype) for spec in backend.inputs]
-
-
-def _reference(path: Path) -> B.Backend:
-    if path.name in NO_LITERT:
-        return B.cpu(path, 1, _converted.onnx_twin)
-    return B.LiteRtCpu(path, 1)
 
 
 def _agree(reference: B.Backend, session: B.Backend) -> None:

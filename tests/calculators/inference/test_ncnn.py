@@ -22,6 +22,11 @@ from mediagraph import Graph, models, parse_config
 from mediagraph.calculators.inference import _backends as B
 from mediagraph.calculators.inference import _converted, _ncnn
 from mediagraph.errors import MissingDependencyError
+from tests.calculators.inference._runtimes import (
+    tolerance,
+    fetched as _fetched,
+    random_inputs as _inputs,
+)
 
 pytestmark = pytest.mark.timeout(300)
 pytest.importorskip("ncnn")
@@ -35,22 +40,6 @@ FACE = "face_detection_short_range.tflite"
 # Operators ncnn (through pnnx's ONNX frontend) has no layer for, named by the conversion.
 NCNN_LACKS = {"face_landmark_with_attention.tflite": "pnnx.Expression"}
 FP16_BLOB_TAG = bytes.fromhex("476b3001")  # ncnn's flag before an fp16 weight blob
-
-
-def tolerance(reference: np.ndarray) -> float:
-    return 1e-3 * max(1.0, float(np.abs(reference).max()))
-
-
-def _fetched(name: str) -> Path:
-    try:
-        return models.resolve(name)
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-
-
-def _inputs(backend: B.Backend) -> list[np.ndarray]:
-    rng = np.random.default_rng(3)
-    return [rng.uniform(-1, 1, spec.shape).astype(spec.dtype) for spec in backend.inputs]
 
 
 @pytest.mark.parametrize("name", sorted(models.MEDIAPIPE_MODELS))
