@@ -207,6 +207,14 @@ class LiteRtCpu(Backend):
             return [interp.get_tensor(index).copy() for index in self._out_index]
 
 
+def delegate_threads(settings: dict[str, Any], threads: int) -> int:
+    """The thread count a runtime's delegate asks for (its own `num_threads` when set
+    above 0, else the calculator's), at least 1."""
+    own = settings.get("num_threads", -1)
+    chosen = own if own is not None and own > 0 else threads
+    return chosen if chosen > 0 else 1
+
+
 def cpu(path: Path, threads: int, onnx_twin: Callable[[Path], Path]) -> Backend:
     """The CPU backend for `path`: ONNX Runtime for .onnx, LiteRT for .tflite, and for a
     .tflite model with custom operators LiteRT lacks (face_landmark_with_attention's

@@ -278,9 +278,7 @@ _LAYOUTS = {1: "NCHW", 0: "NHWC"}  # Tensor_DimensionType_Caffe / _Tensorflow
 
 def open_backend(path: Path, threads: int, settings: dict[str, Any]) -> B.Backend:
     """The cached MNN backend for `path` with the `mnn {}` delegate `settings`."""
-    own = settings.get("num_threads", -1)
-    threads = own if own is not None and own > 0 else threads
-    threads = threads if threads > 0 else 1
+    threads = B.delegate_threads(settings, threads)
     lossy = bool(settings.get("allow_precision_loss"))
     converted = convert(path)
     return B.cached(("mnn", B.file_key(converted), threads, lossy),

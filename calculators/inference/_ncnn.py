@@ -255,9 +255,7 @@ class NcnnSession(B.Backend):
 
 def open_backend(path: Path, threads: int, settings: dict[str, Any]) -> B.Backend:
     """The cached ncnn backend for `path` with the `ncnn {}` delegate `settings`."""
-    own = settings.get("num_threads", -1)
-    threads = own if own is not None and own > 0 else threads
-    threads = threads if threads > 0 else 1
+    threads = B.delegate_threads(settings, threads)
     lossy = bool(settings.get("allow_precision_loss"))
     param = convert(path)
     return B.cached(("ncnn", B.file_key(param), threads, lossy),

@@ -224,9 +224,7 @@ def _hint(precision: str, allow_precision_loss: bool) -> str | None:
 def open_backend(path: Path, threads: int, settings: dict[str, Any]) -> B.Backend:
     """The cached OpenVINO backend for `path` with the `openvino {}` delegate `settings`."""
     device = str(settings.get("device") or "CPU").upper()
-    own = settings.get("num_threads", -1)
-    threads = own if own is not None and own > 0 else threads
-    threads = threads if threads > 0 else 1
+    threads = B.delegate_threads(settings, threads)
     hint = _hint(str(settings.get("precision", "")), bool(settings.get("allow_precision_loss")))
     if settings.get("runtime") == "onnxruntime":
         onnx = _converted.onnx_twin(path)
