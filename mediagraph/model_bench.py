@@ -363,7 +363,8 @@ def table(results: Sequence[Result], threads: Sequence[int]) -> str:
     for r in results:
         model = r.model.removesuffix(".tflite")
         if r.status != "ok":
-            why = f"{r.status}: {r.reason}".replace("|", "/").replace("\n", " ")
+            why = f"{r.status}: {r.reason}".replace("|", "/").replace("\n", " ") \
+                .replace(str(models.cache_dir()) + os.sep, "")  # the cache path says nothing
             lines.append(f"| {model} | {r.backend} | {why[:200]} |" + " |" * (len(head) - 3))
             continue
         cells = [model, r.backend, _cell(r.max_abs_diff, ".2g"), _cell(r.detection_iou, ".3f"),
