@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import importlib
+import importlib.util
 import json
 import math
 import os
@@ -92,12 +93,17 @@ class Result:
 def missing(backend: str) -> str | None:
     """Why `backend` cannot run here (its module does not import), or None."""
     module, extra = BACKENDS[backend]
+    # Found, not imported: the runtimes load in the workers, not in this process (a
+    # runtime that is found but fails to import is the worker's `skipped` row).
     try:
-        importlib.import_module(module)
-    except ImportError as exc:
-        install = f"pip install 'mediagraph[{extra}]'" if extra else "pip install mediagraph"
-        return f"{module} does not import ({exc}); {install}"
-    return None
+        found = sys.modules.get(module, True) is not None and \
+            importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        found = False
+    if found:
+        return None
+    install = f"pip install 'mediagraph[{extra}]'" if extra else "pip install mediagraph"
+    return f"{module} is not installed; {install}"
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -245,7 +251,12 @@ def peak_rss_mb() -> float:
 
 def _run_worker(job: dict[str, Any], timeout: float) -> dict[str, Any]:
     command = [sys.executable, "-m", "mediagraph.model_bench", "--worker", json.dumps(job)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
+                              check=False)
+    except subprocess.TimeoutExpired:
+        return {**asdict(Result(Path(job["path"]).name, job["backend"], "failed",
+                                f"the worker took longer than {timeout:g} s")), "boxes": None}
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
     if done.returncode != 0 or not lines:
         tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
@@ -425,7 +436,18 @@ def draw(results: Sequence[Result], threads: int, path: Path) -> bool:
     return True
 
 
+HELP = """Run each fetched model on every installed backend with the same inputs (the
+sample photo resized to the model's input). Per (model, backend): max abs diff from LiteRT,
+detection IoU against LiteRT's decoded detections for the detectors, load time, median and
+p95 latency per thread count, and peak RSS. Each backend runs in a process of its own, so
+peak RSS is that process's high-water mark (VmHWM), Python, numpy and mediagraph included
+(about 80 MB before a runtime loads), not the runtime's increase alone. A backend that is
+not installed is a skipped row naming its extra. Writes bench.csv, bench.json and bench.png
+(matplotlib: pip install 'mediagraph[bench]') under --out."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.description = HELP
     parser.add_argument("--models", nargs="+", metavar="NAME",
                         help="cached model names (default: every fetched .tflite model)")
     parser.add_argument("--backends", default=",".join(BACKENDS),
