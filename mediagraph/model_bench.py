@@ -420,7 +420,7 @@ def draw(results: Sequence[Result], threads: int, path: Path) -> bool:
     model_names = list(dict.fromkeys(r.model.removesuffix(".tflite") for r in ok))
     backends = list(dict.fromkeys(r.backend for r in ok))
     width = 0.8 / max(1, len(backends))
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(model_names) * max(1, len(backends)) / 2), 4.5))
+    fig, ax = plt.subplots(figsize=(min(16.0, max(6.0, 2.0 + 1.0 * len(model_names))), 4.5))
     for i, backend in enumerate(backends):
         values = [next((r.latency_ms[str(threads)]["median"] for r in ok
                         if r.backend == backend and r.model.removesuffix(".tflite") == m), 0.0)
