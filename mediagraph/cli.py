@@ -9,7 +9,7 @@
     mediagraph show GRAPH.pbtxt [--format pbtxt|binary] [--expanded]
     mediagraph graphs [--all]
     mediagraph calculators
-    mediagraph models fetch|list|convert X.tflite
+    mediagraph models fetch|list|convert X.tflite|bench
     mediagraph version
 
 `--input`/`--output` need no graph editing: a graph declares its file (or camera) as input
@@ -308,10 +308,16 @@ def cmd_calculators(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from mediagraph import models
+def _models_main(argv: Sequence[str]) -> int:
+    from mediagraph import model_bench, models
 
-    return models.main(args.models_args)
+    bench = ("run each fetched model on every installed backend: agreement with LiteRT, "
+             "load time, latency, peak RSS", model_bench.add_arguments, model_bench.run)
+    return models.main(argv, commands={"bench": bench})
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    return _models_main(args.models_args)
 
 
 def cmd_version(args: argparse.Namespace) -> int:
@@ -377,7 +383,7 @@ def build_parser() -> argparse.ArgumentParser:
     calcs = sub.add_parser("calculators", help="list the registered calculators and ports")
     calcs.set_defaults(func=cmd_calculators)
 
-    models = sub.add_parser("models", help="the model cache: fetch, list, convert X.tflite",
+    models = sub.add_parser("models", help="the model cache: fetch, list, convert X.tflite, bench",
                             add_help=False)
     models.add_argument("models_args", nargs=argparse.REMAINDER)
     models.set_defaults(func=cmd_models)
@@ -395,9 +401,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["models"]:  # its own sub-commands and --help
-        from mediagraph import models
-
-        return models.main(argv[1:])
+        return _models_main(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args))

@@ -25,6 +25,7 @@ files beside the model, keyed by the model's sha256.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import re
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -559,8 +560,16 @@ def _convert_for(runtime: str, model: str, output: str | None) -> Path:
 
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m mediagraph.models fetch|list|convert`; returns the exit status."""
+# A sub-command a higher layer adds: (help, add_arguments(parser), run(args) -> status).
+Command = tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]
+
+
+def main(argv: Sequence[str] | None = None, commands: dict[str, Command] | None = None) -> int:
+    """`python -m mediagraph.models fetch|list|convert`; returns the exit status.
+
+    `commands` adds sub-commands from layers above this one (the CLI adds `bench`, which
+    runs the backends of the inference calculators that this module must not import).
+    """
     parser = ArgumentParser(prog="mediagraph models",
                             description="manage the model cache "
                                         "($MEDIAGRAPH_MODELS or ~/.cache/mediagraph/models)")
@@ -577,8 +586,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="onnx (default), or a backend's format (openvino, ...): "
                              "converted with that runtime's converter and cached beside the "
                              "model, keyed by its sha256")
+    for name, (summary, add_arguments, _) in (commands or {}).items():
+        add_arguments(sub.add_parser(name, help=summary))
     args = parser.parse_args(argv)
     try:
+        if args.command in (commands or {}):
+            return (commands or {})[args.command][2](args)
         if args.command == "fetch":
             for path in fetch(force=args.force):
                 print(path)
