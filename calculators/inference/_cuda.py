@@ -80,7 +80,9 @@ def providers(ort: Any) -> list[str]:
     return found
 
 
-def _installed(distribution: str) -> bool:
+def installed(distribution: str) -> bool:
+    """Whether the pip distribution `distribution` is installed (its module may be
+    another's: onnxruntime-gpu and onnxruntime-openvino both install `onnxruntime`)."""
     try:
         metadata.version(distribution)
     except metadata.PackageNotFoundError:
@@ -91,7 +93,7 @@ def _installed(distribution: str) -> bool:
 def no_provider_message(ort: Any) -> str:
     """Why ONNX Runtime has no GPU provider, and what to install."""
     available = ", ".join(ort.get_available_providers())
-    if _installed("onnxruntime-gpu"):
+    if installed("onnxruntime-gpu"):
         return ("onnxruntime-gpu is installed but ONNX Runtime lists no CUDA provider (only "
                 f"{available}): the CPU package onnxruntime was installed over it. Fix with "
                 "pip uninstall -y onnxruntime onnxruntime-gpu && " + INSTALL)

@@ -29,7 +29,6 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +38,7 @@ from mediagraph import models, registry
 from mediagraph.errors import MissingDependencyError
 
 from . import _backends as B
-from . import _converted
+from . import _converted, _cuda
 
 log = logging.getLogger("mediagraph.inference")
 
@@ -237,15 +236,7 @@ def open_backend(path: Path, threads: int, settings: dict[str, Any]) -> B.Backen
 
 # -- ONNX Runtime's OpenVINO execution provider -----------------------------------------
 
-def _installed(distribution: str) -> bool:
-    try:
-        metadata.version(distribution)
-    except metadata.PackageNotFoundError:
-        return False
-    return True
-
-
-def ort_provider_missing_message(ort: Any, installed: Any = _installed) -> str:
+def ort_provider_missing_message(ort: Any, installed: Any = _cuda.installed) -> str:
     """Why ONNX Runtime lists no OpenVINO provider, and what to do (as for onnxruntime-gpu)."""
     available = ", ".join(ort.get_available_providers())
     if installed("onnxruntime-openvino"):
