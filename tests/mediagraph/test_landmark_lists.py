@@ -104,3 +104,12 @@ def test_keypoints_held_as_an_array_are_the_tuple_they_stand_for():
     assert pickle.loads(pickle.dumps(a)) == a
     with pytest.raises(ValueError, match="read-only"):
         lazy.xy()[0, 0] = 1.0
+
+
+def test_an_annotation_run_names_what_is_wrong():
+    from mediagraph.formats import AnnotationRun
+
+    with pytest.raises(ValueError, match="an annotation run is of lines or points, not 'oval'"):
+        AnnotationRun("oval", np.zeros((1, 4)), Color())
+    with pytest.raises(ValueError, match="3 points need 3 thickness values, got 2"):
+        AnnotationRun("point", np.zeros((3, 2)), Color(), (1.0, 2.0))
