@@ -191,12 +191,14 @@ class Produced:
 
     `packets`: (output slot, Packet); `bounds`: (output slot, Timestamp) promises;
     `closed`: output slots ended; `sides`: (side output slot, value); `stop`: the
-    calculator asked the graph to stop. The context fills it during the call and the
-    scheduler delivers and empties it after. It belongs to its context and is reused;
-    results held past the context's next activation are `detach`ed first.
+    calculator asked the graph to stop; `extra`: any of the last four is set (packets
+    alone is the common case, which the scheduler tells with this one flag). The
+    context fills it during the call and the scheduler delivers and empties it after.
+    It belongs to its context and is reused; results held past the context's next
+    activation are `detach`ed first.
     """
 
-    __slots__ = ("packets", "bounds", "closed", "sides", "stop")
+    __slots__ = ("packets", "bounds", "closed", "sides", "stop", "extra")
 
     def __init__(self) -> None:
         self.packets: list[tuple[int, Packet]] = []
@@ -204,6 +206,7 @@ class Produced:
         self.closed: list[int] = []
         self.sides: list[tuple[int, Any]] = []
         self.stop = False
+        self.extra = False
 
     def detach(self) -> Produced:
         """Move everything into a new Produced and leave this one empty."""
@@ -213,6 +216,7 @@ class Produced:
         moved.closed, self.closed = self.closed, moved.closed
         moved.sides, self.sides = self.sides, moved.sides
         moved.stop, self.stop = self.stop, False
+        moved.extra, self.extra = self.extra, False
         return moved
 
     def clear(self) -> None:
@@ -222,6 +226,7 @@ class Produced:
         self.closed.clear()
         self.sides.clear()
         self.stop = False
+        self.extra = False
 
 
 _NO_INPUTS: tuple[None, ...] = ()
@@ -308,6 +313,15 @@ class CalculatorContext:
     def packet(self, port: Port | IndexedPort) -> Any:
         """The input's Packet at this timestamp, or None (a list for multiple ports);
         an image the port does not take in its format comes converted, as from `get`."""
+        try:
+            slot = self._in_slot[port]
+        except KeyError:
+            slot = None
+        if slot.__class__ is int:  # the common case, kept short: one stream, one packet
+            value = self._inputs[slot]
+            if value is None or value[0].__class__ is not ImageFrame:
+                return value
+            return _adapt_packet(port, value)
         value = self._packet(port)
         if value.__class__ is list:
             return [p if p is None or p[0].__class__ is not ImageFrame else _adapt_packet(port, p)
@@ -404,7 +418,10 @@ class CalculatorContext:
 
     def send_packet(self, port: Port | IndexedPort, packet: Packet) -> None:
         """Emit an existing packet (payload and timestamp) unchanged, without a copy."""
-        slot = self._out_slot.get(port)
+        try:
+            slot = self._out_slot[port]
+        except KeyError:
+            slot = None
         if slot.__class__ is not int:
             self.send(port, packet[0], packet[1])  # the general path raises the right error
             return
@@ -418,12 +435,14 @@ class CalculatorContext:
         ts = Timestamp(timestamp)
         for s in (slot,) if slot.__class__ is int else slot:
             self._produced.bounds.append((s, ts))
+        self._produced.extra = True
 
     def close_output(self, port: Port | IndexedPort) -> None:
         """End `port`'s stream now: consumers see it done."""
         slot = self._out_slot.get(port)
         if slot is not None:
             self._produced.closed.extend((slot,) if slot.__class__ is int else slot)
+            self._produced.extra = True
 
     def set_side(self, port: Port | IndexedPort, value: Any) -> None:
         """Set an output side packet (from open, or later for late consumers)."""
@@ -434,10 +453,12 @@ class CalculatorContext:
                 return
             raise self._unknown(port, "output side packet") from None
         self._produced.sides.append((slot, value))
+        self._produced.extra = True
 
     def request_stop(self) -> None:
         """Ask the graph to close all sources and graph inputs (graceful early end)."""
         self._produced.stop = True
+        self._produced.extra = True
 
     def _unknown(self, port: Any, what: str) -> Exception:
         name = repr(port.attr if isinstance(port, Port) else port)

@@ -27,8 +27,15 @@ class PassThroughCalculator(Calculator):
 
     def open(self, cc: CalculatorContext) -> None:
         self._pairs = [(self.inputs[i], self.outputs[i]) for i in range(cc.count(self.inputs))]
+        self._one = self._pairs[0] if len(self._pairs) == 1 else None
 
     def process(self, cc: CalculatorContext) -> None:
+        if self._one is not None:  # the common case, kept short
+            src, dst = self._one
+            packet = cc.packet(src)
+            if packet is not None:
+                cc.send_packet(dst, packet)
+            return
         for src, dst in self._pairs:
             packet = cc.packet(src)
             if packet is not None:
