@@ -2,7 +2,7 @@
 
     mediagraph run GRAPH.pbtxt|NAME [--input PATH|CAMERA_INDEX] [--output PATH]
                                [--side NAME=VALUE]... [--threads N] [--trace trace.json]
-                               [--process-timeout S] [--latency]
+                               [--process-timeout S] [--latency] [--profile]
     mediagraph validate GRAPH.pbtxt...
     mediagraph serve GRAPH.pbtxt|NAME [--host 127.0.0.1] [--port 8080] [--workers N]
     mediagraph viz GRAPH.pbtxt -o graph.svg|.dot|.html
@@ -93,6 +93,8 @@ def cmd_run(args: argparse.Namespace) -> int:
                   args.delegate)
     if args.latency:
         graph.enable_latency_tracking()
+    if args.profile:
+        graph.enable_framework_timing()
     if graph.input_streams:
         streams = ", ".join(graph.input_streams)
         print(printable(f"error: {args.graph} has graph input streams ({streams}); "
@@ -151,6 +153,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         fps = frames[0] / elapsed if elapsed > 0 else 0.0
         print(f"frames {frames[0]}  wall {elapsed:.2f} s  {fps:.1f} frames/s"
               + (f"  stream '{counted}'" if counted else ""))
+    if not args.quiet or args.profile:
         print(printable(graph.profile().table()))
     if args.output is not None and not args.quiet:
         print(f"wrote {args.output}")
@@ -352,6 +355,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "call takes longer than S seconds (open/close: 10x, at least 1 s)")
     run.add_argument("--latency", action="store_true",
                      help="measure source-to-sink latency per path (shown in the summary)")
+    run.add_argument("--profile", action="store_true",
+                     help="also time the scheduler's own steps and print where the framework's "
+                          "time per call goes, apart from the calculators'")
     run.add_argument("--print-outputs", action="store_true",
                      help="print every packet on the graph's output streams")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or summary")

@@ -95,6 +95,7 @@ class Graph:
             self._trace_path = profiler.trace_log_path or "mediagraph_trace.json"
         self._trace_forced = False
         self._track_latency = profiler.enable_stream_latency
+        self._time_framework = False
 
     # -- set-up before a run --------------------------------------------------------------
 
@@ -157,6 +158,11 @@ class Graph:
         `profile()`; same as profiler_config { enable_stream_latency: true })."""
         self._track_latency = True
 
+    def enable_framework_timing(self) -> None:
+        """Time the scheduler's own steps in the next runs, so `profile()` says where the
+        framework's time per call goes (`mediagraph run --profile`); costs a little."""
+        self._time_framework = True
+
     def _forget_observers(self, targets: Iterable[Any]) -> None:
         """Drop the observers of `targets` (callbacks or pollers) from later runs."""
         gone = {id(t) for t in targets}
@@ -201,7 +207,8 @@ class Graph:
                 target._reset()
         run = Run(self.spec, dict(side_packets or {}), extra_sinks=sinks,
                   queue_overrides=self._queue_overrides, trace=trace,
-                  error_callback=self._error_callback, track_latency=self._track_latency)
+                  error_callback=self._error_callback, track_latency=self._track_latency,
+                  time_framework=self._time_framework)
         for _, calc in sinks:
             if isinstance(calc, PollerSink):
                 calc.stopping = lambda run=run: run.stopping

@@ -154,6 +154,54 @@ class NodeProfile:
 
 
 @dataclass
+class WorkProfile:
+    """Where the worker threads' time went: running calculators (open, process, close)
+    or the framework around them (scheduling, checks, queues, waiting for the run's lock).
+
+    Both are wall time on the same threads, so `framework_ms` is what the scheduler cost
+    on top of the calculators; `fused_calls` of `calls` ran in fused chains, handed from
+    node to node without the lock or a queue."""
+
+    worker_ms: float
+    calculator_ms: float
+    calls: int
+    fused_calls: int
+    parts: dict[str, float] | None = None  # ms in the scheduler's steps (`run --profile`)
+
+    @property
+    def framework_ms(self) -> float:
+        return max(0.0, self.worker_ms - self.calculator_ms)
+
+    @property
+    def framework_share(self) -> float:
+        """The framework's part of the workers' busy time, 0..1."""
+        return self.framework_ms / self.worker_ms if self.worker_ms > 0 else 0.0
+
+    @property
+    def framework_us_per_call(self) -> float:
+        return self.framework_ms * 1e3 / self.calls if self.calls else 0.0
+
+    def text(self) -> str:
+        return (f"worker threads busy {self.worker_ms:.1f} ms: calculators "
+                f"{self.calculator_ms:.1f} ms, framework {self.framework_ms:.1f} ms "
+                f"({self.framework_share:.1%}, {self.framework_us_per_call:.2f} µs per call; "
+                f"{self.fused_calls} of {self.calls} calls fused)"
+                + ("\n" + self.parts_text() if self.parts else ""))
+
+    def parts_text(self) -> str:
+        """Framework time per call by step. `_finish` holds `_deliver` and most of
+        `_schedule` (both also run for graph inputs, on the application's thread)."""
+        assert self.parts is not None
+        per = 1e3 / self.calls if self.calls else 0.0
+        p = {k: v * per for k, v in self.parts.items()}
+        rest = max(0.0, self.framework_us_per_call - p["begin"] - p["finish"])
+        return (f"framework per call: before a call (queue pop, context) {p['begin']:.2f} µs; "
+                f"after it {p['finish']:.2f} µs (type/timestamp checks, queues, bounds "
+                f"{p['deliver']:.2f}; wake-ups {p['schedule']:.2f}); the rest (lock waits, "
+                f"fused hand-offs, the loop) {rest:.2f} µs")
+
+
+@dataclass
 class GraphProfile:
     """What `Graph.profile()` returns: per-node rows plus per-stream drop counts."""
 
@@ -161,6 +209,7 @@ class GraphProfile:
     streams: dict[str, dict[str, int]]
     wall_s: float
     latency: list[LatencyProfile] = field(default_factory=list)
+    work: WorkProfile | None = None
 
     def path(self, origin: str, sink: str) -> LatencyProfile:
         for row in self.latency:
@@ -191,6 +240,8 @@ class GraphProfile:
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
         lines.insert(1, "  ".join("-" * w for w in widths))
         lines.append(f"wall time {self.wall_s:.3f} s")
+        if self.work is not None:
+            lines.append(self.work.text())
         if self.latency:
             lines.append("latency (enter -> sink, ms): path  count  min  avg  p50  p95  max")
             for r in self.latency:

@@ -51,7 +51,7 @@ from mediagraph.errors import (CalculatorError, CalculatorTimeoutError, Deadlock
 from mediagraph.packet import Packet
 from mediagraph.port import runtime_check, type_name
 from mediagraph.profiler import (GraphProfile, LatencyTracker, NodeStats, TraceRecorder,
-                                 latency_rows)
+                                 WorkProfile, latency_rows)
 from mediagraph.stream import DONE, InputQueue, OutputStream
 from mediagraph.stream_handlers import HANDLERS, DefaultInputStreamHandler
 from mediagraph.timestamp import Timestamp
@@ -121,7 +121,7 @@ class _Node:
                  "offset0", "process_bounds", "last_ts", "layer", "side_missing", "single",
                  "stats", "side_out_names", "seq_next", "seq_deliver", "reorder", "seq_of",
                  "waits_back", "index", "n_inputs", "side_values", "timeout_ns",
-                 "sink_origins", "out_full")
+                 "sink_origins", "out_full", "fuse_next", "fuse_out")
 
     def __init__(self, spec: NodeSpec, calc: Calculator, executor: _Executor) -> None:
         self.spec = spec
@@ -165,6 +165,9 @@ class _Node:
         self.side_values: dict[Any, Any] = {}
         self.timeout_ns = int(spec.process_timeout * 1e9)
         self.sink_origins: list[str] | None = None  # latency tracking: sources feeding a sink
+        self.fuse_next: _Node | None = None  # the consumer a fused chain hands packets to
+        self.fuse_out: tuple[OutputStream, InputQueue, Any] | None = None  # and how: its
+        # one output stream, that consumer's queue on it, the stream's type check
 
     def limit_ns(self, kind: int) -> int:
         """How long one call of `kind` may run before the watchdog fires (0: forever)."""
@@ -174,6 +177,26 @@ class _Node:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
+
+
+def _fusable_consumer(node: _Node) -> _Node | None:
+    """The node a fused chain may hand `node`'s packets to directly, or None.
+
+    That is the only consumer of `node`'s only output stream, when it reads that one
+    stream alone with the default handler, one call at a time, on the same executor,
+    with no watchdog limit; and `node` runs one call at a time too, so order holds.
+    """
+    if node.max_in_flight != 1 or len(node.outputs) != 1:
+        return None
+    consumers = node.outputs[0].consumers
+    if len(consumers) != 1:
+        return None
+    q = consumers[0]
+    nxt: _Node = q.node
+    if (q.back_edge or nxt is node or not nxt.single or nxt.is_source or nxt.timeout_ns
+            or nxt.executor is not node.executor):
+        return None
+    return nxt
 
 
 class _Executor:
@@ -201,7 +224,7 @@ class Run:
                  extra_sinks: list[tuple[NodeSpec, Calculator]],
                  queue_overrides: dict[str, int], trace: TraceRecorder | None,
                  error_callback: Callable[[BaseException], None] | None = None,
-                 track_latency: bool = False) -> None:
+                 track_latency: bool = False, time_framework: bool = False) -> None:
         self.spec = spec
         self.lock = threading.Lock()
         self.done_cond = threading.Condition(self.lock)
@@ -215,6 +238,11 @@ class Run:
         self.finished = False
         self.cleanup_started = False
         self.running = 0
+        self.worker_ns = 0  # time workers spent running nodes, lock waits and all (profile)
+        self.fused_calls = 0  # process calls a fused chain ran without the lock
+        self.framework_ns: dict[str, int] | None = None
+        if time_framework:
+            self._time_framework()
         self.closed_nodes = 0
         self.seq = itertools.count()
         self.side_packets: dict[str, Any] = dict(side_packets)
@@ -252,6 +280,26 @@ class Run:
                     node.sink_origins = (
                         [self.nodes[i].name for i in sorted(node.spec.ancestor_sources)]
                         + sorted(node.spec.ancestor_inputs))
+
+    def _time_framework(self) -> None:
+        """Time the scheduler's own steps (`run --profile`): each is shadowed on this
+        instance by a timing wrapper, so runs that do not ask pay nothing."""
+        parts = self.framework_ns = {"begin": 0, "finish": 0, "deliver": 0, "schedule": 0}
+        perf = time.perf_counter_ns
+
+        def timed(part: str, method: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                began = perf()
+                try:
+                    return method(*args)
+                finally:
+                    parts[part] += perf() - began
+            return call
+
+        self._begin = timed("begin", self._begin)  # type: ignore[method-assign]
+        self._finish = timed("finish", self._finish)  # type: ignore[method-assign]
+        self._deliver = timed("deliver", self._deliver)  # type: ignore[method-assign]
+        self._schedule = timed("schedule", self._schedule)  # type: ignore[method-assign]
 
     # -- construction ---------------------------------------------------------------------
 
@@ -311,6 +359,11 @@ class Run:
             node.side_values = side_in
             node.side_missing = {b.name for b in node.spec.side_inputs}
         self.streams = streams
+        for node in self.nodes:
+            node.fuse_next = _fusable_consumer(node)
+            if node.fuse_next is not None:
+                out = node.outputs[0]
+                node.fuse_out = (out, out.consumers[0], out.check)
 
     # -- starting -------------------------------------------------------------------------
 
@@ -408,7 +461,9 @@ class Run:
                         ex.cond.wait()
                     ex.idle -= 1
                     continue
+                began = time.perf_counter_ns()
                 self._run_one(ex)
+                self.worker_ns += time.perf_counter_ns() - began
         finally:
             lock.release()
 
@@ -429,6 +484,8 @@ class Run:
                 return
             kind, ts, cc, produced = job
             self.running += 1
+            chain = (self._claim_chain(node) if node.fuse_next is not None and kind == _PROCESS
+                     and not node.timeout_ns and not self.recording else None)
             if watchdog is not None:
                 watchdog.enter(tid, node, kind, ts)
             lock.release()
@@ -447,22 +504,123 @@ class Run:
             except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
                 error = exc
             end = perf()
+            head, head_cc, ran = node, cc, 0
+            if chain is not None and error is None and result is None:
+                node, cc, produced, ts, result, error, start, end, ran = self._run_fused(
+                    node, cc, produced, ts, start, end, chain)
             lock.acquire()
             if watchdog is not None and not watchdog.leave(tid):
                 self._late_return(node, kind, cc, error)  # the watchdog gave up on this call
                 return
             self.running -= 1
+            if chain is not None:
+                self._release_chain(head, head_cc, chain, ran)
             try:
                 node = self._finish(node, kind, ts, cc, produced, result, error, start, end, ex)
             except MediaGraphError as exc:
                 node = None
                 self._fail(exc)
+            if ran and not head.scheduled and self._wants_run(head):
+                self._schedule(head, ex)  # a fused run's head may have more to do now (the
+                # other nodes it ran may not: only the chain feeds them, and it is drained)
             if self.stopping:
                 if node is not None:
                     node.scheduled = False
                 if self.running == 0 and not self.cleanup_started:
                     self._cleanup()
                 return
+
+    # -- fused chains -----------------------------------------------------------------------
+
+    def _claim_chain(self, head: _Node) -> list[_Node] | None:
+        """Claim the idle run of fusable consumers after `head` (lock held), so this thread
+        may hand `head`'s packet down it without the lock: each claimed node counts as in
+        flight, which keeps every other thread off it until `_release_chain`."""
+        chain = []
+        node = head.fuse_next
+        while (node is not None and node.opened and not node.in_flight and not node.scheduled
+               and not node.closing and not node.closed and not node.out_full
+               and not node.queues[0].packets):
+            node.in_flight = 1
+            chain.append(node)
+            node = node.fuse_next
+        return chain or None
+
+    def _run_fused(self, node: _Node, cc: CalculatorContext, produced: Produced, ts: int,
+                   start: int, end: int, chain: list[_Node]) -> tuple[Any, ...]:
+        """Hand one packet at a time down a claimed chain, without the lock.
+
+        Each step does what `_deliver` and `_begin` would: the output's type and timestamp
+        checks, the stream's and queue's bounds and counters, the node's stats. It stops
+        (and the run lock's `_finish` takes over, with its errors and wake-ups) at the first
+        activation that is not plain: one packet sent and nothing else, no error or return
+        value, under `_EAGER_WAKE_NS` (a long call's successors overlap on other workers),
+        and the run not stopping. Returns the last activation's (node, cc, produced, ts,
+        result, error, start, end) and how many chain nodes ran.
+        """
+        perf = time.perf_counter_ns
+        result: Any = None
+        error: BaseException | None = None
+        ran = 0
+        for nxt in chain:
+            packets = produced.packets
+            if (len(packets) != 1 or produced.extra or end - start >= _EAGER_WAKE_NS
+                    or self.stopping):
+                break
+            packet = packets[0][1]
+            out, q, check = node.fuse_out
+            pts = packet[1]
+            bound = out.bound
+            if (not _MIN <= bound <= pts < _MAX  # a stream's first packet goes to `_finish`
+                    or (check is not None and not isinstance(packet[0], check))
+                    or (pts < ts and node.offset0)):  # `_finish` reports it, or raises the
+                break  # bound past the input timestamp for a packet sent below it
+            del packets[0]
+            out.bound = q.bound = pts + 1
+            out.last_timestamp = pts
+            out.packets_sent += 1
+            if not q.peak:
+                q.peak = 1
+            took = end - start
+            stats = node.stats
+            stats.calls += 1
+            stats.busy_ns += took
+            stats.recent.append(took)
+            node = nxt
+            ran += 1
+            cc = node.contexts[-1]  # claimed, so no other call uses it (left in place)
+            node.last_ts = ts = pts
+            cc.input_timestamp = pts  # cc.begin_activation(pts, (packet,)), inlined
+            cc._inputs = (packet,)
+            produced = cc._produced
+            start = perf()
+            try:
+                result = node.calc.process(cc)
+            except Stop as stop:
+                result = stop
+            except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
+                error = exc
+            end = perf()
+            if result is not None or error is not None:
+                break
+        return node, cc, produced, ts, result, error, start, end, ran
+
+    def _release_chain(self, head: _Node, head_cc: CalculatorContext, chain: list[_Node],
+                       ran: int) -> None:
+        """After a fused run (lock held): every claimed node but the last one run is out
+        of flight again; that one, like an activation `_begin` started, goes to `_finish`."""
+        if not ran:
+            for node in chain:
+                node.in_flight -= 1
+            return
+        self.fused_calls += ran
+        head.contexts.append(head_cc)
+        head.in_flight -= 1
+        last = chain[ran - 1]
+        last.contexts.pop()  # the one `_run_fused` used; `_finish` puts it back
+        for node in chain:
+            if node is not last:
+                node.in_flight -= 1
 
     def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext, Produced] | None:
         """Start `node`'s next call if it can make one: (kind, timestamp, context, the
@@ -686,6 +844,7 @@ class Run:
             for slot, value in produced.sides:
                 self._publish_side(node.side_out_names[slot], value, node)
             produced.sides.clear()
+        produced.extra = False  # `_finish` has taken `stop` already
 
     def _deliver_in_order(self, node: _Node, seq: int, produced: Produced, ts: int,
                           touched: list[_Node]) -> None:
@@ -1105,7 +1264,9 @@ class Run:
         ex = self.executors.get("")
         if ex is None or not ex.app or not ex.heap or self.finished:
             return False
+        began = time.perf_counter_ns()
         self._run_one(ex)
+        self.worker_ns += time.perf_counter_ns() - began
         return True
 
     def wait_done(self, timeout: float | None) -> bool:
@@ -1238,7 +1399,13 @@ class Run:
                        for name, out in self.streams.items()}
             end = self.ended_at or time.perf_counter()
             latency = latency_rows(self.latency, label)
-        return GraphProfile(rows, streams, end - self.started_at, latency)
+            calculator_ns = sum(n.stats.busy_ns + n.stats.opens_ns + n.stats.closes_ns
+                                for n in self.nodes)
+            parts = None if self.framework_ns is None else {
+                k: v / 1e6 for k, v in self.framework_ns.items()}
+            work = WorkProfile(self.worker_ns / 1e6, calculator_ns / 1e6,
+                               sum(n.stats.calls for n in self.nodes), self.fused_calls, parts)
+        return GraphProfile(rows, streams, end - self.started_at, latency, work)
 
 
     def _record(self, node: _Node, kind: int, ts: int, cc: CalculatorContext,
