@@ -5,7 +5,8 @@ threads on), letterbox each frame into the 128x128 tensor, run face_detection_sh
 on LiteRT, decode boxes against the SSD anchors, run weighted non-max suppression, draw
 the box and keypoints with OpenCV, and encode with libx264 -- in the same process, the
 loop on one thread, the graph on its scheduler. Prints frames/s (median of --repeats),
-the ratios, the graph's per-node busy times and CPU use, and three bounds. The loops
+the ratios, the graph's per-node busy times and CPU use, each side's peak RSS, and three
+bounds. The loops
 convert each frame to RGB and back, as one writes it with PyAV; the graph keeps the
 decoded YUV planes throughout (YCBCR420P frames), which is part of what it measures.
 
@@ -22,6 +23,15 @@ pass it, since x264 spreads one stage over several threads).
     python benchmarks/bench_face_detection.py [--repeats 3]
     python benchmarks/bench_face_detection.py --mediapipe-python /tmp/mpvenv/bin/python
     python benchmarks/bench_face_detection.py --delegate cpu,gpu --cores 2
+
+Each timed run is a process of its own (this script with --run), so its peak RSS is its
+own: Linux's VmHWM, the whole process's high-water mark (Python, numpy and the libraries
+included; the median of --repeats is shown). Part of it is the libraries' code, counted
+as far as the page cache happens to hold it (it moves by 20-30 MiB with the machine's
+memory pressure), so the peak of the anonymous part (RssAnon, sampled every 10 ms: heap,
+frames, encoder buffers) is shown beside it as the steadier before/after measure. The
+libraries a run needs are imported before its clock starts, as they were by the earlier
+runs when every run shared one process.
 
 MediaPipe's solution is timed twice per repeat: with PyAV's default encoder threads
 (x264 slices, what a script gets without asking: the issue's reference harness) and with
@@ -50,6 +60,7 @@ import numpy as np
 
 import mediagraph as mg
 from mediagraph import models
+from mediagraph.model_bench import peak_rss_mb  # VmHWM, in MiB
 from mediagraph.testing import samples
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -167,6 +178,67 @@ def graph_run(src: Path, dst: Path, delegate: str = "cpu") -> tuple[int, mg.Grap
     return count[0], graph
 
 
+class _AnonPeak:
+    """The peak of this process's RssAnon (MiB), sampled every 10 ms on a thread of its own
+    while in the `with` block (Linux; None elsewhere)."""
+
+    def __enter__(self) -> "_AnonPeak":
+        import threading
+
+        self.peak: float | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        while True:
+            try:
+                with open("/proc/self/status") as status:
+                    anon = next(int(line.split()[1]) / 1024 for line in status
+                                if line.startswith("RssAnon:"))
+            except (OSError, StopIteration):
+                return
+            self.peak = anon if self.peak is None else max(self.peak, anon)
+            if self._stop.wait(0.01):
+                return
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def timed_run(kind: str, src: Path, dst: Path) -> dict[str, Any]:
+    """One run of `kind` ("loop", "single", or "graph:DELEGATE") in this process: frames,
+    frames/s, CPU use (of one core), peak RSS and peak anonymous RSS. The libraries it needs
+    are imported first."""
+    import av  # noqa: F401
+    import cv2  # noqa: F401
+    from ai_edge_litert import interpreter  # noqa: F401
+
+    if kind.startswith("graph:"):
+        import mediagraph.calculators  # noqa: F401  (registers them, as an earlier run had)
+    profile = None
+    with _AnonPeak() as anon:
+        start, cpu = time.perf_counter(), time.process_time()
+        if kind.startswith("graph:"):
+            frames, graph = graph_run(src, dst, kind.partition(":")[2])
+            profile = graph.profile().table()
+        else:
+            frames = hand_written_loop(src, dst, single_thread=kind == "single")
+        wall = time.perf_counter() - start
+        cpu = time.process_time() - cpu
+    return {"frames": frames, "fps": frames / wall, "cpu": cpu / wall,
+            "peak_rss_mib": peak_rss_mb(), "peak_anon_mib": anon.peak, "profile": profile}
+
+
+def run_apart(kind: str, src: Path, dst: Path) -> dict[str, Any]:
+    """timed_run(kind) in a fresh process (this script with --run), so its RSS is its own."""
+    out = subprocess.run([sys.executable, __file__, "--run", kind, str(src), str(dst)],
+                         check=True, capture_output=True, text=True).stdout
+    return json.loads(out.splitlines()[-1])
+
+
 def stage_times(src: Path, dst: Path, single_thread: bool) -> dict[str, float]:
     """Seconds per frame of decode, inference and encode, each stage alone (with its
     library threads, or on exactly one thread)."""
@@ -214,7 +286,13 @@ def main() -> int:
     parser.add_argument("--delegate", default="cpu",
                         help="comma-separated graph delegates to time: cpu, gpu, dsp")
     parser.add_argument("--cores", type=int, default=0, help="pin the process to N cores")
+    parser.add_argument("--run", nargs=3, metavar=("KIND", "SRC", "DST"),
+                        help=argparse.SUPPRESS)  # one timed run, in the process it starts
     args = parser.parse_args()
+    if args.run:
+        kind, src, dst = args.run
+        print(json.dumps(timed_run(kind, Path(src), Path(dst))))
+        return 0
     delegates = args.delegate.split(",")
     if unknown := set(delegates) - set(SUBGRAPHS):
         parser.error(f"unknown delegate {', '.join(sorted(unknown))}: use cpu, gpu or dsp")
@@ -225,37 +303,43 @@ def main() -> int:
     single_fps: list[float] = []
     graph_fps: dict[str, list[float]] = {d: [] for d in delegates}
     graph_cpu: dict[str, list[float]] = {d: [] for d in delegates}
+    rss: dict[str, list[float]] = {k: [] for k in ["loop", "single", *delegates]}
+    anon: dict[str, list[float]] = {k: [] for k in rss}
     mp_threads = args.mediapipe_threads.split(",")
     if unknown := set(mp_threads) - {"default", "frame"}:
         parser.error(f"unknown --mediapipe-threads {', '.join(sorted(unknown))}: "
                      "use default and/or frame")
     mediapipe_fps: dict[str, list[float]] = {t: [] for t in mp_threads}
+    mediapipe_rss: dict[str, list[float]] = {t: [] for t in mp_threads}
     with tempfile.TemporaryDirectory() as tmp:
         # Video only: the loop has no audio track to carry, so neither does the graph.
         src = samples.make_face_video(Path(tmp) / "face.mp4", frames=args.frames, width=640,
                                       height=480, fps=30, audio=False)
-        graph = None
+        profile = None
         for i in range(args.repeats):
-            start = time.perf_counter()
-            n = hand_written_loop(src, Path(tmp) / f"loop_{i}.mp4")
-            loop_fps.append(n / (time.perf_counter() - start))
-            start = time.perf_counter()
-            n = hand_written_loop(src, Path(tmp) / f"single_{i}.mp4", single_thread=True)
-            single_fps.append(n / (time.perf_counter() - start))
+            for kind, fps in (("loop", loop_fps), ("single", single_fps)):
+                run = run_apart(kind, src, Path(tmp) / f"{kind}_{i}.mp4")
+                fps.append(run["fps"])
+                rss[kind].append(run["peak_rss_mib"])
+                anon[kind].append(run["peak_anon_mib"] or 0.0)
             for delegate in delegates:
-                start, cpu = time.perf_counter(), time.process_time()
-                n, graph = graph_run(src, Path(tmp) / f"graph_{i}.mp4", delegate)
-                wall = time.perf_counter() - start
-                graph_fps[delegate].append(n / wall)
-                graph_cpu[delegate].append((time.process_time() - cpu) / wall)
-                assert n == args.frames
+                run = run_apart(f"graph:{delegate}", src, Path(tmp) / f"graph_{i}.mp4")
+                assert run["frames"] == args.frames
+                graph_fps[delegate].append(run["fps"])
+                graph_cpu[delegate].append(run["cpu"])
+                rss[delegate].append(run["peak_rss_mib"])
+                anon[delegate].append(run["peak_anon_mib"] or 0.0)
+                profile = run["profile"]  # the last run's, as printed below
             for threads in mp_threads if args.mediapipe_python else ():
                 script = Path(__file__).with_name("bench_mediapipe_face.py")
                 mode = f"frame={_x264_frame_threads()}" if threads == "frame" else threads
                 out = subprocess.run([args.mediapipe_python, str(script), str(src),
                                       str(Path(tmp) / f"mp_{i}.mp4"), mode], check=True,
                                      capture_output=True, text=True).stdout
-                mediapipe_fps[threads].append(json.loads(out)["fps"])
+                result = json.loads(out)
+                mediapipe_fps[threads].append(result["fps"])
+                if "peak_rss_mib" in result:
+                    mediapipe_rss[threads].append(result["peak_rss_mib"])
         stages = stage_times(src, Path(tmp) / "stages.mp4", single_thread=False)
         single_stages = stage_times(src, Path(tmp) / "stages1.mp4", single_thread=True)
     loop, pipeline = statistics.median(loop_fps), statistics.median(graph_fps[delegates[0]])
@@ -264,12 +348,15 @@ def main() -> int:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     work_bound = cores / sum(single_stages.values())
     print(f"{args.frames} frames 640x480, median of {args.repeats} runs (frames/s), {cores} cores")
-    print(f"hand-written loop   {loop:7.1f}   runs: {', '.join(f'{v:.1f}' for v in loop_fps)}")
-    print(f"loop, 1 thread      {single:7.1f}   runs: {', '.join(f'{v:.1f}' for v in single_fps)}")
+    print(f"hand-written loop   {loop:7.1f}   runs: {', '.join(f'{v:.1f}' for v in loop_fps)}"
+          f"   ({_memory(rss['loop'], anon['loop'])})")
+    print(f"loop, 1 thread      {single:7.1f}   runs: {', '.join(f'{v:.1f}' for v in single_fps)}"
+          f"   ({_memory(rss['single'], anon['single'])})")
     for delegate in delegates:
         runs = graph_fps[delegate]
         print(f"graph, {delegate:<12} {statistics.median(runs):7.1f}   runs: "
-              f"{', '.join(f'{v:.1f}' for v in runs)}   (CPU "
+              f"{', '.join(f'{v:.1f}' for v in runs)}   "
+              f"({_memory(rss[delegate], anon[delegate])}; CPU "
               f"{statistics.median(graph_cpu[delegate]):.0%} of one core; "
               f"{statistics.median(runs) / loop:.2f}x the loop, "
               f"{statistics.median(runs) / statistics.median(single_fps):.2f}x 1 thread)")
@@ -279,7 +366,9 @@ def main() -> int:
         reference = statistics.median(runs)
         print(f"MediaPipe, {threads + ' threads':<15} {reference:7.1f}   runs: "
               f"{', '.join(f'{v:.1f}' for v in runs)}   (graph / MediaPipe "
-              f"{pipeline / reference:.2f}x)")
+              f"{pipeline / reference:.2f}x"
+              + (f"; peak RSS {statistics.median(mediapipe_rss[threads]):.0f} MiB)"
+                 if mediapipe_rss[threads] else ")"))
     print(f"graph ({delegates[0]}) / loop     {pipeline / loop:7.2f}x")
     print(f"graph ({delegates[0]}) / 1-thread {pipeline / single:7.2f}x")
     print("stages alone, library threads on (ms/frame): "
@@ -293,9 +382,17 @@ def main() -> int:
     print(f"perfect {cores}-core pipeline of one-thread stages (the slowest stage or the "
           f"work bound) {serial_bound:.1f} frames/s; graph at {pipeline / serial_bound:.0%} "
           "of it")
-    assert graph is not None
-    print(graph.profile().table())
+    print("peak RSS (VmHWM) / peak anonymous RSS of each run's process, MiB: "
+          + "; ".join(f"{k} {', '.join(f'{v:.0f}/{a:.0f}' for v, a in zip(rss[k], anon[k]))}"
+                      for k in rss))
+    assert profile is not None
+    print(profile)
     return 0
+
+
+def _memory(rss: list[float], anon: list[float]) -> str:
+    """Median peak RSS and peak anonymous RSS, MiB."""
+    return f"peak RSS {statistics.median(rss):.0f} MiB, anon {statistics.median(anon):.0f} MiB"
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ selfie_segmentation_overlay.pbtxt and hand_tracking.pbtxt over 300-frame 640x480
 (`python -m mediagraph.testing.samples OUT --face|--hand --frames 300`), each run in a
 fresh subprocess, and prints the median frames/s of --repeats runs per graph and the
 median CPU time per frame (all the process's threads): on a shared, loaded machine the
-CPU time moves much less than the frames/s, so it is the steadier before/after measure.
+CPU time moves much less than the frames/s, so it is the steadier before/after measure;
+and the median peak RSS of each run's process (VmHWM, Python and the libraries included).
 
 With `--baseline-tree PATH` (a checkout or `git archive` of another commit) every run of
 this tree is followed by the same run on that tree, so both see the same machine load;
@@ -40,7 +41,8 @@ GRAPHS = {  # name: (graph file, sample kind, output stream counted)
 
 
 def worker(graph_file: str, src: str, dst: str) -> None:
-    """One timed run in this process; prints {"frames": n, "seconds": s, "cpu": s}."""
+    """One timed run in this process; prints {"frames": n, "seconds": s, "cpu": s,
+    "peak_rss_mib": MiB}."""
     import mediagraph as mg
 
     graph = mg.Graph(Path(graph_file).read_text())
@@ -50,7 +52,19 @@ def worker(graph_file: str, src: str, dst: str) -> None:
     start, cpu = time.perf_counter(), time.process_time()
     graph.run(side_packets={"input_video_path": src, "output_video_path": dst})
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(json.dumps({"frames": count[0], "seconds": seconds, "cpu": cpu}))
+    print(json.dumps({"frames": count[0], "seconds": seconds, "cpu": cpu,
+                      "peak_rss_mib": _peak_rss_mib()}))
+
+
+def _peak_rss_mib() -> float:
+    """This process's VmHWM in MiB (read here, not imported: a baseline tree may predate
+    mediagraph.model_bench.peak_rss_mb); nan where /proc is not."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) / 1024 for line in status
+                        if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return float("nan")
 
 
 def _name_of(graph_file: str) -> str:
@@ -73,8 +87,9 @@ def stage_tree(tree: Path, target: Path) -> str:
 
 
 def run_once(tree: Path, pythonpath: str | None, name: str, src: Path,
-             dst: Path) -> tuple[float, float]:
-    """Frames/s and CPU ms per frame of graph `name` of `tree`, in a fresh interpreter."""
+             dst: Path) -> tuple[float, float, float]:
+    """Frames/s, CPU ms per frame and peak RSS (MiB) of graph `name` of `tree`, in a fresh
+    interpreter."""
     env = dict(os.environ)
     if pythonpath is not None:
         env["PYTHONPATH"] = str(pythonpath)
@@ -85,7 +100,8 @@ def run_once(tree: Path, pythonpath: str | None, name: str, src: Path,
     if out.returncode:
         raise RuntimeError(f"{name} on {tree} failed:\n{out.stderr[-3000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return result["frames"] / result["seconds"], 1000 * result["cpu"] / result["frames"]
+    return (result["frames"] / result["seconds"], 1000 * result["cpu"] / result["frames"],
+            result["peak_rss_mib"])
 
 
 def make_samples(folder: Path, frames: int) -> dict[str, Path]:
@@ -124,18 +140,22 @@ def main() -> None:
             trees.append(("baseline", baseline, stage_tree(baseline, tmp / "baseline")))
         rates: dict[tuple[str, str], list[float]] = {}
         cpu: dict[tuple[str, str], list[float]] = {}
+        rss: dict[tuple[str, str], list[float]] = {}
         for repeat in range(args.repeats):
             for name in names:
                 src = samples[GRAPHS[name][1]]
                 for label, tree, path in trees:
-                    fps, ms = run_once(tree, path, name, src, tmp / f"{name}.mp4")
+                    fps, ms, mib = run_once(tree, path, name, src, tmp / f"{name}.mp4")
                     rates.setdefault((label, name), []).append(fps)
                     cpu.setdefault((label, name), []).append(ms)
+                    rss.setdefault((label, name), []).append(mib)
                     print(f"  repeat {repeat + 1} {name:15s} {label:10s} {fps:7.1f} frames/s "
-                          f"{ms:6.2f} CPU ms/frame", file=sys.stderr, flush=True)
+                          f"{ms:6.2f} CPU ms/frame {mib:6.1f} MiB peak RSS", file=sys.stderr,
+                          flush=True)
         print(f"medians of {args.repeats} ({os.cpu_count()} cores; "
               f"{args.frames}-frame 640x480 samples)")
-        for title, table, digits in (("frames/s", rates, 1), ("CPU ms per frame", cpu, 2)):
+        for title, table, digits in (("frames/s", rates, 1), ("CPU ms per frame", cpu, 2),
+                                     ("peak RSS MiB", rss, 1)):
             header = f"{title:17s}" + "".join(f"{label:>12s}" for label, _, _ in trees)
             print(header + ("       ratio" if len(trees) > 1 else ""))
             for name in names:

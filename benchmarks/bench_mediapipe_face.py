@@ -2,7 +2,8 @@
 
 Run with a separate venv that has mediapipe==0.10.14 (mediagraph never depends on it):
 cv2 decode -> mp.solutions.face_detection (short range) -> draw with mp's drawing utils
--> PyAV/libx264 encode, on one Python thread. Prints {"fps": ...} as JSON.
+-> PyAV/libx264 encode, on one Python thread. Prints {"fps": ..., "peak_rss_mib": ...} as
+JSON (peak RSS: this process's VmHWM, Linux only).
 
 The encoder's threads: "default" is what PyAV gives a script that does not ask (x264's
 slice threads), as the issue's reference harness did; "frame=N" asks for N x264 frame
@@ -58,7 +59,14 @@ def main() -> int:
         if stream is not None:
             out.mux(stream.encode(None))
     elapsed = time.perf_counter() - start
-    print(json.dumps({"fps": frames / elapsed, "frames": frames}))
+    result = {"fps": frames / elapsed, "frames": frames}
+    try:
+        with open("/proc/self/status") as status:
+            result["peak_rss_mib"] = next(int(line.split()[1]) / 1024 for line in status
+                                          if line.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        pass
+    print(json.dumps(result))
     return 0
 
 

@@ -21,6 +21,8 @@ from mediagraph.profiler import GraphProfile
 from mediagraph.validation import NodeSpec, PortBinding, suggest, validate
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from mediagraph.aio import AsyncRun
 
 
@@ -83,8 +85,9 @@ class Graph:
                  error_callback: Callable[[BaseException], None] | None = None,
                  inference_delegate: str | None = None) -> None:
         self.config = as_config(config)
-        self.spec, self.dag = validate(self.config, allow_imports=allow_imports,
-                                       inference_delegate=inference_delegate)
+        self.spec, self._topology = validate(self.config, allow_imports=allow_imports,
+                                             inference_delegate=inference_delegate)
+        self._dag: Any = None
         self._observers: list[tuple[str, Any, bool]] = []
         self._queue_overrides: dict[str, int] = {}
         self._run: Any = None
@@ -96,6 +99,16 @@ class Graph:
         self._trace_forced = False
         self._track_latency = profiler.enable_stream_latency
         self._time_framework = False
+
+    @property
+    def dag(self) -> nx.MultiDiGraph:
+        """The validated graph as a networkx MultiDiGraph: a node per calculator (index,
+        calculator, executor, source) and per graph input (`@input:NAME`), an edge per
+        stream a node reads (stream, back_edge, kind "stream") and per side packet (kind
+        "side"). Built, and networkx imported, on first use: running needs neither."""
+        if self._dag is None:
+            self._dag = self._topology.to_networkx()
+        return self._dag
 
     # -- set-up before a run --------------------------------------------------------------
 

@@ -5,7 +5,11 @@ checks every rule (wiring, types, options, executors, cycles, and what each calc
 declares: required ports, port `groups`, `Options.check()`, `check_config`) and raises
 `GraphConfigError` naming the file:line, node and stream, every broken node at once;
 nothing is logged-and-continued. It returns a `GraphSpec` (the dataclasses below, all
-the scheduler needs) and the networkx DAG: this is the only module that imports networkx.
+the scheduler needs) and the graph's `Topology`, whose `to_networkx()` builds the
+networkx DAG (`Graph.dag`) on demand: this is the only module that imports networkx, and
+only there. The checks themselves (topological order, cycles, loops) are the few lines
+below, so that building and running a graph never loads networkx's hundreds of modules
+(the process's memory and start-up time; bench_face_detection.py measures the first).
 """
 
 from __future__ import annotations
@@ -14,9 +18,7 @@ import difflib
 import os
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Iterable
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any, Iterable
 
 from mediagraph import registry
 from mediagraph.calculator import Calculator, NodeConfig
@@ -28,6 +30,9 @@ from mediagraph.config.subgraph import NodeOrigin, expand
 from mediagraph.errors import GraphConfigError, OptionsError, UnknownCalculatorError
 from mediagraph.options import Options
 from mediagraph.port import INPUT, OUTPUT, SIDE_INPUT, SIDE_OUTPUT, Port, compatible, type_name
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 DEFAULT_MAX_QUEUE_SIZE = 100
 MAX_THREADS = 1024  # per executor, and a node's max_in_flight: beyond, a typo, not a plan
@@ -134,9 +139,33 @@ class GraphSpec:
     source: str | None = None
 
 
+@dataclass(frozen=True)
+class Topology:
+    """The validated graph's nodes and edges, in the order validation met them.
+
+    `nodes`: (name, attributes) for each calculator (index, calculator, executor, source)
+    and each graph input (`@input:NAME`: index None, calculator None, graph_input True).
+    `edges`: (producer, consumer, attributes) for each stream a node reads (stream,
+    back_edge, kind "stream") and each side packet one node gives another (kind "side").
+    """
+
+    nodes: tuple[tuple[str, dict[str, Any]], ...]
+    edges: tuple[tuple[str, str, dict[str, Any]], ...]
+
+    def to_networkx(self) -> nx.MultiDiGraph:
+        """A networkx MultiDiGraph of these nodes and edges (imports networkx)."""
+        import networkx as nx
+
+        dag = nx.MultiDiGraph()
+        dag.add_nodes_from(self.nodes)
+        for producer, consumer, attributes in self.edges:
+            dag.add_edge(producer, consumer, **attributes)
+        return dag
+
+
 def validate(config: Any, *, allow_imports: Iterable[str] = (),
-             inference_delegate: str | None = None) -> tuple[GraphSpec, nx.MultiDiGraph]:
-    """Expand subgraphs and check every rule; return the run plan and its DAG.
+             inference_delegate: str | None = None) -> tuple[GraphSpec, Topology]:
+    """Expand subgraphs and check every rule; return the run plan and its topology.
 
     `inference_delegate` ("cpu", "gpu", "dsp", "auto", ...) is handed, after expansion, to
     the config rewrite registered under that name (mediagraph's inference calculators
@@ -195,7 +224,7 @@ class _Validator:
         return cls(message, source=origin.source if origin else self.source,
                    line=line, node=node, stream=stream)
 
-    def run(self) -> tuple[GraphSpec, nx.MultiDiGraph]:
+    def run(self) -> tuple[GraphSpec, Topology]:
         config = self.config
         for deprecated, instead in (("packet_generator", "a node that sets output side packets "
                                 "in open()"), ("packet_factory", "input side packets given to "
@@ -223,7 +252,7 @@ class _Validator:
                 raise self.error(f"graph output stream '{name}' is produced by no node"
                                  + suggest(name, streams), stream=name,
                                  field="output_stream", entry=entry)
-        dag = self._dag(streams, sides)
+        topology = self._topology(streams, sides)
         max_queue = config.max_queue_size or DEFAULT_MAX_QUEUE_SIZE
         if max_queue < -1:
             raise self.error(f"max_queue_size {max_queue} must be -1 (unbounded) or positive",
@@ -234,7 +263,7 @@ class _Validator:
                          side_packet_producers=sides, executors=executors,
                          max_queue_size=max_queue, report_deadlock=config.report_deadlock,
                          source=self.source)
-        return spec, dag
+        return spec, topology
 
     # -- executors ----------------------------------------------------------------------
 
@@ -547,44 +576,51 @@ class _Validator:
 
     # -- the DAG -------------------------------------------------------------------------
 
-    def _dag(self, streams: dict[str, StreamInfo],
-             sides: dict[str, tuple[int, int]]) -> nx.MultiDiGraph:
-        dag = nx.MultiDiGraph()
-        for node in self.nodes:
-            dag.add_node(node.name, index=node.index, calculator=node.calculator_name,
-                         executor=node.executor, source=node.is_source)
-        for name in streams:
-            if streams[name].producer is None:
-                dag.add_node(_input_node(name), index=None, calculator=None, graph_input=True)
-        forward = nx.DiGraph()
-        forward.add_nodes_from(dag.nodes)
+    def _topology(self, streams: dict[str, StreamInfo],
+                  sides: dict[str, tuple[int, int]]) -> Topology:
+        nodes: list[tuple[str, dict[str, Any]]] = [
+            (node.name, {"index": node.index, "calculator": node.calculator_name,
+                         "executor": node.executor, "source": node.is_source})
+            for node in self.nodes]
+        nodes += [(_input_node(name), {"index": None, "calculator": None, "graph_input": True})
+                  for name in streams if streams[name].producer is None]
+        edges: list[tuple[str, str, dict[str, Any]]] = []
+        # forward[u][v]: the (last) stream from u to v that is not a back edge; every[u]:
+        # every node u feeds. Dicts keep insertion order, so the order below is the order
+        # in which the edges were met.
+        forward: dict[str, dict[str, str]] = {name: {} for name, _ in nodes}
+        every: dict[str, dict[str, None]] = {name: {} for name, _ in nodes}
         for info in streams.values():
             producer = (self.nodes[info.producer[0]].name if info.producer
                         else _input_node(info.name))
             for node_index, slot in info.consumers:
                 node = self.nodes[node_index]
                 back = node.inputs[slot].back_edge
-                dag.add_edge(producer, node.name, stream=info.name, back_edge=back, kind="stream")
+                edges.append((producer, node.name,
+                              {"stream": info.name, "back_edge": back, "kind": "stream"}))
+                every[producer][node.name] = None
                 if not back:
-                    forward.add_edge(producer, node.name, stream=info.name)
+                    forward[producer][node.name] = info.name
         for node in self.nodes:
             for b in node.side_inputs:
                 if b.name in sides:
                     producer = self.nodes[sides[b.name][0]].name
-                    dag.add_edge(producer, node.name, stream=b.name, back_edge=False, kind="side")
-                    forward.add_edge(producer, node.name, stream=b.name)
-        try:
-            order = list(nx.topological_sort(forward))
-            cycle = None
-        except nx.NetworkXUnfeasible:  # look for the cycle only to name it
-            cycle = nx.find_cycle(forward)
-        if cycle:
-            path = " -> ".join(f"{u} [{forward.edges[u, v]['stream']}]" for u, v in cycle)
-            last_v = cycle[-1][1]
-            index = dag.nodes[last_v].get("index")
+                    edges.append((producer, node.name,
+                                  {"stream": b.name, "back_edge": False, "kind": "side"}))
+                    every[producer][node.name] = None
+                    forward[producer][node.name] = b.name
+        order = _topological_order(forward)
+        if order is None:
+            cycle = _find_cycle(forward)
+            path = " -> ".join(f"{u} [{forward[u][v]}]" for u, v in cycle)
+            index = dict(nodes)[cycle[-1][1]].get("index")
             raise self.error(f"cycle without a back edge: {path} -> {cycle[0][0]}; mark the "
                              "looping input with input_stream_info { tag_index: \"TAG\" "
                              "back_edge: true }", index)
+        predecessors: dict[str, list[str]] = {name: [] for name in forward}
+        for u, successors in forward.items():
+            for v in successors:
+                predecessors[v].append(u)
         by_name = {n.name: n for n in self.nodes}
         # The sources and graph inputs upstream of each node, in one pass in topological
         # order (a node's are its predecessors', plus the predecessors themselves), so a
@@ -598,7 +634,7 @@ class _Validator:
             if node is not None:
                 node.priority = rank
             up_sources, up_inputs = empty_i, empty_s
-            for pred in forward.predecessors(name):
+            for pred in predecessors[name]:
                 pred_node = by_name.get(pred)
                 more_s = sources[pred] | ({pred_node.index} if pred_node is not None
                                           and pred_node.is_source else empty_i)
@@ -614,12 +650,104 @@ class _Validator:
         # graph's throughput; whatever hangs off it (drawing, world landmarks, the mask)
         # overlaps the loop's next turn instead of delaying it.
         boost = len(order)
-        for component in nx.strongly_connected_components(nx.DiGraph(dag)):
-            if len(component) > 1:
-                for name in component:
-                    if name in by_name:
-                        by_name[name].priority += boost
-        return dag
+        for name in _on_cycles(every):
+            if name in by_name:
+                by_name[name].priority += boost
+        return Topology(tuple(nodes), tuple(edges))
+
+
+def _topological_order(successors: dict[str, dict[str, Any]]) -> list[str] | None:
+    """The nodes in topological order, None if there is a cycle.
+
+    Kahn's algorithm by generations, visiting nodes and successors in insertion order:
+    the same order as networkx's `topological_sort`, which chose each node's `priority`
+    before this replaced it (a test holds the two equal).
+    """
+    indegree = dict.fromkeys(successors, 0)
+    for targets in successors.values():
+        for v in targets:
+            indegree[v] += 1
+    generation = [v for v, d in indegree.items() if d == 0]
+    order: list[str] = []
+    while generation:
+        order += generation
+        following = []
+        for u in generation:
+            for v in successors[u]:
+                indegree[v] -= 1
+                if indegree[v] == 0:
+                    following.append(v)
+        generation = following
+    return order if len(order) == len(indegree) else None
+
+
+def _find_cycle(successors: dict[str, dict[str, Any]]) -> list[tuple[str, str]]:
+    """The edges of one cycle, from the node it closes on (depth first, in insertion
+    order, as networkx's `find_cycle`); [] if there is none."""
+    done: set[str] = set()
+    for start in successors:
+        if start in done:
+            continue
+        path, on_path = [start], {start}
+        stack = [iter(successors[start])]
+        while stack:
+            v = next(stack[-1], None)
+            if v is None:  # every edge out of path[-1] followed: no cycle through it
+                done.add(path[-1])
+                on_path.remove(path.pop())
+                stack.pop()
+            elif v in on_path:
+                cycle = path[path.index(v):] + [v]
+                return list(zip(cycle, cycle[1:]))
+            elif v not in done:
+                path.append(v)
+                on_path.add(v)
+                stack.append(iter(successors[v]))
+    return []
+
+
+def _on_cycles(successors: dict[str, dict[str, Any]]) -> set[str]:
+    """The nodes in a strongly connected component of more than one node (Tarjan's
+    algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: set[str] = set()
+    for root in successors:
+        if root in index:
+            continue
+        work = [(root, iter(successors[root]))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            u, targets = work[-1]
+            v = next(targets, None)
+            if v is not None:
+                if v not in index:
+                    index[v] = low[v] = len(index)
+                    stack.append(v)
+                    on_stack.add(v)
+                    work.append((v, iter(successors[v])))
+                elif v in on_stack:
+                    low[u] = min(low[u], index[v])
+                continue
+            work.pop()
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[u])
+            if low[u] == index[u]:
+                component = []
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    component.append(w)
+                    if w == u:
+                        break
+                if len(component) > 1:
+                    found.update(component)
+    return found
 
 
 def _raise_all(problems: list[GraphConfigError]) -> None:

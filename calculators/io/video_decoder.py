@@ -183,7 +183,13 @@ class VideoDecoderCalculator(Calculator):
         packets = getattr(self, "_packets", None)
         if packets is not None:
             packets.close()
-        self._container.close()
+        # Let go of the demuxer, the decoders and the frames read ahead now, rather than
+        # whenever this instance is collected (a finished graph keeps its calculators).
+        container, self._container = self._container, None
+        self._packets = self._vstream = self._astream = None
+        self._streams = []
+        self._pending = {"video": deque(), "audio": deque()}
+        container.close()
 
     # -- decoding ---------------------------------------------------------------------
 

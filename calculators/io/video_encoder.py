@@ -171,11 +171,20 @@ class VideoEncoderCalculator(Calculator):
             container.close()
             self._staged.discard()
             raise
+        finally:
+            self._release()
         container.close()
         if self.frames_written or self._next_apts:
             self._staged.commit()  # finalized: the run succeeded, stopped or was cancelled
         else:
             self._staged.discard()  # nothing was written: no empty file appears
+
+    def _release(self) -> None:
+        """Let go of the streams, so their encoders free their buffers and threads now
+        (x264's lookahead and frame threads hold tens of MiB) rather than whenever this
+        instance is collected: a finished graph keeps its calculators until it runs again."""
+        self._vstream = self._astream = self._container = None
+        self._held = []
 
     # -- encoding ---------------------------------------------------------------------
 

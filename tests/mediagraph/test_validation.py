@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import networkx as nx
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mediagraph as mg
+
+GRAPHS = sorted((Path(__file__).resolve().parents[2] / "graphs").glob("*.pbtxt"))
 
 
 @st.composite
@@ -78,3 +83,56 @@ def test_nodes_on_a_loop_rank_above_every_other_node():
     rank = {n.name: n.priority for n in graph.spec.nodes}
     assert min(rank["loopback"], rank["track"]) > max(rank["draw"], rank["other"])
     assert rank["track"] > rank["loopback"]  # inside the loop: still sinks first
+
+
+def networkx_priorities(graph: mg.Graph) -> dict[str, int]:
+    """Each node's priority as validation chose it with networkx: its rank in
+    `nx.topological_sort` of the forward edges, plus the node count for nodes on a loop."""
+    forward = nx.DiGraph()
+    forward.add_nodes_from(graph.dag.nodes)
+    forward.add_edges_from((u, v) for u, v, back in graph.dag.edges(data="back_edge")
+                           if not back)
+    order = list(nx.topological_sort(forward))
+    priority = {name: rank for rank, name in enumerate(order)}
+    for component in nx.strongly_connected_components(nx.DiGraph(graph.dag)):
+        if len(component) > 1:
+            for name in component:
+                priority[name] += len(order)
+    return {n.name: priority[n.name] for n in graph.spec.nodes}
+
+
+@pytest.mark.parametrize("path", [p for p in GRAPHS if p.name != "face_detection.pbtxt"],
+                         ids=lambda p: p.name)
+def test_priorities_are_networkx_topological_ranks_with_loops_first(path):
+    # Validation orders nodes without networkx; the scheduler's priorities must stay
+    # those networkx gave (tracking graphs carry loops, so the boost is covered too).
+    graph = mg.Graph(path)
+    assert {n.name: n.priority for n in graph.spec.nodes} == networkx_priorities(graph)
+
+
+@settings(max_examples=60, deadline=None)
+@given(config=dags())
+def test_random_dag_priorities_are_networkx_topological_ranks(config):
+    graph = mg.Graph(config)
+    assert {n.name: n.priority for n in graph.spec.nodes} == networkx_priorities(graph)
+
+
+def test_the_dag_holds_every_node_stream_and_side_packet():
+    graph = mg.Graph('''
+      input_stream: "a"
+      node { name: "side" calculator: "ConstantSidePacketCalculator"
+             output_side_packet: "PACKET:path"
+             options { [mediapipe.ConstantSidePacketCalculatorOptions.ext] {
+               packet { string_value: "in.mp4" } } } }
+      node { name: "decode" calculator: "VideoDecoderCalculator"
+             input_side_packet: "INPUT_FILE_PATH:path" output_stream: "VIDEO:v" }
+      node { name: "pass" calculator: "PassThroughCalculator" input_stream: "a"
+             output_stream: "b" }
+    ''')
+    dag = graph.dag
+    assert isinstance(dag, nx.MultiDiGraph) and graph.dag is dag
+    assert dict(dag.nodes(data="calculator")) == {
+        "side": "ConstantSidePacketCalculator", "decode": "VideoDecoderCalculator",
+        "pass": "PassThroughCalculator", "@input:a": None}
+    assert sorted((u, v, d["stream"], d["kind"]) for u, v, d in dag.edges(data=True)) == [
+        ("@input:a", "pass", "a", "stream"), ("side", "decode", "path", "side")]

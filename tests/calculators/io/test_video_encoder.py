@@ -498,3 +498,24 @@ def test_the_output_appears_whole_under_its_name_only_when_finalized(clip, tmp_p
     graph.run(side_packets={"in": str(clip), "out": str(out)}, timeout=60)
     assert set(OutputPeekCalculator.seen) == {b"old"} and len(OutputPeekCalculator.seen) == FRAMES
     assert probe(out)[0] and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
+
+
+def _native_threads() -> int:
+    return len(os.listdir("/proc/self/task"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
+def test_a_finished_run_leaves_no_codec_threads_while_the_graph_lives(clip, tmp_path):
+    # x264's frame threads and lookahead hold tens of MiB; the decoder and encoder let
+    # them go when the run ends, not when the graph (which keeps its calculators) is
+    # collected. The first run warms up whatever pools the libraries start once.
+    graph = Graph(TRANSCODE.format(audio_out="", audio_in="", on_error="FAIL", middle="",
+                                   to_encoder="decoded").replace(
+        'input_side_packet: "OUTPUT_FILE_PATH:out" }',
+        'input_side_packet: "OUTPUT_FILE_PATH:out" options { '
+        '[mediagraph.VideoEncoderCalculatorOptions.ext] { threads: 6 } } }'))
+    graph.run(side_packets={"in": str(clip), "out": str(tmp_path / "warm.mp4")}, timeout=60)
+    before = _native_threads()
+    graph.run(side_packets={"in": str(clip), "out": str(tmp_path / "out.mp4")}, timeout=60)
+    assert _native_threads() <= before
+    assert_prefix_of_source(tmp_path / "out.mp4", clip, count=FRAMES)
