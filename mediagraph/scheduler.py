@@ -166,8 +166,9 @@ class _Node:
         self.timeout_ns = int(spec.process_timeout * 1e9)
         self.sink_origins: list[str] | None = None  # latency tracking: sources feeding a sink
         self.fuse_next: _Node | None = None  # the consumer a fused chain hands packets to
-        self.fuse_out: tuple[OutputStream, InputQueue, Any] | None = None  # and how: its
-        # one output stream, that consumer's queue on it, the stream's type check
+        self.fuse_out: tuple[Any, ...] | None = None  # and how: its one output stream,
+        # that consumer's queue on it, the stream's type check, its stats, and the
+        # consumer's bound process method
 
     def limit_ns(self, kind: int) -> int:
         """How long one call of `kind` may run before the watchdog fires (0: forever)."""
@@ -363,7 +364,8 @@ class Run:
             node.fuse_next = _fusable_consumer(node)
             if node.fuse_next is not None:
                 out = node.outputs[0]
-                node.fuse_out = (out, out.consumers[0], out.check)
+                node.fuse_out = (out, out.consumers[0], out.check, node.stats,
+                                 node.fuse_next.calc.process)
 
     # -- starting -------------------------------------------------------------------------
 
@@ -559,35 +561,32 @@ class Run:
         result, error, start, end) and how many chain nodes ran.
         """
         perf = time.perf_counter_ns
+        head = node
         result: Any = None
         error: BaseException | None = None
-        ran = 0
         for nxt in chain:
             packets = produced.packets
             if (len(packets) != 1 or produced.extra or end - start >= _EAGER_WAKE_NS
                     or self.stopping):
                 break
             packet = packets[0][1]
-            out, q, check = node.fuse_out
+            out, q, check, stats, process = node.fuse_out
             pts = packet[1]
-            bound = out.bound
-            if (not _MIN <= bound <= pts < _MAX  # a stream's first packet goes to `_finish`
+            if (not _MIN <= out.bound <= pts < _MAX  # a stream's first packet goes to `_finish`
                     or (check is not None and not isinstance(packet[0], check))
                     or (pts < ts and node.offset0)):  # `_finish` reports it, or raises the
                 break  # bound past the input timestamp for a packet sent below it
-            del packets[0]
+            packets.clear()
             out.bound = q.bound = pts + 1
             out.last_timestamp = pts
             out.packets_sent += 1
             if not q.peak:
                 q.peak = 1
             took = end - start
-            stats = node.stats
             stats.calls += 1
             stats.busy_ns += took
             stats.recent.append(took)
             node = nxt
-            ran += 1
             cc = node.contexts[-1]  # claimed, so no other call uses it (left in place)
             node.last_ts = ts = pts
             cc.input_timestamp = pts  # cc.begin_activation(pts, (packet,)), inlined
@@ -595,7 +594,7 @@ class Run:
             produced = cc._produced
             start = perf()
             try:
-                result = node.calc.process(cc)
+                result = process(cc)
             except Stop as stop:
                 result = stop
             except BaseException as exc:  # noqa: BLE001 - every failure must reach the caller
@@ -603,6 +602,7 @@ class Run:
             end = perf()
             if result is not None or error is not None:
                 break
+        ran = chain.index(node) + 1 if node is not head else 0
         return node, cc, produced, ts, result, error, start, end, ran
 
     def _release_chain(self, head: _Node, head_cc: CalculatorContext, chain: list[_Node],

@@ -62,6 +62,16 @@ def test_run_prints_outputs_and_profile(tmp_path, capsys):
     assert "PassThroughCalculator" in out and "calls" in out
 
 
+def test_run_profile_shows_the_framework_apart_from_the_calculators(tmp_path, capsys):
+    path = tmp_path / "chain.pbtxt"
+    path.write_text(CHAIN)
+    assert main(["run", str(path), "--profile", "-q"]) == 0
+    out = capsys.readouterr().out
+    assert "PassThroughCalculator" in out  # the table, though -q hides the rest
+    assert "calculators" in out and "framework" in out and "calls fused" in out
+    assert "before a call" in out and "wake-ups" in out
+
+
 def test_run_refuses_graphs_with_inputs(tmp_path, capsys):
     path = tmp_path / "inputs.pbtxt"
     path.write_text('input_stream: "a" node { calculator: "PassThroughCalculator" '

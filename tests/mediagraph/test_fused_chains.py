@@ -3,6 +3,7 @@ run's lock or a queue. What users see must not change: results, order, every che
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
@@ -203,3 +204,39 @@ def test_profile_flag_times_the_scheduler_steps():
     work = graph.profile().work
     assert work.parts is not None and work.parts["begin"] > 0 and work.parts["finish"] > 0
     assert "before a call" in graph.profile().table()
+
+
+class OverlapProbe(Calculator):
+    """Sleeps (releasing the GIL, as C work does) and records how many probes run at once."""
+
+    value = Input(int, tag="")
+    out = Output(int, tag="")
+    lock = threading.Lock()
+    running = 0
+    most = 0
+
+    def process(self, cc: CalculatorContext) -> None:
+        cls = OverlapProbe
+        with cls.lock:
+            cls.running += 1
+            cls.most = max(cls.most, cls.running)
+        time.sleep(0.002)
+        with cls.lock:
+            cls.running -= 1
+        cc.send(self.out, cc.get(self.value))
+
+
+def test_long_calls_are_not_fused_so_the_stages_still_overlap():
+    """A fused chain ends after a long call (C work that releases the GIL), so the next
+    slow stage runs on another worker while this one takes the next packet."""
+    OverlapProbe.most = 0
+    graph = mg.Graph("""
+        num_threads: 3
+        input_stream: "in"
+        node { calculator: "PassThroughCalculator" input_stream: "in" output_stream: "a" }
+        node { calculator: "OverlapProbe" input_stream: "a" output_stream: "b" }
+        node { calculator: "OverlapProbe" input_stream: "b" output_stream: "c" }
+    """)
+    out = graph.run({"in": [(i, i) for i in range(40)]}, outputs=["c"], timeout=60)
+    assert [p.value for p in out["c"]] == list(range(40))
+    assert OverlapProbe.most == 2
