@@ -195,7 +195,8 @@ class WorkProfile:
         per = 1e3 / self.calls if self.calls else 0.0
         p = {k: v * per for k, v in self.parts.items()}
         rest = max(0.0, self.framework_us_per_call - p["begin"] - p["finish"])
-        return (f"framework per call: before a call (queue pop, context) {p['begin']:.2f} µs; "
+        return (f"framework per call (wall time, so waits for the GIL while other threads run "
+                f"Python count too): before a call (queue pop, context) {p['begin']:.2f} µs; "
                 f"after it {p['finish']:.2f} µs (type/timestamp checks, queues, bounds "
                 f"{p['deliver']:.2f}; wake-ups {p['schedule']:.2f}); the rest (lock waits, "
                 f"fused hand-offs, the loop) {rest:.2f} µs")
