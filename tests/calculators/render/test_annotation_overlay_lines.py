@@ -31,14 +31,15 @@ def test_a_run_of_lines_draws_what_cv2_line_draws(thickness):
     assert np.array_equal(out, want)
 
 
+@pytest.mark.parametrize("count", [6, 400])  # a face's keypoints; a mesh's
 @pytest.mark.parametrize("planar", [False, True])
 @pytest.mark.parametrize("thickness", [1.0, 2.0, 5.0])
-def test_a_run_of_points_draws_what_one_point_at_a_time_draws(planar, thickness):
+def test_a_run_of_points_draws_what_one_point_at_a_time_draws(planar, thickness, count):
     from mediagraph.colour import convert
     from mediagraph.formats import ImageFormat
 
     rng = np.random.default_rng(5)
-    xy = rng.uniform(-0.05, 1.05, (400, 2))            # some off the image
+    xy = rng.uniform(-0.05, 1.05, (count, 2))          # some off the image
     points = [RenderAnnotation("point", (float(x), float(y)), color=Color(255, 138, 0),
                                thickness=thickness) for x, y in xy]
     image = ImageFrame(np.full((120, 160, 3), 60, np.uint8))
