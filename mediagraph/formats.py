@@ -360,6 +360,12 @@ class RelativeKeypoint:
         return tuple(_frozen(cls, {"x": x, "y": y, "keypoint_label": "", "score": None})
                      for x, y in xy)
 
+    def moved(self, x: float, y: float) -> RelativeKeypoint:
+        """This keypoint at (x, y), label and score kept: `dataclasses.replace` without
+        its per-field work (non-max suppression moves every keypoint of every face)."""
+        return _frozen(type(self), {"x": x, "y": y, "keypoint_label": self.keypoint_label,
+                                    "score": self.score})
+
 
 class Keypoints(Sequence):
     """Unlabelled keypoints held as one Nx2 array of (x, y): the tuple of RelativeKeypoint

@@ -180,8 +180,7 @@ def _weighted(detections: list[Detection], scores: np.ndarray, order: np.ndarray
                 stacked = np.array([[(p.x, p.y) for p in detections[c].relative_keypoints]
                                     for c in candidates], np.float64)
                 averaged = np.tensordot(weights, stacked, axes=1) / total
-                points = tuple(dataclasses.replace(p, x=float(x), y=float(y))
-                               for p, (x, y) in zip(points, averaged))
+                points = tuple(p.moved(x, y) for p, (x, y) in zip(points, averaged.tolist()))
             detection = dataclasses.replace(detection, relative_bounding_box=box,
                                             relative_keypoints=points)
         out.append(detection)

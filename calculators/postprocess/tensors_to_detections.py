@@ -354,7 +354,7 @@ class TensorsToDetectionsCalculator(Calculator):
                        classes: np.ndarray, opts: TensorsToDetectionsCalculatorOptions
                        ) -> list[Detection]:
         flip = opts.flip_vertically
-        threshold = opts.min_score_thresh
+        threshold = None if opts.min_score_thresh is None else np.float32(opts.min_score_thresh)
         allowed = self._allowed
         limit = opts.max_results
         out: list[Detection] = []
@@ -365,7 +365,7 @@ class TensorsToDetectionsCalculator(Calculator):
             for score, class_id in zip(scores[i].tolist(), classes[i].tolist()):
                 if not (0 <= class_id < len(allowed) and allowed[class_id]):
                     continue
-                if threshold is not None and score < np.float32(threshold):
+                if threshold is not None and score < threshold:
                     continue
                 kept_scores.append(score)
                 kept_ids.append(int(class_id))
@@ -375,8 +375,8 @@ class TensorsToDetectionsCalculator(Calculator):
             width, height = xmax - xmin, ymax - ymin
             if not (width >= 0 and height >= 0):  # negative or NaN: a broken prediction
                 continue
-            points = tuple(RelativeKeypoint(x, 1.0 - y if flip else y)
-                           for x, y in keypoints[i].tolist())
+            xy = keypoints[i].tolist()
+            points = RelativeKeypoint.many([(x, 1.0 - y) for x, y in xy] if flip else xy)
             box = RelativeBoundingBox(xmin=xmin, ymin=1.0 - ymax if flip else ymin,
                                       width=width, height=height)
             out.append(Detection(label_id=tuple(kept_ids), score=tuple(kept_scores),
