@@ -790,7 +790,13 @@ class Run:
         follow: _Node | None = None
         for other in touched:
             if other is not node and not other.scheduled and self._wants_run(other):
-                if follow is None and other.executor is ex:
+                if other.executor is ex and (follow is None or other.key < follow.key):
+                    # The consumer nearest the outputs goes first, as the ready queue
+                    # orders them: an observer sees a packet before the nodes after it
+                    # can make the next one (a frame's results before its image).
+                    if follow is not None:
+                        follow.scheduled = False
+                        self._schedule(follow, None)
                     other.scheduled = True
                     follow = other
                 else:

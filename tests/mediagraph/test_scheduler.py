@@ -761,3 +761,24 @@ def test_a_start_run_that_fails_part_way_leaves_no_thread_and_the_graph_runs_aga
     assert graph._run.join_threads(5.0) and graph._run.alive_threads() == []
     graph.start_run()
     graph.wait_until_done(timeout=10)
+
+
+def test_an_observer_sees_a_packet_before_the_nodes_after_it_make_the_next_one():
+    """Of a node's ready consumers this thread runs the one nearest the outputs first (as
+    the ready queue orders them), so a live client gets a frame's results before the
+    image drawn from them, even on one thread."""
+    graph = mg.Graph("""
+        num_threads: 1
+        input_stream: "in"
+        output_stream: "results"
+        output_stream: "image"
+        node { calculator: "PassThroughCalculator" input_stream: "in" output_stream: "results" }
+        node { calculator: "PassThroughCalculator" input_stream: "results" output_stream: "b" }
+        node { calculator: "PassThroughCalculator" input_stream: "b" output_stream: "image" }
+    """)
+    seen: list[tuple[str, int]] = []
+    graph.observe_output_stream("results", lambda p: seen.append(("results", int(p.timestamp))))
+    graph.observe_output_stream("image", lambda p: seen.append(("image", int(p.timestamp))))
+    graph.run({"in": [(i, i) for i in range(20)]}, timeout=20)
+    for ts in range(20):
+        assert seen.index(("results", ts)) < seen.index(("image", ts)), seen
