@@ -3,7 +3,8 @@
 Field numbers follow `mediapipe/calculators/tensor/inference_calculator.proto`, so MediaPipe
 configs (text and binary) load unchanged. mediagraph's own additions use numbers from 100
 up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102),
-`Delegate.openvino` (103), `Delegate.mnn` (104), `Delegate.ncnn` (105) and `allow_fallback` (100).
+`Delegate.openvino` (103), `Delegate.mnn` (104), `Delegate.ncnn` (105),
+`Delegate.executorch` (106), `Delegate.coreml` (107) and `allow_fallback` (100).
 """
 
 from __future__ import annotations
@@ -153,13 +154,25 @@ class Ncnn(Options, proto_name=f"{_P}.Delegate.Ncnn"):
     allow_precision_loss: bool = option(2, default=False)
 
 
+class ExecuTorch(Options, proto_name=f"{_P}.Delegate.ExecuTorch"):
+    """mediagraph's ExecuTorch delegate (extra `executorch`, plus onnx2torch to convert):
+    the model converted once (onnx2torch, torch.export, XNNPACK lowering) to a `.pte`
+    beside it, run by ExecuTorch's CPU runtime in fp32.
+
+    num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default); ExecuTorch's thread
+              pool is one per process, sized by the first session that opens
+    """
+
+    num_threads: int = option(1, default=-1)
+
+
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
     """Best available: a CUDA GPU, then real (not emulated) Hexagon HTP, then the CPU."""
 
 
 class Delegate(Options, proto_name=f"{_P}.Delegate"):
     """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon`, `auto` and the
-    runtimes (`openvino`, `mnn`, `ncnn`)."""
+    runtimes (`openvino`, `mnn`, `ncnn`, `executorch`)."""
 
     tflite: TfLite = option(1, default=None)
     gpu: Gpu = option(2, default=None)
@@ -171,6 +184,7 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     openvino: OpenVino = option(103, default=None)
     mnn: Mnn = option(104, default=None)
     ncnn: Ncnn = option(105, default=None)
+    executorch: ExecuTorch = option(106, default=None)
 
     def chosen(self) -> list[str]:
         """The members that are set (validation allows one)."""
@@ -241,4 +255,5 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
                 nested.check()
 
 
-DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn", "ncnn")
+DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn",
+                    "ncnn", "executorch")
