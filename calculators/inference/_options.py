@@ -166,13 +166,40 @@ class ExecuTorch(Options, proto_name=f"{_P}.Delegate.ExecuTorch"):
     num_threads: int = option(1, default=-1)
 
 
+class CoreMl(Options, proto_name=f"{_P}.Delegate.CoreMl"):
+    """mediagraph's Core ML delegate: ONNX Runtime's CoreML execution provider on the
+    model's `.onnx` twin. macOS only (ONNX Runtime builds the provider only for Apple's
+    systems); elsewhere `open` fails saying so and naming the CPU path.
+
+    compute_units: ONNX Runtime's MLComputeUnits: ALL (default), CPUOnly, CPUAndGPU,
+              CPUAndNeuralEngine
+    model_format: MLProgram (default) or NeuralNetwork (older Core ML)
+    cache_dir: where Core ML's compiled model is kept between runs (ModelCacheDirectory)
+    num_threads: threads of the CPU provider that runs what Core ML does not take
+    """
+
+    compute_units: str = option(1, default="")
+    model_format: str = option(2, default="")
+    cache_dir: str = option(3, default="")
+    num_threads: int = option(4, default=-1)
+
+    def check(self) -> None:
+        units = ("ALL", "CPUOnly", "CPUAndGPU", "CPUAndNeuralEngine")
+        if self.compute_units and self.compute_units not in units:
+            raise ValueError(f"coreml compute_units {self.compute_units!r}: use "
+                             + ", ".join(units))
+        if self.model_format and self.model_format not in ("MLProgram", "NeuralNetwork"):
+            raise ValueError(f"coreml model_format {self.model_format!r}: use MLProgram or "
+                             "NeuralNetwork")
+
+
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
     """Best available: a CUDA GPU, then real (not emulated) Hexagon HTP, then the CPU."""
 
 
 class Delegate(Options, proto_name=f"{_P}.Delegate"):
     """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon`, `auto` and the
-    runtimes (`openvino`, `mnn`, `ncnn`, `executorch`)."""
+    runtimes (`openvino`, `mnn`, `ncnn`, `executorch`, `coreml`)."""
 
     tflite: TfLite = option(1, default=None)
     gpu: Gpu = option(2, default=None)
@@ -185,6 +212,7 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     mnn: Mnn = option(104, default=None)
     ncnn: Ncnn = option(105, default=None)
     executorch: ExecuTorch = option(106, default=None)
+    coreml: CoreMl = option(107, default=None)
 
     def chosen(self) -> list[str]:
         """The members that are set (validation allows one)."""
@@ -256,4 +284,4 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
 
 
 DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn",
-                    "ncnn", "executorch")
+                    "ncnn", "executorch", "coreml")
