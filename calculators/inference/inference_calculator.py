@@ -57,10 +57,12 @@ class InferenceCalculator(Calculator):
       nnapi {}                Android only: an error here (CPU with allow_fallback)
       openvino {}             OpenVINO (extra `openvino`): the model converted once to
                               OpenVINO IR beside it; float32 unless allow_precision_loss;
-                              device, num_threads, precision; runtime: "onnxruntime" for
+                              device, num_threads, precision (int8 with
+                              calibration_data); runtime: "onnxruntime" for
                               ONNX Runtime's OpenVINO provider (onnxruntime-openvino)
       mnn {}                  MNN (extra `mnn`): converted once to .mnn beside the model
-                              by MNN's converter; num_threads, allow_precision_loss
+                              by MNN's converter; num_threads, allow_precision_loss,
+                              precision: "int8" (int8 weights)
       ncnn {}                 ncnn (extra `ncnn`, and the pnnx tool): converted once by
                               pnnx to .param/.bin beside the model; batch-1 models
       executorch {}           ExecuTorch (extra `executorch`, and onnx2torch): converted
