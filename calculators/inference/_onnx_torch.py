@@ -33,6 +33,7 @@ import importlib.util
 import logging
 import sys
 import tempfile
+import threading
 import types
 import warnings
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ from mediagraph.errors import MissingDependencyError
 from . import _backends as B
 
 ONNX2TORCH_INSTALL = "pip install --no-deps onnx2torch"
+_quiet_lock = threading.RLock()
 
 
 def _stand_in_operator(operator: str) -> Any:
@@ -445,17 +447,20 @@ def quiet_torch() -> Iterator[None]:
     """Python warnings, and torch's, torchao's and ExecuTorch's log warnings, held back
     while importing, exporting and lowering (torchao warns that its CUDA kernels do not
     load on a CPU build; export warns of deprecations inside torch). Errors still show.
-    torch is imported first: its import sets its logger's level."""
+    torch is imported first: its import sets its logger's level. Logger levels and warning
+    filters are process-wide, so one thread at a time is inside (re-entrant): two
+    overlapping blocks would otherwise restore each other's saved state out of order."""
     import torch  # noqa: F401
 
-    loggers = [logging.getLogger(name) for name in ("torch", "torchao", "executorch")]
-    levels = [logger.level for logger in loggers]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for logger in loggers:
-            logger.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            for logger, level in zip(loggers, levels):
-                logger.setLevel(level)
+    with _quiet_lock:
+        loggers = [logging.getLogger(name) for name in ("torch", "torchao", "executorch")]
+        levels = [logger.level for logger in loggers]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for logger in loggers:
+                logger.setLevel(logging.ERROR)
+            try:
+                yield
+            finally:
+                for logger, level in zip(loggers, levels):
+                    logger.setLevel(level)

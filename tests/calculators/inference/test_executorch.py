@@ -207,3 +207,18 @@ def test_the_delegate_option_form_runs_and_the_profile_names_executorch() -> Non
     assert [o.shape for o in out["out"][0].value] == [(1, 896, 16), (1, 896, 1)]
     row = next(r for r in graph.profile().nodes if r.calculator == "InferenceCalculator")
     assert row.info["backend"] == "executorch"
+
+
+def test_quiet_torch_restores_the_loggers_and_nests() -> None:
+    import logging
+    import warnings
+
+    logger = logging.getLogger("torchao")
+    logger.setLevel(logging.INFO)
+    with _onnx_torch.quiet_torch():
+        assert logger.level == logging.ERROR
+        with _onnx_torch.quiet_torch():  # re-entrant: one thread may nest it
+            warnings.warn("held back")  # would fail under -W error
+        assert logger.level == logging.ERROR
+    assert logger.level == logging.INFO
+    logger.setLevel(logging.NOTSET)
