@@ -60,6 +60,12 @@ def _describe(values: Any, initializers: set[str]) -> list[dict[str, Any]]:
             for v in values if v.name not in initializers]
 
 
+def _operator_name(target: Any) -> str:
+    """`aten.mean.dim` from an edge operator, which prints as
+    `<EdgeOpOverload: aten.mean.dim>: schema = aten::mean.dim(...)`."""
+    return str(target).removeprefix("<EdgeOpOverload: ").split(">")[0].split(":")[0].strip()
+
+
 def _lowered(source: Path, onnx_file: Path) -> tuple[bytes, dict[str, Any]]:
     """The `.pte` bytes of the ONNX model at `onnx_file`, and its I/O description."""
     import torch
@@ -83,7 +89,7 @@ def _lowered(source: Path, onnx_file: Path) -> tuple[bytes, dict[str, Any]]:
         try:
             edge = exir.to_edge_transform_and_lower(exported,
                                                     partitioner=[xnnpack.XnnpackPartitioner()])
-            outside = sorted({str(n.target).split(":")[0].removeprefix("<EdgeOpOverload: ")
+            outside = sorted({_operator_name(n.target)
                               for n in edge.exported_program().graph_module.graph.nodes
                               if n.op == "call_function" and "aten" in str(n.target)})
             program = edge.to_executorch()

@@ -11,6 +11,7 @@ for face_landmark_with_attention against ONNX Runtime (LiteRT lacks its operator
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -222,3 +223,11 @@ def test_quiet_torch_restores_the_loggers_and_nests() -> None:
         assert logger.level == logging.ERROR
     assert logger.level == logging.INFO
     logger.setLevel(logging.NOTSET)
+
+
+def test_the_operators_left_outside_xnnpack_are_named_in_the_json(tmp_path: Path) -> None:
+    model = tmp_path / "hand_landmark_lite.tflite"
+    shutil.copy(_fetched(model.name), model)
+    shutil.copy(_fetched(model.name).with_suffix(".onnx"), model.with_suffix(".onnx"))
+    io = json.loads(_executorch.convert(model).with_suffix(".json").read_text())
+    assert io["outside_xnnpack"] == ["aten.mean.dim"]
