@@ -10,10 +10,16 @@ STAMP := $(VENV)/.installed-all-test
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[all,test]'
+	# ExecuTorch is not in `all` (it brings torch), but its tests run here: torch 2.13's
+	# CPU build is on this kind of machine's disk, which pip takes for torch==2.13.*.
+	$(PY) -m pip install -q -e '.[all,test,executorch]'
 	# pnnx converts models for ncnn; its wheel requires torch (gigabytes) for a path we
 	# do not use, so only the wheel itself is installed.
 	$(PY) -m pip install -q --no-deps pnnx
+	# onnx2torch converts models for ExecuTorch; its torchvision requirement resolves to a
+	# CUDA build that does not load beside the CPU torch, and serves two operators
+	# (NonMaxSuppression, RoiAlign) these models lack. Pinned: the backend reuses its helpers.
+	$(PY) -m pip install -q --no-deps onnx2torch==1.5.15
 	touch $(STAMP)
 
 install: $(STAMP)

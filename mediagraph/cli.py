@@ -349,7 +349,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, default=None, help="give up after S seconds")
     run.add_argument("--delegate", "--backend", metavar="DEVICE",
                      help="run every InferenceCalculator on DEVICE, whatever the config says: "
-                          "cpu, gpu, dsp, openvino, mnn, ncnn, auto (also xnnpack, tflite, hexagon, nnapi)")
+                          "cpu, gpu, dsp, openvino, mnn, ncnn, executorch, coreml (macOS), auto "
+                          "(also xnnpack, tflite, hexagon, nnapi)")
     run.add_argument("--process-timeout", type=float, default=None, metavar="S",
                      help="fail the run, naming the node and its stack, when one process() "
                           "call takes longer than S seconds (open/close: 10x, at least 1 s)")

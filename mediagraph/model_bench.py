@@ -58,10 +58,12 @@ BACKENDS: dict[str, tuple[str, str | None]] = {
     "openvino": ("openvino", "openvino"),
     "mnn": ("MNN", "mnn"),
     "ncnn": ("ncnn", "ncnn"),
+    "executorch": ("executorch", "executorch"),
 }
 REFERENCE = "litert"
 # `inference_delegate` that sends a graph's InferenceCalculators to each backend.
-DELEGATES = {"litert": "cpu", "openvino": "openvino", "mnn": "mnn", "ncnn": "ncnn"}
+DELEGATES = {"litert": "cpu", "openvino": "openvino", "mnn": "mnn", "ncnn": "ncnn",
+             "executorch": "executorch"}
 # Detector model -> (MediaPipe's subgraph that decodes it, the sample still it looks at).
 DETECTORS: dict[str, tuple[str, str]] = {
     "face_detection_short_range.tflite": ("FaceDetectionShortRangeCpu", "portrait"),

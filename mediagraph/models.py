@@ -19,8 +19,8 @@ backends take the same tensors the LiteRT backend does.
     python -m mediagraph.models convert face_detection_short_range.tflite --to openvino
 
 `--to RUNTIME` runs the converter a backend registered for RUNTIME (`registry.
-register_converter`: openvino, mnn, ncnn from the inference package), which caches its
-files beside the model, keyed by the model's sha256.
+register_converter`: openvino, mnn, mnn-int8, ncnn, executorch from the inference
+package), which caches its files beside the model, keyed by the model's sha256.
 """
 
 from __future__ import annotations
@@ -583,7 +583,8 @@ def main(argv: Sequence[str] | None = None, commands: dict[str, Command] | None 
     p_conv.add_argument("model", help="a .tflite/.onnx path or a cached model name")
     p_conv.add_argument("-o", "--output", help="where to write the .onnx (default: next to it)")
     p_conv.add_argument("--to", default="onnx", metavar="RUNTIME",
-                        help="onnx (default), or a backend's format (openvino, ...): "
+                        help="onnx (default), or a backend's format (openvino, mnn, mnn-int8, "
+                             "ncnn, executorch): "
                              "converted with that runtime's converter and cached beside the "
                              "model, keyed by its sha256")
     for name, (summary, add_arguments, _) in (commands or {}).items():

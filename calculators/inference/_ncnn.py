@@ -22,6 +22,12 @@ Layout: ncnn's tensors have no batch axis; a batch-1 input goes in without it, i
 model's own layout (the twin's NHWC input is permuted inside the graph), and each output
 comes back reshaped to the model's shape. Each call uses its own extractor on the shared
 net (ncnn's way to run one net on several threads).
+
+int8: ncnn runs int8 only from a model rewritten by its `ncnn2int8` tool with a
+calibration table made by `ncnn2table` (KL or ACIQ over a folder of images). Neither
+tool is in the ncnn or pnnx wheels on PyPI (the wheel exposes only the per-tensor
+`quantize_to_int8` helper they are built from), so `precision: "int8"` is refused,
+naming the int8 paths that do run here (`_options.NCNN_INT8_MESSAGE`).
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from mediagraph.errors import MissingDependencyError
 from . import _backends as B
 from . import _converted
 from ._mnn import _native_output
+from ._options import NCNN_INT8_MESSAGE
 
 log = logging.getLogger("mediagraph.inference")
 
@@ -255,6 +262,8 @@ class NcnnSession(B.Backend):
 
 def open_backend(path: Path, threads: int, settings: dict[str, Any]) -> B.Backend:
     """The cached ncnn backend for `path` with the `ncnn {}` delegate `settings`."""
+    if str(settings.get("precision", "")).lower() == "int8":
+        raise ValueError(NCNN_INT8_MESSAGE)
     threads = B.delegate_threads(settings, threads)
     lossy = bool(settings.get("allow_precision_loss"))
     param = convert(path)

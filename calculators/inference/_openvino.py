@@ -18,6 +18,14 @@ ONNX Runtime's OpenVINO execution provider (`delegate { openvino { runtime:
 ONNX Runtime that replaces the `onnxruntime` module (as onnxruntime-gpu does), so it is
 not an extra: a clash between the two is detected and explained.
 
+int8 (`precision: "int8"`): OpenVINO runs a quantized model's int8 operators in int8,
+but quantizing one is NNCF's job (a package of its own, not a dependency here). The
+backend instead quantizes the `.onnx` twin with ONNX Runtime's quantizer, calibrated on
+the user's `calibration_data` (`_int8`), and converts that QDQ model to IR as usual; its
+CPU plugin fuses the QuantizeLinear/DequantizeLinear pairs into int8 kernels (the
+runtime model reports i8/u8 operators; `device` says int8). What stays float runs in f32
+unless precision loss is allowed.
+
 One compiled model and one infer request per (IR, device, threads, precision) for the
 process; calls to one request are serialised with a lock (a request is not reentrant).
 """
@@ -38,7 +46,7 @@ from mediagraph import models, registry
 from mediagraph.errors import MissingDependencyError
 
 from . import _backends as B
-from . import _converted, _cuda
+from . import _converted, _cuda, _int8
 
 log = logging.getLogger("mediagraph.inference")
 
@@ -166,7 +174,8 @@ class OpenVinoSession(B.Backend):
 
     backend = "openvino"
 
-    def __init__(self, ir: Path, device: str, threads: int, hint: str | None) -> None:
+    def __init__(self, ir: Path, device: str, threads: int, hint: str | None,
+                 int8: bool = False) -> None:
         ov_core = core()
         devices = list(ov_core.available_devices)
         base = device.split(":")[0].split(".")[0]
@@ -197,6 +206,8 @@ class OpenVinoSession(B.Backend):
         # What the device computes in (the CPU plugin reports it; other devices: the hint).
         self.precision = (self._compiled.get_property("INFERENCE_PRECISION_HINT").get_type_name()
                           if base == "CPU" else hint or "device default")
+        if int8:
+            self.precision = f"int8, {self.precision} elsewhere"
         self.inputs = [B.TensorSpec(port.get_any_name(),
                                     tuple(d.get_length() if d.is_static else -1
                                           for d in port.get_partial_shape()),
@@ -224,7 +235,19 @@ def open_backend(path: Path, threads: int, settings: dict[str, Any]) -> B.Backen
     """The cached OpenVINO backend for `path` with the `openvino {}` delegate `settings`."""
     device = str(settings.get("device") or "CPU").upper()
     threads = B.delegate_threads(settings, threads)
-    hint = _hint(str(settings.get("precision", "")), bool(settings.get("allow_precision_loss")))
+    precision = str(settings.get("precision", "")).lower()
+    lossy = bool(settings.get("allow_precision_loss"))
+    if precision == "int8":
+        calibration = str(settings.get("calibration_data") or "")
+        if not calibration:
+            raise ValueError("openvino precision int8 needs calibration_data (representative "
+                             "inputs: a .npy, or an .npz by input name)")
+        _ov()
+        ir = convert(_int8.quantized(models.resolve(path), Path(calibration).expanduser(), EXTRA))
+        hint = None if lossy else "f32"
+        return B.cached(("openvino-int8", B.file_key(ir), device, threads, hint),
+                        lambda: OpenVinoSession(ir, device, threads, hint, int8=True))
+    hint = _hint(precision, lossy)
     if settings.get("runtime") == "onnxruntime":
         onnx = _converted.onnx_twin(path)
         return B.cached(("onnxruntime-openvino", B.file_key(onnx), device, threads, hint),

@@ -3,7 +3,8 @@
 Field numbers follow `mediapipe/calculators/tensor/inference_calculator.proto`, so MediaPipe
 configs (text and binary) load unchanged. mediagraph's own additions use numbers from 100
 up, far from MediaPipe's: `Delegate.dsp` (100, alias `hexagon` 101), `Delegate.auto` (102),
-`Delegate.openvino` (103), `Delegate.mnn` (104), `Delegate.ncnn` (105) and `allow_fallback` (100).
+`Delegate.openvino` (103), `Delegate.mnn` (104), `Delegate.ncnn` (105),
+`Delegate.executorch` (106), `Delegate.coreml` (107) and `allow_fallback` (100).
 """
 
 from __future__ import annotations
@@ -109,7 +110,11 @@ class OpenVino(Options, proto_name=f"{_P}.Delegate.OpenVino"):
     allow_precision_loss: false (default) pins INFERENCE_PRECISION_HINT to f32; true leaves
               the device's default (bf16 on CPUs with AMX, which moved face detection's
               scores by more than 1)
-    precision: f32, f16 or bf16 explicitly (overrides allow_precision_loss)
+    precision: f32, f16 or bf16 explicitly (overrides allow_precision_loss), or int8: the
+              model quantized once (8-bit weights and activations, QDQ, by ONNX Runtime's
+              quantizer) from `calibration_data`, run by OpenVINO's int8 kernels
+    calibration_data: for int8, representative inputs as the graph feeds the model: a
+              `.npy` (N x input shape) for a one-input model, else an `.npz` by input name
     runtime:  "" or "openvino": the openvino package; "onnxruntime": ONNX Runtime's
               OpenVINO execution provider (needs onnxruntime-openvino in place of onnxruntime)
     """
@@ -119,12 +124,22 @@ class OpenVino(Options, proto_name=f"{_P}.Delegate.OpenVino"):
     allow_precision_loss: bool = option(3, default=False)
     precision: str = option(4, default="")
     runtime: str = option(5, default="")
+    calibration_data: str = option(6, default="", doc=".npy/.npz of inputs for int8")
 
     def check(self) -> None:
-        if self.precision and self.precision.lower() not in ("f32", "fp32", "f16", "fp16", "bf16"):
-            raise ValueError(f"openvino precision {self.precision!r}: use f32, f16 or bf16")
+        precision = self.precision.lower()
+        if precision and precision not in ("f32", "fp32", "f16", "fp16", "bf16", "int8"):
+            raise ValueError(f"openvino precision {self.precision!r}: use f32, f16, bf16 or int8")
         if self.runtime not in ("", "openvino", "onnxruntime"):
             raise ValueError(f"openvino runtime {self.runtime!r}: use openvino or onnxruntime")
+        if precision == "int8" and not self.calibration_data:
+            raise ValueError(
+                "openvino precision int8 needs calibration_data: int8 activations need their "
+                "ranges, which only representative inputs give (a .npy of N inputs as the "
+                "graph feeds the model, or an .npz by input name)")
+        if precision == "int8" and self.runtime == "onnxruntime":
+            raise ValueError("openvino precision int8 runs on the openvino runtime; drop "
+                             "runtime: \"onnxruntime\"")
 
 
 class Mnn(Options, proto_name=f"{_P}.Delegate.Mnn"):
@@ -134,10 +149,19 @@ class Mnn(Options, proto_name=f"{_P}.Delegate.Mnn"):
     num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default)
     allow_precision_loss: false (default) asks MNN for high (fp32) precision; true for
               low, fp16 arithmetic where the CPU has it (ARMv8.2; x86-64 stays fp32)
+    precision: "" (float weights) or "int8": weights stored as 8 bits, quantized per
+              channel by MNN's converter (`--weightQuantBits 8`); no calibration needed
+              (MNN's full int8, activations included, is its mnnquant tool, which
+              calibrates on a folder of images: not wired here)
     """
 
     num_threads: int = option(1, default=-1)
     allow_precision_loss: bool = option(2, default=False)
+    precision: str = option(3, default="")
+
+    def check(self) -> None:
+        if self.precision.lower() not in ("", "fp32", "f32", "int8"):
+            raise ValueError(f"mnn precision {self.precision!r}: use fp32 or int8")
 
 
 class Ncnn(Options, proto_name=f"{_P}.Delegate.Ncnn"):
@@ -147,10 +171,68 @@ class Ncnn(Options, proto_name=f"{_P}.Delegate.Ncnn"):
     num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default)
     allow_precision_loss: false (default) keeps ncnn's fp16/bf16 storage and arithmetic
               off; true lets ncnn use them where the CPU has them
+    precision: "" or "fp32"; "int8" is refused (NCNN_INT8_MESSAGE): ncnn runs int8 only
+              from a model rewritten by its ncnn2table and ncnn2int8 tools
     """
 
     num_threads: int = option(1, default=-1)
     allow_precision_loss: bool = option(2, default=False)
+    precision: str = option(3, default="")
+
+    def check(self) -> None:
+        precision = self.precision.lower()
+        if precision == "int8":
+            raise ValueError(NCNN_INT8_MESSAGE)
+        if precision not in ("", "fp32", "f32"):
+            raise ValueError(f"ncnn precision {self.precision!r}: use fp32 (int8 is not "
+                             "available here)")
+
+
+NCNN_INT8_MESSAGE = (
+    "ncnn precision int8 is not available here: ncnn runs int8 only from a model rewritten "
+    "by its ncnn2int8 tool with a calibration table from its ncnn2table tool (KL or ACIQ "
+    "over a folder of images), and neither tool is in the ncnn or pnnx wheels on PyPI (they "
+    "build from ncnn's source); int8 that runs here: openvino { precision: \"int8\" "
+    "calibration_data: ... } (full int8) or mnn { precision: \"int8\" } (int8 weights)")
+
+
+class ExecuTorch(Options, proto_name=f"{_P}.Delegate.ExecuTorch"):
+    """mediagraph's ExecuTorch delegate (extra `executorch`, plus onnx2torch to convert):
+    the model converted once (onnx2torch, torch.export, XNNPACK lowering) to a `.pte`
+    beside it, run by ExecuTorch's CPU runtime in fp32.
+
+    num_threads: -1: cpu_num_thread, else 1 (MediaPipe's default); ExecuTorch's thread
+              pool is one per process, sized by the first session that opens
+    """
+
+    num_threads: int = option(1, default=-1)
+
+
+class CoreMl(Options, proto_name=f"{_P}.Delegate.CoreMl"):
+    """mediagraph's Core ML delegate: ONNX Runtime's CoreML execution provider on the
+    model's `.onnx` twin. macOS only (ONNX Runtime builds the provider only for Apple's
+    systems); elsewhere `open` fails saying so and naming the CPU path.
+
+    compute_units: ONNX Runtime's MLComputeUnits: ALL (default), CPUOnly, CPUAndGPU,
+              CPUAndNeuralEngine
+    model_format: MLProgram (default) or NeuralNetwork (older Core ML)
+    cache_dir: where Core ML's compiled model is kept between runs (ModelCacheDirectory)
+    num_threads: threads of the CPU provider that runs what Core ML does not take
+    """
+
+    compute_units: str = option(1, default="")
+    model_format: str = option(2, default="")
+    cache_dir: str = option(3, default="")
+    num_threads: int = option(4, default=-1)
+
+    def check(self) -> None:
+        units = ("ALL", "CPUOnly", "CPUAndGPU", "CPUAndNeuralEngine")
+        if self.compute_units and self.compute_units not in units:
+            raise ValueError(f"coreml compute_units {self.compute_units!r}: use "
+                             + ", ".join(units))
+        if self.model_format and self.model_format not in ("MLProgram", "NeuralNetwork"):
+            raise ValueError(f"coreml model_format {self.model_format!r}: use MLProgram or "
+                             "NeuralNetwork")
 
 
 class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
@@ -159,7 +241,7 @@ class Auto(Options, proto_name=f"{_P}.Delegate.Auto"):
 
 class Delegate(Options, proto_name=f"{_P}.Delegate"):
     """MediaPipe's `oneof delegate`, plus mediagraph's `dsp`/`hexagon`, `auto` and the
-    runtimes (`openvino`, `mnn`, `ncnn`)."""
+    runtimes (`openvino`, `mnn`, `ncnn`, `executorch`, `coreml`)."""
 
     tflite: TfLite = option(1, default=None)
     gpu: Gpu = option(2, default=None)
@@ -171,6 +253,8 @@ class Delegate(Options, proto_name=f"{_P}.Delegate"):
     openvino: OpenVino = option(103, default=None)
     mnn: Mnn = option(104, default=None)
     ncnn: Ncnn = option(105, default=None)
+    executorch: ExecuTorch = option(106, default=None)
+    coreml: CoreMl = option(107, default=None)
 
     def chosen(self) -> list[str]:
         """The members that are set (validation allows one)."""
@@ -241,4 +325,5 @@ class InferenceCalculatorOptions(Options, proto_name=_P, extension=336783863):
                 nested.check()
 
 
-DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn", "ncnn")
+DELEGATE_MEMBERS = ("tflite", "xnnpack", "gpu", "nnapi", "dsp", "hexagon", "auto", "openvino", "mnn",
+                    "ncnn", "executorch", "coreml")

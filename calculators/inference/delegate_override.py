@@ -20,7 +20,8 @@ OPTIONS = "mediapipe.InferenceCalculatorOptions"
 # What users type -> the delegate member it sets ("cpu" is MediaPipe's xnnpack).
 DELEGATES = {"cpu": "xnnpack", "xnnpack": "xnnpack", "tflite": "tflite", "gpu": "gpu",
              "dsp": "dsp", "hexagon": "dsp", "nnapi": "nnapi", "auto": "auto",
-             "openvino": "openvino", "mnn": "mnn", "ncnn": "ncnn"}
+             "openvino": "openvino", "mnn": "mnn", "ncnn": "ncnn", "executorch": "executorch",
+             "coreml": "coreml"}
 
 
 def override_inference_delegate(config: Any, delegate: str, *, source: str | None = None) -> int:

@@ -1,5 +1,5 @@
 """InferenceCalculator: run a TFLite or ONNX model on the CPU, a CUDA GPU, the Hexagon DSP,
-or another runtime (OpenVINO, MNN, ncnn)."""
+or another runtime (OpenVINO, MNN, ncnn, ExecuTorch; Core ML on macOS)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,14 @@ from typing import Any
 import numpy as np
 
 from mediagraph.calculators.inference import _backends as B
-from mediagraph.calculators.inference import _converted, _io_map, _mnn, _ncnn, _openvino
+from mediagraph.calculators.inference import (_converted, _coreml, _executorch, _io_map, _mnn,
+                                              _ncnn, _openvino)
 from mediagraph.calculators.inference._options import (
     Auto,
+    CoreMl,
     Delegate,
     Dsp,
+    ExecuTorch,
     Gpu,
     InferenceCalculatorOptions,
     InferenceUsage,
@@ -29,15 +32,16 @@ from mediagraph import (Calculator, CalculatorContext, Input, Inputs, NodeConfig
                         SideInput, models)
 from mediagraph.errors import MissingDependencyError
 
-__all__ = ["Auto", "Delegate", "Dsp", "Gpu", "InferenceCalculator", "InferenceCalculatorOptions",
-           "Mnn", "Ncnn", "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
+__all__ = ["Auto", "CoreMl", "Delegate", "Dsp", "ExecuTorch", "Gpu", "InferenceCalculator",
+           "InferenceCalculatorOptions", "Mnn", "Ncnn", "Nnapi", "OpenVino", "TfLite", "Xnnpack"]
 
 log = logging.getLogger("mediagraph.inference")
 
 _CPU, _GPU, _DSP, _NNAPI, _AUTO = "cpu", "gpu", "dsp", "nnapi", "auto"
 # The runtimes with a backend module of their own: delegate member -> its open_backend.
 _RUNTIMES = {"openvino": _openvino.open_backend, "mnn": _mnn.open_backend,
-             "ncnn": _ncnn.open_backend}
+             "ncnn": _ncnn.open_backend, "executorch": _executorch.open_backend,
+             "coreml": _coreml.open_backend}
 
 
 class InferenceCalculator(Calculator):
@@ -53,12 +57,18 @@ class InferenceCalculator(Calculator):
       nnapi {}                Android only: an error here (CPU with allow_fallback)
       openvino {}             OpenVINO (extra `openvino`): the model converted once to
                               OpenVINO IR beside it; float32 unless allow_precision_loss;
-                              device, num_threads, precision; runtime: "onnxruntime" for
+                              device, num_threads, precision (int8 with
+                              calibration_data); runtime: "onnxruntime" for
                               ONNX Runtime's OpenVINO provider (onnxruntime-openvino)
       mnn {}                  MNN (extra `mnn`): converted once to .mnn beside the model
-                              by MNN's converter; num_threads, allow_precision_loss
+                              by MNN's converter; num_threads, allow_precision_loss,
+                              precision: "int8" (int8 weights)
       ncnn {}                 ncnn (extra `ncnn`, and the pnnx tool): converted once by
                               pnnx to .param/.bin beside the model; batch-1 models
+      executorch {}           ExecuTorch (extra `executorch`, and onnx2torch): converted
+                              once to an XNNPACK-lowered .pte beside the model; fp32
+      coreml {}               ONNX Runtime's CoreML provider on the .onnx twin; macOS
+                              only (elsewhere open fails, naming the CPU path)
       auto {} or none         the best available: CUDA GPU, then real Hexagon HTP, then CPU
     A device that is unavailable fails `open` with what is missing, unless
     `allow_fallback: true`, which logs and runs on the CPU. Loaded models are cached per

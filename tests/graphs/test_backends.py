@@ -1,5 +1,5 @@
-"""Any graph on any backend, unedited: the face video graph with `--delegate openvino`
-`--delegate mnn` or `--delegate ncnn` finds the same faces as the CPU path (LiteRT)."""
+"""Any graph on any backend, unedited: the face video graph with `--delegate openvino`,
+`mnn`, `ncnn` or `executorch` finds the same faces as the CPU path (LiteRT)."""
 
 from __future__ import annotations
 
@@ -52,7 +52,9 @@ def cpu_faces(clip: Path) -> list:
 
 @pytest.mark.parametrize("delegate,backend,module", [("openvino", "openvino", "openvino"),
                                                      ("mnn", "mnn", "MNN"),
-                                                     ("ncnn", "ncnn", "ncnn")])
+                                                     ("ncnn", "ncnn", "ncnn"),
+                                                     ("executorch", "executorch",
+                                                      "executorch.runtime")])
 def test_the_face_video_graph_finds_the_cpu_faces_on_each_backend(
         clip: Path, cpu_faces: list, delegate: str, backend: str, module: str) -> None:
     pytest.importorskip(module)
