@@ -644,11 +644,11 @@ class Run:
             packets = q.packets
             if packets:  # the common case, kept short: one input, one packet
                 packet = packets.popleft()
+                cc = node.contexts.pop()
+                node.in_flight += 1  # before the wake-ups below look at this node
+                node.last_ts = ts = packet[1]
                 if q.full and len(packets) < q.max_size:
                     self._clear_full(q)
-                cc = node.contexts.pop()
-                node.in_flight += 1
-                node.last_ts = ts = packet[1]
                 return _PROCESS, ts, cc, cc.begin_activation(ts, (packet,))
         if node.is_source:
             if node.source_done:
@@ -676,15 +676,17 @@ class Run:
         else:
             inputs = [None] * node.n_inputs
             handler.fill(ts, inputs)
-            for q in node.queues:
-                if q.full and len(q.packets) < q.max_size:
-                    self._clear_full(q)
         if node.process_bounds:
             for q in node.queues:
                 q.seen_bound = q.bound
         node.last_ts = ts
         cc = node.contexts.pop()
         node.in_flight += 1
+        # Room made in a full queue wakes its producer, whose bounds may move and reach
+        # this node: counted in flight first, it does not pass on a bound past `ts` now.
+        for q in node.queues:
+            if q.full and len(q.packets) < q.max_size:
+                self._clear_full(q)
         if node.max_in_flight > 1:
             node.seq_of[cc] = node.seq_next
             node.seq_next += 1

@@ -782,3 +782,23 @@ def test_an_observer_sees_a_packet_before_the_nodes_after_it_make_the_next_one()
     graph.run({"in": [(i, i) for i in range(20)]}, timeout=20)
     for ts in range(20):
         assert seen.index(("results", ts)) < seen.index(("image", ts)), seen
+
+
+def test_room_made_by_a_starting_call_does_not_push_its_own_bound_past_it():
+    """A call that takes the packet of a full queue wakes that queue's producer, whose
+    bounds move on and reach this node again; the node, not yet counted as running, passed
+    a bound past the timestamp it was starting on, and its packet then failed as too late.
+    (Found by the random-DAG property test: one thread, queues of 1.)"""
+    lines = ['max_queue_size: 1', 'num_threads: 1', 'input_stream: "in0"', 'input_stream: "in1"']
+    for name, sources, drop in (("s0", ["in0"], 2), ("s1", ["in1", "s0"], 0),
+                                ("s2", ["in0"], 0), ("s3", ["in1", "s1"], 0),
+                                ("s4", ["in0"], 0)):
+        ins = " ".join(f'input_stream: "{s}"' for s in sources)
+        lines.append(f'node {{ calculator: "RandomNode" {ins} output_stream: "{name}" '
+                     f'node_options {{ [type.googleapis.com/mediagraph.RandomNodeOptions] '
+                     f'{{ drop_mod: {drop} }} }} }}')
+    graph = mg.Graph("\n".join(lines))
+    for _ in range(20):
+        out = graph.run({"in0": [(3, 1), (6, 2), (9, 3)], "in1": []},
+                        outputs=["s0", "s1", "s2", "s3", "s4"], timeout=20)
+        assert [(int(p.timestamp), p.value) for p in out["s3"]] == [(1, 3), (3, 9)]
