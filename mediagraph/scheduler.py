@@ -479,15 +479,27 @@ class Run:
         perf = time.perf_counter_ns
         watchdog = self.watchdog
         tid = threading.get_ident() if watchdog is not None else 0
+        kept: list[_Node] | None = None  # a fused chain still claimed for `node`, its head
         while node is not None:
             node.scheduled = False
             job = self._begin(node)
             if job is None:
+                if kept is not None:
+                    self._unclaim(kept)
                 return
             kind, ts, cc, produced = job
             self.running += 1
-            chain = (self._claim_chain(node) if node.fuse_next is not None and kind == _PROCESS
-                     and not node.timeout_ns and not self.recording else None)
+            if kept is not None:
+                if kind == _PROCESS and not self.recording:
+                    chain = kept + (self._claim_chain(kept[-1]) or [])
+                else:
+                    self._unclaim(kept)
+                    chain = None
+                kept = None
+            else:
+                chain = (self._claim_chain(node) if node.fuse_next is not None
+                         and kind == _PROCESS and not node.timeout_ns and not self.recording
+                         else None)
             if watchdog is not None:
                 watchdog.enter(tid, node, kind, ts)
             lock.release()
@@ -516,13 +528,21 @@ class Run:
                 return
             self.running -= 1
             if chain is not None:
-                self._release_chain(head, head_cc, chain, ran)
+                kept = self._release_chain(head, head_cc, chain, ran)
             try:
                 node = self._finish(node, kind, ts, cc, produced, result, error, start, end, ex)
             except MediaGraphError as exc:
                 node = None
                 self._fail(exc)
-            if ran and not head.scheduled and self._wants_run(head):
+            if kept is not None:
+                if node is None and not ex.heap and not self.stopping and self._wants_run(head):
+                    node = head  # its next packet goes down the chain it still holds: no
+                    # heap round trip, and the claims are not checked again (when no other
+                    # node waits for this executor: they would wait behind the head's queue)
+                else:
+                    self._unclaim(kept)
+                    kept = None
+            if ran and node is not head and not head.scheduled and self._wants_run(head):
                 self._schedule(head, ex)  # a fused run's head may have more to do now (the
                 # other nodes it ran may not: only the chain feeds them, and it is drained)
             if self.stopping:
@@ -606,21 +626,30 @@ class Run:
         return node, cc, produced, ts, result, error, start, end, ran
 
     def _release_chain(self, head: _Node, head_cc: CalculatorContext, chain: list[_Node],
-                       ran: int) -> None:
-        """After a fused run (lock held): every claimed node but the last one run is out
-        of flight again; that one, like an activation `_begin` started, goes to `_finish`."""
+                       ran: int) -> list[_Node] | None:
+        """After a fused run (lock held): the last node run, like an activation `_begin`
+        started, goes to `_finish`; the others are out of flight again, unless the packet
+        went all the way down: then they stay claimed, and are returned, for the head's
+        next packet (nothing else can have reached them: only the chain feeds them)."""
         if not ran:
-            for node in chain:
-                node.in_flight -= 1
-            return
+            self._unclaim(chain)
+            return None
         self.fused_calls += ran
         head.contexts.append(head_cc)
         head.in_flight -= 1
         last = chain[ran - 1]
         last.contexts.pop()  # the one `_run_fused` used; `_finish` puts it back
+        if ran == len(chain) and ran > 1:
+            return chain[:-1]
         for node in chain:
             if node is not last:
                 node.in_flight -= 1
+        return None
+
+    @staticmethod
+    def _unclaim(chain: list[_Node]) -> None:
+        for node in chain:
+            node.in_flight -= 1
 
     def _begin(self, node: _Node) -> tuple[int, int, CalculatorContext, Produced] | None:
         """Start `node`'s next call if it can make one: (kind, timestamp, context, the
