@@ -42,3 +42,22 @@ def reference(path: Path) -> B.Backend:
     if path.name in NO_LITERT:
         return B.cpu(path, 1, _converted.onnx_twin)
     return B.LiteRtCpu(path, 1)
+
+
+def run_face_model_through_a_config(delegate: str) -> tuple[list[np.ndarray], dict]:
+    """face_detection_short_range on zeros through an InferenceCalculator whose options
+    say `delegate { <delegate> }`, parsed from a config as a user writes it: the outputs,
+    and what the profile row reports (backend, device)."""
+    from mediagraph import Graph, parse_config
+
+    path = fetched("face_detection_short_range.tflite")
+    config = parse_config(f"""
+        input_stream: "in" output_stream: "out"
+        node {{ calculator: "InferenceCalculator"
+          input_stream: "TENSORS:in" output_stream: "TENSORS:out"
+          options {{ [mediapipe.InferenceCalculatorOptions.ext] {{
+            model_path: "{path}" delegate {{ {delegate} }} }} }} }}""")
+    graph = Graph(config)
+    out = graph.run({"in": [([np.zeros((1, 128, 128, 3), np.float32)], 0)]}, timeout=120)
+    row = next(r for r in graph.profile().nodes if r.calculator == "InferenceCalculator")
+    return list(out["out"][0].value), row.info

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401  (registers the calculators)
-from mediagraph import Graph, models, parse_config
+from mediagraph import models
 from mediagraph.calculators.inference import _backends as B
 from mediagraph.calculators.inference import _executorch, _onnx_torch
 from mediagraph.calculators.inference.inference_calculator import (
@@ -31,6 +31,7 @@ from mediagraph.calculators.inference.inference_calculator import (
 from mediagraph.errors import MissingDependencyError
 from mediagraph.testing import CalculatorRunner
 from tests.calculators.inference._runtimes import (
+    run_face_model_through_a_config,
     tolerance,
     fetched as _fetched,
     random_inputs as _inputs,
@@ -196,18 +197,9 @@ def test_the_thread_pool_is_sized_once_and_the_device_says_its_size() -> None:
 
 
 def test_the_delegate_option_form_runs_and_the_profile_names_executorch() -> None:
-    path = _fetched(FACE)
-    config = parse_config(f"""
-        input_stream: "in" output_stream: "out"
-        node {{ calculator: "InferenceCalculator"
-          input_stream: "TENSORS:in" output_stream: "TENSORS:out"
-          options {{ [mediapipe.InferenceCalculatorOptions.ext] {{
-            model_path: "{path}" delegate {{ executorch {{ num_threads: 1 }} }} }} }} }}""")
-    graph = Graph(config)
-    out = graph.run({"in": [([np.zeros((1, 128, 128, 3), np.float32)], 0)]}, timeout=120)
-    assert [o.shape for o in out["out"][0].value] == [(1, 896, 16), (1, 896, 1)]
-    row = next(r for r in graph.profile().nodes if r.calculator == "InferenceCalculator")
-    assert row.info["backend"] == "executorch"
+    outputs, info = run_face_model_through_a_config("executorch { num_threads: 1 }")
+    assert [o.shape for o in outputs] == [(1, 896, 16), (1, 896, 1)]
+    assert info["backend"] == "executorch"
 
 
 def test_quiet_torch_restores_the_loggers_and_nests() -> None:

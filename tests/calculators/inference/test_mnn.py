@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401  (registers the calculators)
-from mediagraph import Graph, models, parse_config
+from mediagraph import models
 from mediagraph.calculators.inference import _backends as B
 from mediagraph.calculators.inference import _converted, _mnn
 from mediagraph.calculators.inference.inference_calculator import (
@@ -30,6 +30,7 @@ from mediagraph.calculators.inference.inference_calculator import (
 from mediagraph.errors import MissingDependencyError
 from mediagraph.testing import CalculatorRunner
 from tests.calculators.inference._runtimes import (
+    run_face_model_through_a_config,
     tolerance,
     fetched as _fetched,
     random_inputs as _inputs,
@@ -162,18 +163,9 @@ def test_settings_reach_the_session() -> None:
 
 
 def test_the_delegate_option_form_loads_from_a_config_and_the_profile_names_mnn() -> None:
-    path = _fetched(FACE)
-    config = parse_config(f"""
-        input_stream: "in" output_stream: "out"
-        node {{ calculator: "InferenceCalculator"
-          input_stream: "TENSORS:in" output_stream: "TENSORS:out"
-          options {{ [mediapipe.InferenceCalculatorOptions.ext] {{
-            model_path: "{path}" delegate {{ mnn {{ num_threads: 1 }} }} }} }} }}""")
-    graph = Graph(config)
-    out = graph.run({"in": [([np.zeros((1, 128, 128, 3), np.float32)], 0)]}, timeout=120)
-    assert len(out["out"][0].value) == 2
-    row = next(r for r in graph.profile().nodes if r.calculator == "InferenceCalculator")
-    assert row.info["backend"] == "mnn"
+    outputs, info = run_face_model_through_a_config("mnn { num_threads: 1 }")
+    assert len(outputs) == 2
+    assert info["backend"] == "mnn"
 
 
 def test_the_calculator_runs_mnn() -> None:

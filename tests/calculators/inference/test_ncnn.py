@@ -18,11 +18,12 @@ import numpy as np
 import pytest
 
 import mediagraph.calculators  # noqa: F401  (registers the calculators)
-from mediagraph import Graph, models, parse_config
+from mediagraph import models
 from mediagraph.calculators.inference import _backends as B
 from mediagraph.calculators.inference import _converted, _ncnn
 from mediagraph.errors import MissingDependencyError
 from tests.calculators.inference._runtimes import (
+    run_face_model_through_a_config,
     tolerance,
     fetched as _fetched,
     random_inputs as _inputs,
@@ -161,15 +162,7 @@ def test_without_pnnx_the_error_says_how_to_install_it(monkeypatch: pytest.Monke
 
 
 def test_the_delegate_option_form_runs_and_the_profile_names_ncnn() -> None:
-    path = _fetched(FACE)
-    config = parse_config(f"""
-        input_stream: "in" output_stream: "out"
-        node {{ calculator: "InferenceCalculator"
-          input_stream: "TENSORS:in" output_stream: "TENSORS:out"
-          options {{ [mediapipe.InferenceCalculatorOptions.ext] {{
-            model_path: "{path}" delegate {{ ncnn {{ num_threads: 2 }} }} }} }} }}""")
-    graph = Graph(config)
-    out = graph.run({"in": [([np.zeros((1, 128, 128, 3), np.float32)], 0)]}, timeout=120)
-    assert [o.shape for o in out["out"][0].value] == [(1, 896, 16), (1, 896, 1)]
-    row = next(r for r in graph.profile().nodes if r.calculator == "InferenceCalculator")
-    assert row.info["backend"] == "ncnn" and row.info["device"] == "cpu (fp32, 2 threads)"
+    outputs, info = run_face_model_through_a_config("ncnn { num_threads: 2 }")
+    assert [o.shape for o in outputs] == [(1, 896, 16), (1, 896, 1)]
+    assert info["backend"] == "ncnn" and info["device"] == "cpu (fp32, 2 threads)"
+
