@@ -1,6 +1,8 @@
 """Baseline for bench_face_detection.py: MediaPipe 0.10.14's face detection solution.
 
-Run with a separate venv that has mediapipe==0.10.14 (mediagraph never depends on it):
+Run with a separate venv that has mediapipe==0.10.14 and PyAV, the same av version as
+mediagraph's venv (mediagraph never depends on mediapipe):
+`python3 -m venv /tmp/mpvenv && /tmp/mpvenv/bin/pip install mediapipe==0.10.14 av==<that version>`.
 cv2 decode -> mp.solutions.face_detection (short range) -> draw with mp's drawing utils
 -> PyAV/libx264 encode, on one Python thread. Prints {"fps": ..., "peak_rss_mib": ...} as
 JSON (peak RSS: this process's VmHWM, Linux only).
