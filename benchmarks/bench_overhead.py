@@ -111,8 +111,7 @@ def bench(packets: int, repeats: int, threads: list[int | None], precreate: bool
     staged = None
     with tempfile.TemporaryDirectory() as tmp:
         if baseline is not None:
-            sys.path.insert(0, str(Path(__file__).parent))
-            from bench_graphs import stage_tree
+            from bench_graphs import stage_tree  # beside this script, on sys.path
 
             staged = Path(stage_tree(baseline.resolve(), Path(tmp) / "baseline"))
         for _ in range(repeats):

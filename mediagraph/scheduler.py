@@ -489,8 +489,8 @@ class Run:
                 return
             kind, ts, cc, produced = job
             self.running += 1
-            if kept is not None:
-                if kind == _PROCESS and not self.recording:
+            if kept is not None:  # only kept for a fused head, so no recording or timeout
+                if kind == _PROCESS:
                     chain = kept + (self._claim_chain(kept[-1]) or [])
                 else:
                     self._unclaim(kept)
