@@ -222,9 +222,33 @@ def peek_type(path: Any) -> str:
         data = read_config_bytes(path) if isinstance(path, Path) else path.read_bytes()
     except (OSError, GraphConfigError):
         return ""
-    text = data.decode("utf-8", errors="replace")
-    scan = _scan(text)
-    return scan.top_level_type
+    return top_level_type(data.decode("utf-8", errors="replace"))
+
+
+_TYPE_TOKENS = re.compile(r"""#[^\n]*|"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|[{}<>]"""
+                          r"""|(?<![\w.])type\s*:\s*("(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*')""")
+
+
+def top_level_type(text: str) -> str:
+    """The top-level `type:` of config text ('' for none), as `_scan` finds it in a config
+    that parses, but with one regular expression that skips comments and strings in C and
+    stops at the first: the library peeks at every bundled graph the first time a
+    subgraph is looked up (80 files; 28 ms with the full scan, which a run's start paid)."""
+    if "type" not in text:
+        return ""
+    depth = 0
+    for match in _TYPE_TOKENS.finditer(text):
+        value = match.group(1)
+        if value is not None:
+            if depth == 0:
+                return value[1:-1]
+            continue
+        char = match.group(0)[0]
+        if char in "{<":
+            depth += 1
+        elif char in "}>":
+            depth = max(0, depth - 1)
+    return ""
 
 
 def _load_option_declarations() -> None:
