@@ -431,6 +431,16 @@ def keypoint_array(keypoints: Sequence[RelativeKeypoint]) -> np.ndarray:
     return np.array([(k.x, k.y) for k in keypoints], np.float64).reshape(-1, 2)
 
 
+def moved_keypoints(keypoints: Sequence[RelativeKeypoint], xy: np.ndarray
+                    ) -> tuple[RelativeKeypoint, ...] | Keypoints:
+    """`keypoints` moved to the Nx2 positions `xy`, labels and scores kept: unlabelled
+    Keypoints stay one array (no object per point), any other sequence is moved point by
+    point into a tuple."""
+    if isinstance(keypoints, Keypoints):
+        return Keypoints(xy)
+    return tuple(p.moved(x, y) for p, (x, y) in zip(keypoints, np.asarray(xy).tolist()))
+
+
 @dataclass(frozen=True)
 class Detection:
     """One detected object (MediaPipe's `Detection` with `LocationData` in relative form)."""

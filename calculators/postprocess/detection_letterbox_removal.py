@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import numpy as np
+
 from mediagraph import Calculator, CalculatorContext, Input, Output
-from mediagraph.formats import Detection, RelativeBoundingBox
+from mediagraph.formats import Detection, RelativeBoundingBox, keypoint_array, moved_keypoints
 
 
 class DetectionLetterboxRemovalCalculator(Calculator):
@@ -54,6 +56,8 @@ def remove_letterbox(detection: Detection, padding: Any) -> Detection:
         box = RelativeBoundingBox(xmin=(box.xmin - left) / x_scale,
                                   ymin=(box.ymin - top) / y_scale,
                                   width=box.width / x_scale, height=box.height / y_scale)
-    points = tuple(dataclasses.replace(p, x=(p.x - left) / x_scale, y=(p.y - top) / y_scale)
-                   for p in detection.relative_keypoints)
+    keypoints = detection.relative_keypoints
+    xy = keypoint_array(keypoints)
+    points = moved_keypoints(keypoints, np.stack([(xy[:, 0] - left) / x_scale,
+                                                  (xy[:, 1] - top) / y_scale], 1))
     return dataclasses.replace(detection, relative_bounding_box=box, relative_keypoints=points)

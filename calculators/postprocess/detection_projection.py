@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from mediagraph import Calculator, CalculatorContext, Input, Inputs, NodeConfig, Outputs
-from mediagraph.formats import Detection, RelativeBoundingBox
+from mediagraph.formats import Detection, RelativeBoundingBox, keypoint_array, moved_keypoints
 
 
 class DetectionProjectionCalculator(Calculator):
@@ -67,9 +67,10 @@ def project_detection(detection: Detection, m: np.ndarray) -> Detection:
         raise ValueError("DetectionProjectionCalculator needs detections with a "
                          "relative_bounding_box")
     a, b, tx, c, d, ty = m[0], m[1], m[3], m[4], m[5], m[7]
-    points = tuple(dataclasses.replace(p, x=float(a * p.x + b * p.y + tx),
-                                       y=float(c * p.x + d * p.y + ty))
-                   for p in detection.relative_keypoints)
+    keypoints = detection.relative_keypoints
+    xy = keypoint_array(keypoints)
+    x, y = xy[:, 0], xy[:, 1]
+    points = moved_keypoints(keypoints, np.stack([a * x + b * y + tx, c * x + d * y + ty], 1))
     xs = np.array([box.xmin, box.xmin + box.width, box.xmin + box.width, box.xmin])
     ys = np.array([box.ymin, box.ymin, box.ymin + box.height, box.ymin + box.height])
     px = a * xs + b * ys + tx

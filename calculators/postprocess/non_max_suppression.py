@@ -17,7 +17,7 @@ from mediagraph import (
     Output,
     option,
 )
-from mediagraph.formats import Detection, RelativeBoundingBox
+from mediagraph.formats import Detection, RelativeBoundingBox, keypoint_array, moved_keypoints
 
 
 class OverlapType(enum.IntEnum):
@@ -177,10 +177,10 @@ def _weighted(detections: list[Detection], scores: np.ndarray, order: np.ndarray
                                       width=float(xmax - xmin), height=float(ymax - ymin))
             points = detection.relative_keypoints
             if points:
-                stacked = np.array([[(p.x, p.y) for p in detections[c].relative_keypoints]
-                                    for c in candidates], np.float64)
+                stacked = np.stack([keypoint_array(detections[c].relative_keypoints)
+                                    for c in candidates])
                 averaged = np.tensordot(weights, stacked, axes=1) / total
-                points = tuple(p.moved(x, y) for p, (x, y) in zip(points, averaged.tolist()))
+                points = moved_keypoints(points, averaged)
             detection = dataclasses.replace(detection, relative_bounding_box=box,
                                             relative_keypoints=points)
         out.append(detection)

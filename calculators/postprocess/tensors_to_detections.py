@@ -18,7 +18,7 @@ from mediagraph import (
     SideInput,
     option,
 )
-from mediagraph.formats import Detection, RelativeBoundingBox, RelativeKeypoint
+from mediagraph.formats import Detection, Keypoints, RelativeBoundingBox
 
 # Logit-space slack of the raw-score cut: far above float32 sigmoid rounding (~1e-7).
 _LOGIT_MARGIN = 1e-2
@@ -375,13 +375,23 @@ class TensorsToDetectionsCalculator(Calculator):
             width, height = xmax - xmin, ymax - ymin
             if not (width >= 0 and height >= 0):  # negative or NaN: a broken prediction
                 continue
-            xy = keypoints[i].tolist()
-            points = RelativeKeypoint.many([(x, 1.0 - y) for x, y in xy] if flip else xy)
+            points = _keypoints(keypoints[i], flip)
             box = RelativeBoundingBox(xmin=xmin, ymin=1.0 - ymax if flip else ymin,
                                       width=width, height=height)
             out.append(Detection(label_id=tuple(kept_ids), score=tuple(kept_scores),
                                  relative_bounding_box=box, relative_keypoints=points))
         return out
+
+
+def _keypoints(xy: np.ndarray, flip: bool) -> Keypoints | tuple[()]:
+    """One detection's Kx2 keypoints as Keypoints (one array, each RelativeKeypoint made
+    only if read: non-max suppression drops most detections unread); () for none."""
+    if not len(xy):
+        return ()
+    if flip:
+        xy = xy.astype(np.float64)
+        xy[:, 1] = 1.0 - xy[:, 1]
+    return Keypoints(xy)
 
 
 def _top_classes(scores: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:

@@ -6,7 +6,7 @@ from typing import Any
 
 from mediagraph.calculators.render._color import ColorOption, TextOption
 from mediagraph import Calculator, CalculatorContext, Input, Options, Output, at_least_one, option
-from mediagraph.formats import Detection, RenderAnnotation, RenderData
+from mediagraph.formats import Detection, RenderAnnotation, RenderData, keypoint_array
 
 _DEFAULT_FONT_HEIGHT = RenderAnnotation("text").font_height
 
@@ -106,9 +106,10 @@ class DetectionsToRenderDataCalculator(Calculator):
                 out.append(RenderAnnotation(
                     "text", (box.xmin, box.ymin + (line + 1) * self._font_height), color=color,
                     thickness=thickness, text=text, font_height=self._font_height))
-        for keypoint in detection.relative_keypoints:
-            out.append(RenderAnnotation("point", (keypoint.x, keypoint.y), color=color,
-                                        thickness=thickness))
+        if detection.relative_keypoints:
+            out.extend(RenderAnnotation.many(
+                "point", keypoint_array(detection.relative_keypoints).tolist(), color=color,
+                thickness=thickness))
         return out
 
     def _label_lines(self, detection: Detection) -> list[str]:
