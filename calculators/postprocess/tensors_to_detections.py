@@ -182,6 +182,8 @@ class TensorsToDetectionsCalculator(Calculator):
         self._allowed = allowed
         self._all_allowed = bool(allowed.all())
         self._mapping = opts.tensor_mapping
+        self._xy_scale = np.array([opts.x_scale, opts.y_scale], np.float32)
+        self._wh_scale = np.array([opts.w_scale, opts.h_scale], np.float32)
         boundaries = opts.box_boundaries_indices
         if boundaries is not None:
             self._box_order = [boundaries.ymin, boundaries.xmin, boundaries.ymax,
@@ -282,40 +284,39 @@ class TensorsToDetectionsCalculator(Calculator):
         return np.flatnonzero((raw_scores >= cut).any(axis=1))
 
     def _decode_boxes(self, raw: np.ndarray, anchors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(ymin, xmin, ymax, xmax) boxes and (x, y) keypoints for the given rows."""
+        """(ymin, xmin, ymax, xmax) boxes and (x, y) keypoints for the given rows.
+
+        The x and y of each centre, size and keypoint go through the same float32
+        operations, in the same order, as one array: the values MediaPipe's per-box loop
+        gives, for a few numpy calls per frame."""
         opts: TensorsToDetectionsCalculatorOptions = self.options
         raw = raw.astype(np.float32, copy=False)
         o = opts.box_coord_offset
-        a, b, c, d = (raw[:, o + i] for i in range(4))
         fmt = self._format
-        if fmt == BoxFormat.XYWH:
-            x, y, w, h = a, b, c, d
-        elif fmt == BoxFormat.XYXY:  # distances from the anchor centre, as MediaPipe reads them
-            x, y, w, h = (c - a) / 2, (d - b) / 2, c + a, d + b
-        else:
-            y, x, h, w = a, b, c, d
-        ax, ay, aw, ah = anchors[:, 0], anchors[:, 1], anchors[:, 2], anchors[:, 3]
-        f32 = np.float32
-        x_center = x / f32(opts.x_scale) * aw + ax
-        y_center = y / f32(opts.y_scale) * ah + ay
+        anchor_size, anchor_centre = anchors[:, 2:4], anchors[:, 0:2]
+        if fmt == BoxFormat.XYXY:  # distances from the anchor centre, as MediaPipe reads them
+            a, b, c, d = (raw[:, o + i] for i in range(4))
+            centre = np.stack([(c - a) / 2, (d - b) / 2], axis=1)
+            size = np.stack([c + a, d + b], axis=1)
+        elif fmt == BoxFormat.XYWH:
+            centre, size = raw[:, o:o + 2], raw[:, o + 2:o + 4]
+        else:  # (y, x, h, w)
+            centre, size = raw[:, [o + 1, o]], raw[:, [o + 3, o + 2]]
+        centre = centre / self._xy_scale * anchor_size + anchor_centre
+        size = size / self._wh_scale
         if opts.apply_exponential_on_box_size:
-            h = np.exp(h / f32(opts.h_scale)) * ah
-            w = np.exp(w / f32(opts.w_scale)) * aw
-        else:
-            h = h / f32(opts.h_scale) * ah
-            w = w / f32(opts.w_scale) * aw
-        boxes = np.stack([y_center - h / 2, x_center - w / 2, y_center + h / 2,
-                          x_center + w / 2], axis=1)
+            size = np.exp(size)
+        half = size * anchor_size / 2
+        # (y, x) first: boxes are (ymin, xmin, ymax, xmax).
+        boxes = np.concatenate([centre[:, ::-1] - half[:, ::-1], centre[:, ::-1] + half[:, ::-1]],
+                               axis=1)
         k = opts.num_keypoints
         if k:
             start = opts.keypoint_coord_offset
             values = raw[:, start:start + 2 * k].reshape(-1, k, 2)
-            if fmt in (BoxFormat.XYWH, BoxFormat.XYXY):
-                kx, ky = values[..., 0], values[..., 1]
-            else:
-                ky, kx = values[..., 0], values[..., 1]
-            keypoints = np.stack([kx / f32(opts.x_scale) * aw[:, None] + ax[:, None],
-                                  ky / f32(opts.y_scale) * ah[:, None] + ay[:, None]], axis=2)
+            if fmt not in (BoxFormat.XYWH, BoxFormat.XYXY):
+                values = values[..., ::-1]
+            keypoints = values / self._xy_scale * anchor_size[:, None] + anchor_centre[:, None]
         else:
             keypoints = np.zeros((len(raw), 0, 2), np.float32)
         return boxes, keypoints
@@ -358,11 +359,12 @@ class TensorsToDetectionsCalculator(Calculator):
         allowed = self._allowed
         limit = opts.max_results
         out: list[Detection] = []
-        for i in range(len(boxes)):
+        rows = zip(boxes.tolist(), scores.tolist(), classes.tolist())
+        for i, ((ymin, xmin, ymax, xmax), row_scores, row_classes) in enumerate(rows):
             if limit > 0 and len(out) == limit:
                 break
             kept_scores, kept_ids = [], []
-            for score, class_id in zip(scores[i].tolist(), classes[i].tolist()):
+            for score, class_id in zip(row_scores, row_classes):
                 if not (0 <= class_id < len(allowed) and allowed[class_id]):
                     continue
                 if threshold is not None and score < threshold:
@@ -371,15 +373,14 @@ class TensorsToDetectionsCalculator(Calculator):
                 kept_ids.append(int(class_id))
             if not kept_scores:
                 continue
-            ymin, xmin, ymax, xmax = boxes[i].tolist()
             width, height = xmax - xmin, ymax - ymin
             if not (width >= 0 and height >= 0):  # negative or NaN: a broken prediction
                 continue
-            points = _keypoints(keypoints[i], flip)
             box = RelativeBoundingBox(xmin=xmin, ymin=1.0 - ymax if flip else ymin,
                                       width=width, height=height)
             out.append(Detection(label_id=tuple(kept_ids), score=tuple(kept_scores),
-                                 relative_bounding_box=box, relative_keypoints=points))
+                                 relative_bounding_box=box,
+                                 relative_keypoints=_keypoints(keypoints[i], flip)))
         return out
 
 

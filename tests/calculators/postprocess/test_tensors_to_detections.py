@@ -16,6 +16,7 @@ from mediagraph.calculators.postprocess.tensors_to_detections import (
     TensorsToDetectionsCalculatorOptions,
 )
 from mediagraph import GraphConfigError, MediaGraphError, parse_config
+from mediagraph.formats import RelativeBoundingBox
 from mediagraph.testing import CalculatorRunner
 
 pytestmark = pytest.mark.timeout(60)
@@ -226,3 +227,60 @@ def test_the_raw_score_cut_keeps_exactly_the_detections_of_the_full_decode(
         patch.setattr(TensorsToDetectionsCalculator, "_candidate_rows", lambda self, s: None)
         full = decode(boxes, scores, anchors=anchors, **options)
     assert fast == full
+
+
+def _per_box_reference(raw, anchors, fmt, exp, offset, k_offset, k, opts):
+    """MediaPipe's DecodeBoxes loop, one box at a time in float32 scalars."""
+    f = np.float32
+    boxes, points = [], []
+    for row, (ax, ay, aw, ah) in zip(raw, anchors):
+        a, b, c, d = (row[offset + i] for i in range(4))
+        if fmt == BoxFormat.XYWH:
+            x, y, w, h = a, b, c, d
+        elif fmt == BoxFormat.XYXY:
+            x, y, w, h = (c - a) / f(2), (d - b) / f(2), c + a, d + b
+        else:
+            y, x, h, w = a, b, c, d
+        xc = x / f(opts["x_scale"]) * aw + ax
+        yc = y / f(opts["y_scale"]) * ah + ay
+        if exp:
+            h, w = np.exp(h / f(opts["h_scale"])) * ah, np.exp(w / f(opts["w_scale"])) * aw
+        else:
+            h, w = h / f(opts["h_scale"]) * ah, w / f(opts["w_scale"]) * aw
+        boxes.append([yc - h / f(2), xc - w / f(2), yc + h / f(2), xc + w / f(2)])
+        kps = []
+        for j in range(k):
+            u, v = row[k_offset + 2 * j], row[k_offset + 1 + 2 * j]
+            kx, ky = (u, v) if fmt in (BoxFormat.XYWH, BoxFormat.XYXY) else (v, u)
+            kps.append([kx / f(opts["x_scale"]) * aw + ax, ky / f(opts["y_scale"]) * ah + ay])
+        points.append(kps)
+    return np.array(boxes, np.float32), np.array(points, np.float32).reshape(len(raw), k, 2)
+
+
+@given(st.integers(1, 6), st.sampled_from([BoxFormat.XYWH, BoxFormat.YXHW, BoxFormat.XYXY]),
+       st.booleans(), st.booleans(), st.integers(0, 3), st.integers(0, 2**32 - 1))
+@settings(max_examples=80, deadline=None)
+def test_box_decoding_matches_the_per_box_float32_loop_to_the_bit(rows, fmt, exp,
+                                                                   keypoints_first, k, seed):
+    rng = np.random.default_rng(seed)
+    coords = 4 + 2 * k
+    offset, k_offset = (2 * k, 0) if keypoints_first else (0, 4)
+    raw = (rng.standard_normal((rows, coords)) * 40).astype(np.float32)
+    anchors = rng.uniform(0.05, 1.0, (rows, 4)).astype(np.float32)
+    scales = {"x_scale": 128.0, "y_scale": 96.0, "w_scale": 100.0, "h_scale": 50.0}
+    options = {**FACE, **scales, "num_boxes": rows, "num_coords": coords,
+               "box_coord_offset": offset, "keypoint_coord_offset": k_offset,
+               "num_keypoints": k, "box_format": fmt, "apply_exponential_on_box_size": exp}
+    runner = CalculatorRunner("TensorsToDetectionsCalculator", options=options)
+    scores = np.ones((1, rows, 1), np.float32)
+    out = runner.run({"TENSORS": [([raw[None], scores], 0)]}, {"ANCHORS": anchors})
+    got = [(d.relative_bounding_box, [(p.x, p.y) for p in d.relative_keypoints])
+           for d in out["DETECTIONS"][0].value]
+    want_boxes, want_points = _per_box_reference(raw, anchors, fmt, exp, offset, k_offset, k,
+                                                  scales)
+    want = []
+    for (ymin, xmin, ymax, xmax), points in zip(want_boxes.tolist(), want_points.tolist()):
+        if xmax - xmin >= 0 and ymax - ymin >= 0:
+            want.append((RelativeBoundingBox(xmin, ymin, xmax - xmin, ymax - ymin),
+                         [tuple(p) for p in points]))
+    assert got == want
