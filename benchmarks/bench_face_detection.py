@@ -391,6 +391,15 @@ def main() -> int:
           f"{pipeline / work_bound:.0%} of it (each repeat against its own bound: "
           f"{', '.join(f'{r:.0%}' for r in work_ratios)}; median "
           f"{statistics.median(work_ratios):.0%})")
+    # Where the graph stands against the work bound: the CPU time it spends a frame (all
+    # threads: codecs, model, Python stages, framework) against the stages' sum, and how
+    # busy it keeps the cores. The bound needs both at 1.0.
+    cpu_per_frame = [c / f for c, f in zip(graph_cpu[delegates[0]], graph_fps[delegates[0]])]
+    busy = statistics.median(graph_cpu[delegates[0]]) / cores
+    print(f"graph ({delegates[0]}): {statistics.median(cpu_per_frame) * 1e3:.2f} ms of CPU a "
+          f"frame against the one-thread stages' {sum(single_stages.values()) * 1e3:.2f} "
+          f"({statistics.median(cpu_per_frame) / sum(single_stages.values()):.2f}x), with the "
+          f"{cores} cores {busy:.0%} busy")
     serial_bound = min(work_bound, 1 / max(single_stages.values()))
     print(f"perfect {cores}-core pipeline of one-thread stages (the slowest stage or the "
           f"work bound) {serial_bound:.1f} frames/s; graph at {pipeline / serial_bound:.0%} "
