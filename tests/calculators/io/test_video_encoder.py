@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
 
 import av
@@ -500,25 +503,35 @@ def test_the_output_appears_whole_under_its_name_only_when_finalized(clip, tmp_p
     assert probe(out)[0] and sorted(p.name for p in tmp_path.iterdir()) == ["out.mp4"]
 
 
-def _native_threads() -> int:
-    """Threads that are not Python's: the codecs' (a Python thread an earlier test left
-    running, or one ending, must not move the count)."""
-    python = {thread.native_id for thread in threading.enumerate()}
-    return len({int(tid) for tid in os.listdir("/proc/self/task")} - python)
+_THREAD_COUNT_CHILD = """
+import json, os, sys
+import mediagraph.calculators
+from mediagraph import Graph
+config, clip, folder = json.loads(sys.argv[1])
+graph = Graph(config)
+graph.run(side_packets={"in": clip, "out": os.path.join(folder, "warm.mp4")}, timeout=60)
+before = len(os.listdir("/proc/self/task"))
+graph.run(side_packets={"in": clip, "out": os.path.join(folder, "out.mp4")}, timeout=60)
+print(json.dumps([before, len(os.listdir("/proc/self/task"))]))
+"""
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="counts threads in /proc")
 def test_a_finished_run_leaves_no_codec_threads_while_the_graph_lives(clip, tmp_path):
     # x264's frame threads and lookahead hold tens of MiB; the decoder and encoder let
     # them go when the run ends, not when the graph (which keeps its calculators) is
-    # collected. The first run warms up whatever pools the libraries start once.
-    graph = Graph(TRANSCODE.format(audio_out="", audio_in="", on_error="FAIL", middle="",
-                                   to_encoder="decoded").replace(
+    # collected. The first run warms up whatever pools the libraries start once. The
+    # runs are in a fresh interpreter: in this one, other tests' libraries (audio
+    # devices, runtimes' pools) may start a thread of their own at any moment.
+    config = TRANSCODE.format(audio_out="", audio_in="", on_error="FAIL", middle="",
+                              to_encoder="decoded").replace(
         'input_side_packet: "OUTPUT_FILE_PATH:out" }',
         'input_side_packet: "OUTPUT_FILE_PATH:out" options { '
-        '[mediagraph.VideoEncoderCalculatorOptions.ext] { threads: 6 } } }'))
-    graph.run(side_packets={"in": str(clip), "out": str(tmp_path / "warm.mp4")}, timeout=60)
-    before = _native_threads()
-    graph.run(side_packets={"in": str(clip), "out": str(tmp_path / "out.mp4")}, timeout=60)
-    assert _native_threads() <= before
+        '[mediagraph.VideoEncoderCalculatorOptions.ext] { threads: 6 } } }')
+    child = subprocess.run([sys.executable, "-c", _THREAD_COUNT_CHILD,
+                            json.dumps([config, str(clip), str(tmp_path)])],
+                           capture_output=True, text=True, timeout=120)
+    assert child.returncode == 0, child.stderr
+    before, after = json.loads(child.stdout.splitlines()[-1])
+    assert after <= before
     assert_prefix_of_source(tmp_path / "out.mp4", clip, count=FRAMES)
