@@ -69,15 +69,18 @@ def _ncnn() -> Any:
 
 
 def pnnx_executable() -> str:
-    """The pnnx tool: on PATH, else the executable inside the installed `pnnx` wheel."""
-    found = shutil.which("pnnx")
-    if found:
-        return found
+    """The pnnx tool: the native executable inside the installed `pnnx` wheel, else a
+    `pnnx` on PATH. The wheel's binary comes first: pip's `pnnx` console script imports
+    the package, whose __init__ needs torch (absent with `--no-deps`), and PATH may hold
+    another environment's script."""
     spec = util.find_spec("pnnx")  # finding does not import it (its __init__ imports torch)
     for folder in (spec.submodule_search_locations or []) if spec else []:
         candidate = Path(folder) / "pnnx"
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return str(candidate)
+    found = shutil.which("pnnx")
+    if found:
+        return found
     raise MissingDependencyError(
         "pnnx", None, "converting models for ncnn (pip install --no-deps pnnx: only its "
                       "executable is used, not the torch it depends on)")

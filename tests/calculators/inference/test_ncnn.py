@@ -10,7 +10,9 @@ output|). That bound would not catch pnnx's default fp16 weights on face detecti
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -159,6 +161,33 @@ def test_without_pnnx_the_error_says_how_to_install_it(monkeypatch: pytest.Monke
     monkeypatch.setattr(_ncnn.util, "find_spec", lambda name: None)
     with pytest.raises(MissingDependencyError, match="--no-deps pnnx"):
         _ncnn.pnnx_executable()
+
+
+def test_the_installed_wheels_pnnx_binary_wins_over_a_script_on_path(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # pip's `pnnx` console script imports the package, whose __init__ needs torch; with
+    # `pip install --no-deps pnnx` (or another venv's script first on PATH) it cannot run.
+    script = tmp_path / "pnnx"
+    script.write_text("#!/bin/sh\necho 'ModuleNotFoundError: torch' >&2\nexit 1\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{tmp_path}{os.pathsep}{os.environ.get('PATH', '')}")
+    spec = _ncnn.util.find_spec("pnnx")
+    if spec is None:
+        pytest.skip("pnnx found only on PATH here")
+    chosen = Path(_ncnn.pnnx_executable())
+    assert chosen != script and chosen.parent == Path(spec.submodule_search_locations[0])
+    usage = subprocess.run([str(chosen), "-h"], capture_output=True, timeout=60)
+    assert b"inputshape" in usage.stdout + usage.stderr  # the native tool's usage text
+
+
+def test_without_the_wheel_a_pnnx_on_path_is_used(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    script = tmp_path / "pnnx"
+    script.write_text("#!/bin/sh\nexit 0\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(_ncnn.util, "find_spec", lambda name: None)
+    assert Path(_ncnn.pnnx_executable()) == script
 
 
 def test_the_delegate_option_form_runs_and_the_profile_names_ncnn() -> None:
