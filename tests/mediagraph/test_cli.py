@@ -319,3 +319,16 @@ def test_frames_are_counted_where_the_output_is_written():
     # the encoder's input (frames handed to the writer), not the decoder's output
     assert progress_stream(load_graph("face_detection_video", ())) == "output_video"
     assert progress_stream(load_graph("core_demo", ())) == "pairs"
+
+
+def test_output_into_a_closed_pipe_ends_quietly():
+    # `mediagraph graphs | head`: the reader is gone before the listing is written.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "mediagraph", "graphs"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, timeout=120)
+    finally:
+        os.close(write)
+    assert "Traceback" not in done.stderr and "BrokenPipeError" not in done.stderr, done.stderr
+    assert done.returncode == 128 + signal.SIGPIPE
