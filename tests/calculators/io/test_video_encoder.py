@@ -504,15 +504,32 @@ def test_the_output_appears_whole_under_its_name_only_when_finalized(clip, tmp_p
 
 
 _THREAD_COUNT_CHILD = """
-import json, os, sys
+import json, os, sys, time
 import mediagraph.calculators
 from mediagraph import Graph
+
+def count():
+    return len(os.listdir("/proc/self/task"))
+
+def settled(at_most=None, seconds=10.0):
+    # A thread Python has joined may still be leaving the kernel's task list: wait for
+    # the count to reach `at_most` (or to hold still), with a deadline.
+    deadline, last, same = time.monotonic() + seconds, count(), 0
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = count()
+        same = same + 1 if now == last else 0
+        last = now
+        if (at_most is not None and now <= at_most) or (at_most is None and same >= 5):
+            break
+    return last
+
 config, clip, folder = json.loads(sys.argv[1])
 graph = Graph(config)
 graph.run(side_packets={"in": clip, "out": os.path.join(folder, "warm.mp4")}, timeout=60)
-before = len(os.listdir("/proc/self/task"))
+before = settled()
 graph.run(side_packets={"in": clip, "out": os.path.join(folder, "out.mp4")}, timeout=60)
-print(json.dumps([before, len(os.listdir("/proc/self/task"))]))
+print(json.dumps([before, settled(at_most=before)]))
 """
 
 
