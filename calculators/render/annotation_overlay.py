@@ -154,17 +154,16 @@ def _stamp_disks(canvas: np.ndarray, centers: np.ndarray, radius: int, shift: in
     import cv2
 
     if len(centers) <= _FEW_DISKS:
-        for x, y in centers.tolist():
-            cv2.circle(canvas, (x, y), radius, color, cv2.FILLED, cv2.LINE_8, shift)
-        return
-    height, width = canvas.shape[:2]
-    margin = radius + (2 << shift)
-    inner = ((centers >= margin).all(axis=1)
-             & (centers[:, 0] < (width << shift) - margin)
-             & (centers[:, 1] < (height << shift) - margin))
-    for x, y in centers[~inner]:
-        cv2.circle(canvas, (int(x), int(y)), radius, color, cv2.FILLED, cv2.LINE_8, shift)
-    centers = centers[inner]
+        drawn, centers = centers, centers[:0]
+    else:
+        height, width = canvas.shape[:2]
+        margin = radius + (2 << shift)
+        inner = ((centers >= margin).all(axis=1)
+                 & (centers[:, 0] < (width << shift) - margin)
+                 & (centers[:, 1] < (height << shift) - margin))
+        drawn, centers = centers[~inner], centers[inner]
+    for x, y in drawn.tolist():
+        cv2.circle(canvas, (x, y), radius, color, cv2.FILLED, cv2.LINE_8, shift)
     if not len(centers):
         return
     mask = (1 << shift) - 1
